@@ -1,0 +1,35 @@
+"""Specific exceptions of photogan. Every message says what went wrong and, where it helps, what to do."""
+
+from __future__ import annotations
+
+
+class PhotoganError(Exception):
+    """Base class of the errors photogan reports to users."""
+
+
+class ImageReadError(PhotoganError):
+    """A file could not be read as an image (missing, empty, truncated, corrupt, or not an image)."""
+
+
+class UnsupportedFormatError(ImageReadError):
+    """The file is an image in a format photogan does not read or write."""
+
+
+class ImageTooLargeError(ImageReadError):
+    """The image has more pixels than the configured limit (protects against decompression bombs)."""
+
+
+class ImageWriteError(PhotoganError):
+    """An output file could not be written; nothing was left behind."""
+
+
+class ModelError(PhotoganError):
+    """A model file is missing, invalid, or unsuitable for the requested task."""
+
+
+class OutOfMemoryError(PhotoganError):
+    """The inference engine ran out of memory for one tile; the tiler splits the tile and retries."""
+
+
+class Cancelled(PhotoganError):  # noqa: N818 - the name is the contract ("raise Cancelled")
+    """The user cancelled the operation."""

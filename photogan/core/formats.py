@@ -1,0 +1,77 @@
+"""File formats photogan reads and writes, and how to find images in folders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from photogan.core.errors import UnsupportedFormatError
+
+#: Pillow format name -> file suffixes, first one preferred for new files.
+FORMAT_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "JPEG": (".jpg", ".jpeg", ".jpe"),
+    "PNG": (".png",),
+    "TIFF": (".tif", ".tiff"),
+    "WEBP": (".webp",),
+    "BMP": (".bmp",),
+}
+#: Formats Pillow may report for files we read (MPO is a multi-picture JPEG from some cameras).
+READ_FORMATS = ("JPEG", "MPO", "PNG", "TIFF", "WEBP", "BMP")
+#: Formats that store 16 bits per sample.
+SIXTEEN_BIT_FORMATS = ("PNG", "TIFF")
+#: Command-line names of output formats.
+FORMAT_CHOICES = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "tiff": "TIFF", "tif": "TIFF", "webp": "WEBP"}
+
+IMAGE_SUFFIXES = frozenset(s for suffixes in FORMAT_SUFFIXES.values() for s in suffixes)
+#: Prefix of the temporary files written next to an output before it is renamed into place.
+TEMP_PREFIX = ".photogan-tmp-"
+
+
+def normalize_format(name: str) -> str:
+    """Maps Pillow's read format to the format we write back (MPO is written as JPEG)."""
+    return "JPEG" if name == "MPO" else name
+
+
+def format_for_path(path: Path) -> str:
+    """The output format implied by a file name's suffix.
+
+    Raises:
+        UnsupportedFormatError: The suffix is not one photogan writes.
+    """
+    suffix = path.suffix.lower()
+    for fmt, suffixes in FORMAT_SUFFIXES.items():
+        if suffix in suffixes:
+            return fmt
+    raise UnsupportedFormatError(
+        f"cannot write {path.name!r}: unknown suffix {suffix or '(none)'}; use one of "
+        + ", ".join(sorted(IMAGE_SUFFIXES))
+    )
+
+
+def suffix_for_format(fmt: str, original: Path | None = None) -> str:
+    """The suffix for ``fmt``, keeping the original's spelling (``.JPG``, ``.jpeg``) when it already fits."""
+    fmt = normalize_format(fmt)
+    if original is not None and original.suffix.lower() in FORMAT_SUFFIXES[fmt]:
+        return original.suffix
+    return FORMAT_SUFFIXES[fmt][0]
+
+
+def is_image_name(path: Path) -> bool:
+    """True for a visible file with an image suffix (hidden files and our temporary files excluded)."""
+    return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
+
+
+def find_images(folder: Path, recursive: bool) -> Iterator[Path]:
+    """Image files in ``folder`` (and its sub-folders when ``recursive``), in a stable sorted order.
+
+    Hidden files and folders are skipped; symlinked folders are not followed (no loops).
+    """
+    entries = sorted(folder.iterdir(), key=lambda p: p.name.lower())
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            if recursive and not entry.is_symlink():
+                yield from find_images(entry, recursive)
+        elif is_image_name(entry):
+            yield entry

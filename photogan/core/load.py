@@ -1,0 +1,205 @@
+"""Reading photos: every common mode and bit depth, orientation applied, metadata kept.
+
+Pixels come out upright (EXIF orientation applied) as float32 in [0, 1]. The EXIF and XMP kept with them have
+their orientation reset to 1, so a saved result is not rotated a second time by viewers. 16-bit colour PNG and
+TIFF files are decoded with OpenCV because Pillow reduces them to 8 bits; their metadata still comes from Pillow.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from pathlib import Path
+from typing import cast
+
+import numpy as np
+from PIL import Image, ImageCms, UnidentifiedImageError
+
+from photogan.core.errors import ImageReadError, ImageTooLargeError, UnsupportedFormatError
+from photogan.core.formats import READ_FORMATS, normalize_format
+from photogan.core.image import Photo, from_uint
+
+log = logging.getLogger(__name__)
+
+#: Default limit on decoded pixels (250 megapixels: above any current camera, far below a decompression bomb).
+DEFAULT_MAX_PIXELS = 250_000_000
+EXIF_ORIENTATION = 0x0112
+
+_XMP_ORIENTATION = [
+    re.compile(rb'(tiff:Orientation=")[1-8](")'),
+    re.compile(rb"(<tiff:Orientation>)[1-8](</tiff:Orientation>)"),
+]
+
+
+def orient(array: np.ndarray, orientation: int) -> np.ndarray:
+    """Applies an EXIF orientation (1-8) to an H×W or H×W×C array, returning the upright view."""
+    if orientation in (2, 4, 5, 7):  # the mirrored ones: mirror first, then rotate
+        array = array[:, ::-1]
+        orientation = {2: 1, 4: 3, 5: 8, 7: 6}[orientation]
+    turns = {1: 0, 3: 2, 6: 3, 8: 1}.get(orientation, 0)  # counter-clockwise quarter turns
+    return np.rot90(array, turns)
+
+
+def _reset_xmp_orientation(xmp: bytes) -> bytes:
+    for pattern in _XMP_ORIENTATION:
+        xmp = pattern.sub(rb"\g<1>1\g<2>", xmp)
+    return xmp
+
+
+def _png_header(data: bytes) -> tuple[int, int]:
+    """(bit depth, colour type) from a PNG's IHDR."""
+    return data[24], data[25]
+
+
+def _sixteen_bit(im: Image.Image, data: bytes) -> bool:
+    if im.format == "PNG":
+        return _png_header(data)[0] == 16
+    if im.format == "TIFF":
+        bits = cast(tuple[int, ...] | int, getattr(im, "tag_v2", {}).get(258, 8))
+        return 16 in (bits if isinstance(bits, tuple) else (bits,))
+    return False
+
+
+def _decode_opencv(data: bytes, path: Path) -> np.ndarray:
+    """16-bit colour pixels (H×W×3 or H×W×4, RGB order) through OpenCV."""
+    import cv2  # imported here: only 16-bit colour files need it
+
+    array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if array is None:
+        raise ImageReadError("the 16-bit image data is corrupt or truncated")
+    if array.ndim == 2:
+        return array[..., None]
+    order = [2, 1, 0, 3][: array.shape[2]]  # BGR(A) -> RGB(A)
+    return np.ascontiguousarray(array[..., order])
+
+
+def _pixels_from_pillow(im: Image.Image) -> tuple[np.ndarray, np.ndarray | None, int, bytes | None]:
+    """Decodes a Pillow image into (pixels, alpha, bit depth, replacement ICC profile or None)."""
+    mode = im.mode
+    new_icc: bytes | None = None
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        return from_uint(np.asarray(im), 65535.0)[..., None], None, 16, None
+    if mode == "F":
+        return np.clip(np.asarray(im, dtype=np.float32), 0.0, 1.0)[..., None], None, 16, None
+    if mode == "1":
+        im = im.convert("L")
+    elif mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    elif mode == "PA" or mode == "RGBa":
+        im = im.convert("RGBA")
+    elif mode == "La":
+        im = im.convert("LA")
+    elif mode == "CMYK":
+        icc = im.info.get("icc_profile")
+        srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+        if icc:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            im = cast(Image.Image, ImageCms.profileToProfile(im, source, srgb, outputMode="RGB"))
+        else:
+            im = im.convert("RGB")
+        new_icc = srgb.tobytes()
+    elif mode not in ("L", "LA", "RGB", "RGBA"):
+        im = im.convert("RGB")
+    array = np.asarray(im)
+    if array.ndim == 2:
+        array = array[..., None]
+    pixels = from_uint(array, 255.0)
+    if pixels.shape[2] in (2, 4):
+        return pixels[..., :-1].copy(), pixels[..., -1].copy(), 8, new_icc
+    return pixels, None, 8, new_icc
+
+
+def _open(path: Path, max_pixels: int) -> tuple[Image.Image, bytes]:
+    if not path.exists():
+        raise ImageReadError("file not found")
+    if path.is_dir():
+        raise ImageReadError("is a folder, not an image")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImageReadError(f"cannot read the file: {exc.strerror or exc}") from exc
+    if not data:
+        raise ImageReadError("the file is empty (0 bytes)")
+    try:
+        # photogan enforces its own, configurable limit below; Pillow's global check would refuse first.
+        Image.MAX_IMAGE_PIXELS = None
+        im = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise UnsupportedFormatError(
+            "not an image, or in a format photogan does not read (it reads JPEG, PNG, TIFF, WebP, BMP)"
+        ) from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ImageReadError(f"the image header is corrupt ({exc})") from exc
+    if im.format not in READ_FORMATS:
+        raise UnsupportedFormatError(
+            f"{im.format} images are not supported (photogan reads JPEG, PNG, TIFF, WebP, BMP)"
+        )
+    width, height = im.size
+    if width * height > max_pixels:
+        raise ImageTooLargeError(
+            f"{width}×{height} is {width * height / 1e6:.0f} megapixels, over the limit of "
+            f"{max_pixels / 1e6:.0f} MP (raise it with the max-pixels setting if the file is genuine)"
+        )
+    return im, data
+
+
+def load_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
+    """Reads a photo, applying its EXIF orientation and keeping ICC profile, EXIF, XMP and DPI.
+
+    Args:
+        path: JPEG, PNG (1-16 bit, palette, gray, alpha), TIFF (8/16-bit), WebP or BMP file.
+        max_pixels: Files with more pixels are refused before decoding (decompression-bomb guard).
+
+    Returns:
+        The photo, upright, as float32 in [0, 1]; grayscale files stay single-channel.
+
+    Raises:
+        ImageReadError: The file is missing, empty, truncated or corrupt (UnsupportedFormatError and
+            ImageTooLargeError are subclasses for a non-image or unsupported file and an over-limit one).
+    """
+    path = Path(path)
+    im, data = _open(path, max_pixels)
+    fmt = normalize_format(cast(str, im.format))
+    try:
+        exif = im.getexif()
+        orientation = int(exif.get(EXIF_ORIENTATION, 1) or 1)
+        icc = cast(bytes | None, im.info.get("icc_profile")) or None
+        xmp = cast(bytes | str | None, im.info.get("xmp") or im.info.get("XML:com.adobe.xmp"))
+        if _sixteen_bit(im, data) and im.mode not in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+            raw = _decode_opencv(data, path)
+            if fmt == "PNG" and _png_header(data)[1] == 4 and raw.shape[2] == 4:  # gray + alpha
+                raw = raw[..., [0, 3]]
+            samples = from_uint(raw, 65535.0)
+            has_alpha = samples.shape[2] in (2, 4)
+            pixels = samples[..., :-1].copy() if has_alpha else samples
+            alpha = samples[..., -1].copy() if has_alpha else None
+            bit_depth, new_icc = 16, None
+        else:
+            im.load()
+            pixels, alpha, bit_depth, new_icc = _pixels_from_pillow(im)
+    except ImageReadError:
+        raise
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise ImageReadError(f"the image data is truncated or corrupt ({exc})") from exc
+    if orientation in range(2, 9):
+        pixels = np.ascontiguousarray(orient(pixels, orientation))
+        alpha = None if alpha is None else np.ascontiguousarray(orient(alpha, orientation))
+    exif_bytes: bytes | None = None
+    if len(exif):
+        if EXIF_ORIENTATION in exif:
+            exif[EXIF_ORIENTATION] = 1
+        exif_bytes = exif.tobytes()
+    if isinstance(xmp, str):
+        xmp = xmp.encode("utf-8")
+    dpi = im.info.get("dpi")
+    return Photo(
+        pixels=pixels,
+        alpha=alpha,
+        bit_depth=bit_depth,
+        icc_profile=new_icc or icc,
+        exif=exif_bytes,
+        xmp=_reset_xmp_orientation(xmp) if xmp else None,
+        source_format=fmt,
+        dpi=(float(dpi[0]), float(dpi[1])) if dpi else None,
+    )

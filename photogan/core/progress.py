@@ -1,0 +1,74 @@
+"""A Qt-free progress and cancellation object shared by every long operation.
+
+The GUI adapts it to queued Qt signals, the CLI to a progress bar. Long loops call :meth:`Progress.set_progress`
+and :meth:`Progress.check_cancelled` between units of work (one tile, one file), so cancelling takes effect
+within one unit.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from photogan.core.errors import Cancelled
+
+ProgressCallback = Callable[[float], None]
+
+
+class CancelToken:
+    """A thread-safe flag shared by a progress object and all its sub-progresses."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+
+class Progress:
+    """Reports a fraction in [0, 1] of one operation and carries its cancellation flag.
+
+    Args:
+        callback: Called with the overall fraction done (of the root operation); may be None.
+        token: Cancellation flag; a new one when omitted.
+        offset: Start of this part within the root operation (used by :meth:`sub_progress`).
+        length: Share of the root operation this part covers.
+    """
+
+    def __init__(
+        self,
+        callback: ProgressCallback | None = None,
+        token: CancelToken | None = None,
+        offset: float = 0.0,
+        length: float = 1.0,
+    ) -> None:
+        self._callback = callback
+        self.token = token or CancelToken()
+        self._offset = offset
+        self._length = length
+
+    def set_progress(self, fraction: float) -> None:
+        """Reports that ``fraction`` (clamped to [0, 1]) of this part is done."""
+        if self._callback is not None:
+            self._callback(self._offset + self._length * min(max(fraction, 0.0), 1.0))
+
+    def sub_progress(self, offset: float, length: float) -> Progress:
+        """A progress for the part of this operation from ``offset`` to ``offset + length`` (both in [0, 1])."""
+        return Progress(self._callback, self.token, self._offset + self._length * offset, self._length * length)
+
+    def cancel(self) -> None:
+        """Asks the operation (and every sub-progress) to stop at its next check."""
+        self.token.cancel()
+
+    @property
+    def cancelled(self) -> bool:
+        return self.token.cancelled
+
+    def check_cancelled(self) -> None:
+        """Raises :class:`Cancelled` once :meth:`cancel` was called."""
+        if self.token.cancelled:
+            raise Cancelled("cancelled")

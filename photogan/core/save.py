@@ -1,0 +1,204 @@
+"""Writing photos safely: a temporary file in the target folder, verified, then renamed into place.
+
+A failed save leaves nothing behind and never touches an existing file at the target path. Metadata written:
+ICC profile, EXIF (orientation already reset), XMP and DPI wherever the format holds them. 16-bit photos stay
+16-bit in PNG and TIFF (colour 16-bit PNG is encoded by OpenCV and gets its metadata chunks added here; 16-bit
+TIFF is written by tifffile, which keeps ICC, XMP and the main EXIF fields but not the EXIF sub-directory).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import secrets
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, PngImagePlugin
+
+from photogan.core.errors import ImageWriteError
+from photogan.core.formats import SIXTEEN_BIT_FORMATS, TEMP_PREFIX, format_for_path
+from photogan.core.image import Photo, to_uint
+
+log = logging.getLogger(__name__)
+
+DEFAULT_JPEG_QUALITY = 95
+#: EXIF IFD0 text fields copied into 16-bit TIFF files (tifffile writes no EXIF sub-directory).
+_TIFF_TEXT_TAGS = (270, 271, 272, 305, 306, 315, 33432)
+
+
+def _samples(photo: Photo, bits: int, keep_alpha: bool) -> np.ndarray:
+    """H×W×C integer samples: gray, gray+alpha, RGB or RGBA."""
+    channels = [photo.pixels]
+    if keep_alpha and photo.alpha is not None:
+        channels.append(photo.alpha[..., None])
+    return to_uint(np.concatenate(channels, axis=2) if len(channels) > 1 else photo.pixels, bits)
+
+
+def _flatten_alpha(photo: Photo) -> Photo:
+    """Composites over white, for formats without alpha (JPEG)."""
+    if photo.alpha is None:
+        return photo
+    log.warning("the output format has no alpha channel: transparent areas are flattened onto white")
+    a = photo.alpha[..., None]
+    return photo.with_pixels(photo.pixels * a + (1.0 - a), None)
+
+
+def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+
+def _png_metadata_chunks(photo: Photo) -> bytes:
+    chunks = b""
+    if photo.icc_profile:
+        chunks += _png_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(photo.icc_profile))
+    if photo.dpi:
+        ppm = [round(d / 0.0254) for d in photo.dpi]
+        chunks += _png_chunk(b"pHYs", struct.pack(">IIB", ppm[0], ppm[1], 1))
+    if photo.exif:
+        exif = photo.exif[6:] if photo.exif.startswith(b"Exif\x00\x00") else photo.exif
+        chunks += _png_chunk(b"eXIf", exif)
+    if photo.xmp:
+        chunks += _png_chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + photo.xmp)
+    return chunks
+
+
+def _encode_png16(photo: Photo) -> bytes:
+    """Encodes a 16-bit colour (or gray+alpha) PNG with OpenCV and splices in the metadata chunks."""
+    import cv2  # only 16-bit colour output needs it
+
+    samples = _samples(photo, 16, keep_alpha=True)
+    if samples.shape[2] == 2:  # OpenCV writes no gray+alpha: store as RGBA
+        samples = samples[..., [0, 0, 0, 1]]
+    order = [2, 1, 0, 3][: samples.shape[2]]
+    ok, encoded = cv2.imencode(".png", np.ascontiguousarray(samples[..., order]))
+    if not ok:
+        raise ImageWriteError("OpenCV could not encode the 16-bit PNG")
+    data = encoded.tobytes()
+    ihdr_end = 8 + 25  # signature + IHDR chunk (length, type, 13 bytes, crc)
+    return data[:ihdr_end] + _png_metadata_chunks(photo) + data[ihdr_end:]
+
+
+def _encode_tiff16(photo: Photo) -> bytes:
+    import tifffile  # only 16-bit TIFF output needs it
+
+    samples = _samples(photo, 16, keep_alpha=True)
+    extratags: list[tuple[int, str, int, object, bool]] = []
+    if photo.icc_profile:
+        extratags.append((34675, "B", len(photo.icc_profile), photo.icc_profile, True))
+    if photo.xmp:
+        extratags.append((700, "B", len(photo.xmp), photo.xmp, True))
+    if photo.exif:
+        exif = Image.Exif()
+        exif.load(photo.exif)
+        for tag in _TIFF_TEXT_TAGS:
+            value = exif.get(tag)
+            if isinstance(value, str) and value:
+                extratags.append((tag, "s", 0, value, True))
+    buffer = io.BytesIO()
+    tifffile.imwrite(
+        buffer,
+        samples if samples.shape[2] > 1 else samples[..., 0],
+        photometric="minisblack" if photo.grayscale else "rgb",
+        extrasamples=["unassalpha"] if photo.alpha is not None else None,
+        compression="zlib",
+        resolution=(photo.dpi[0], photo.dpi[1]) if photo.dpi else None,
+        resolutionunit="INCH" if photo.dpi else None,
+        extratags=extratags,
+        metadata=None,
+    )
+    return buffer.getvalue()
+
+
+def _encode_pillow(photo: Photo, fmt: str, quality: int) -> bytes:
+    bits = 16 if photo.bit_depth == 16 and fmt in SIXTEEN_BIT_FORMATS else 8
+    samples = _samples(photo, bits, keep_alpha=True)
+    # uint16 single-channel becomes mode I;16 (only 16-bit gray without alpha reaches here)
+    im = Image.fromarray(samples[..., 0] if samples.shape[2] == 1 else samples)
+    params: dict[str, object] = {}
+    if photo.icc_profile:
+        params["icc_profile"] = photo.icc_profile
+    if photo.exif and fmt != "BMP":
+        params["exif"] = photo.exif
+    if photo.dpi and fmt != "WEBP":
+        params["dpi"] = photo.dpi
+    if fmt == "JPEG":
+        params.update(quality=quality, optimize=True, subsampling=0 if quality >= 90 else 2)
+    elif fmt == "WEBP":
+        params.update(quality=quality, method=4)
+    elif fmt == "TIFF":
+        params["compression"] = "raw"  # libtiff compression drops the EXIF sub-directory; Pillow writes it raw
+    elif fmt == "PNG":
+        params["compress_level"] = 6
+    if photo.xmp:
+        if fmt in ("JPEG", "WEBP"):
+            params["xmp"] = photo.xmp
+        elif fmt == "PNG":
+            info = PngImagePlugin.PngInfo()
+            info.add_itxt("XML:com.adobe.xmp", photo.xmp.decode("utf-8", "replace"))
+            params["pnginfo"] = info
+        elif fmt == "TIFF":
+            params["tiffinfo"] = {700: photo.xmp}
+    buffer = io.BytesIO()
+    im.save(buffer, format=fmt, **params)
+    return buffer.getvalue()
+
+
+def encode_image(photo: Photo, fmt: str, quality: int = DEFAULT_JPEG_QUALITY) -> bytes:
+    """Encodes ``photo`` in ``fmt`` (``JPEG``, ``PNG``, ``TIFF``, ``WEBP``, ``BMP``) with its metadata."""
+    if fmt in ("JPEG", "BMP"):
+        photo = _flatten_alpha(photo)
+    sixteen = photo.bit_depth == 16 and fmt in SIXTEEN_BIT_FORMATS
+    if sixteen and fmt == "TIFF":
+        return _encode_tiff16(photo)
+    if sixteen and (not photo.grayscale or photo.alpha is not None):
+        return _encode_png16(photo)
+    return _encode_pillow(photo, fmt, quality)
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Creates ``path`` (which must not exist) with the user's default permissions and syncs it to disk."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def save_image(photo: Photo, path: str | Path, fmt: str | None = None, quality: int = DEFAULT_JPEG_QUALITY) -> Path:
+    """Writes ``photo`` atomically: temporary file in the same folder, verify, rename over ``path``.
+
+    Args:
+        photo: The photo; grayscale stays grayscale, alpha is kept where the format allows.
+        path: Target file. An existing file there is replaced only once the new one is complete.
+        fmt: Output format; by default implied by the suffix of ``path``.
+        quality: JPEG/WebP quality (1-100).
+
+    Returns:
+        The path written.
+
+    Raises:
+        ImageWriteError: Encoding or writing failed; no temporary file is left and ``path`` is untouched.
+    """
+    path = Path(path)
+    fmt = fmt or format_for_path(path)
+    tmp = path.parent / f"{TEMP_PREFIX}{secrets.token_hex(6)}{path.suffix}"
+    try:
+        data = encode_image(photo, fmt, quality)
+        _write_new(tmp, data)
+        with Image.open(tmp) as check:  # verify what is on disk before it replaces anything
+            check.verify()
+        os.replace(tmp, path)
+    except Exception as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, ImageWriteError):
+            raise
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ImageWriteError(f"could not write {path}: {reason}") from exc
+    return path
