@@ -1,0 +1,1 @@
+"""Running photogan models with onnxruntime: model descriptions, registry, sessions and the enhancer."""
