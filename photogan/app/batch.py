@@ -1,0 +1,218 @@
+"""Batch enhancement: plan output paths for many inputs, then enhance them one by one, each file isolated.
+
+Planning refuses outright any run that would write over an input. Running never stops at a bad file: a corrupt,
+truncated, empty, non-image or over-limit file is reported with its reason and the batch goes on. Outputs are
+written atomically, so an interrupted run leaves whole files or none.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from photogan.core.errors import Cancelled, PhotoganError
+from photogan.core.formats import FORMAT_CHOICES, find_images, is_image_name, suffix_for_format
+from photogan.core.load import DEFAULT_MAX_PIXELS, load_image
+from photogan.core.progress import Progress
+from photogan.core.save import DEFAULT_JPEG_QUALITY, save_image
+from photogan.core.tiling import TileOptions
+from photogan.inference.enhancer import enhance
+from photogan.inference.session import ModelSession
+
+log = logging.getLogger(__name__)
+
+Status = Literal["done", "skipped", "failed"]
+
+
+class PlanError(PhotoganError):
+    """The batch cannot start as asked (e.g. it would overwrite its own inputs)."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One input file and the output it becomes."""
+
+    source: Path
+    target: Path
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What happened to one input."""
+
+    source: Path
+    target: Path | None
+    status: Status
+    reason: str = ""
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """How outputs are written.
+
+    Attributes:
+        format: ``same`` keeps each input's format, or one of ``png``, ``jpg``, ``tiff``, ``webp``.
+        quality: JPEG and WebP quality.
+        skip_existing: Leave inputs whose output already exists alone (reported as skipped).
+    """
+
+    format: str = "same"
+    quality: int = DEFAULT_JPEG_QUALITY
+    skip_existing: bool = False
+
+    def __post_init__(self) -> None:
+        if self.format != "same" and self.format not in FORMAT_CHOICES:
+            raise PlanError(f"unknown output format {self.format!r}: use same, {', '.join(FORMAT_CHOICES)}")
+        if not 1 <= self.quality <= 100:
+            raise PlanError(f"quality must be between 1 and 100, got {self.quality}")
+
+
+@dataclass
+class Plan:
+    """The jobs of a batch and the inputs that failed before any work (missing, not images, name clashes)."""
+
+    jobs: list[Job] = field(default_factory=list)
+    failures: list[FileResult] = field(default_factory=list)
+
+
+def _target(source: Path, relative: Path, output_dir: Path, fmt: str) -> Path:
+    suffix = source.suffix if fmt == "same" else suffix_for_format(FORMAT_CHOICES[fmt], source)
+    return output_dir / relative.parent / (source.stem + suffix)
+
+
+def plan_batch(inputs: Iterable[Path], output_dir: Path, fmt: str = "same", recursive: bool = False) -> Plan:
+    """Maps inputs (files or folders) to output files in ``output_dir``.
+
+    ``a/b/name.ext`` becomes ``output_dir/name.ext`` (``.ext`` changed by ``fmt``); files found in a folder with
+    ``recursive`` keep their path relative to that folder.
+
+    Raises:
+        PlanError: An output would overwrite an input file.
+    """
+    plan = Plan()
+    sources: list[tuple[Path, Path]] = []
+    for item in inputs:
+        if item.is_dir():
+            sources += [(f, f.relative_to(item)) for f in find_images(item, recursive)]
+        elif item.is_file() or not item.exists():
+            if item.exists() and not is_image_name(item):
+                log.info("%s has an unusual suffix; trying it anyway", item)
+            sources.append((item, Path(item.name)))
+        else:
+            plan.failures.append(FileResult(item, None, "failed", "not a regular file"))
+    resolved_inputs = {src.resolve() for src, _ in sources}
+    claimed: dict[Path, Path] = {}
+    for source, relative in sources:
+        if not source.exists():
+            plan.failures.append(FileResult(source, None, "failed", "file not found"))
+            continue
+        target = _target(source, relative, output_dir, fmt)
+        key = target.resolve()
+        if key in resolved_inputs:
+            raise PlanError(
+                f"the output {target} would overwrite the input {source}; choose another output folder with -o"
+            )
+        if key in claimed:
+            plan.failures.append(
+                FileResult(source, target, "failed", f"{claimed[key]} already writes {target.name} (same name)")
+            )
+            continue
+        claimed[key] = source
+        plan.jobs.append(Job(source, target))
+    return plan
+
+
+class BatchObserver:
+    """Receives batch events; the CLI and the GUI subclass it. All methods do nothing by default."""
+
+    def file_started(self, job: Job, index: int, total: int) -> None:
+        """``job`` (number ``index`` of ``total``, from 0) starts."""
+
+    def file_progress(self, fraction: float) -> None:
+        """The current file is ``fraction`` done."""
+
+    def file_finished(self, result: FileResult) -> None:
+        """A file is done, skipped or failed."""
+
+
+def enhance_file(
+    job: Job,
+    session: ModelSession,
+    tile: TileOptions,
+    output: OutputOptions,
+    progress: Progress,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> FileResult:
+    """Enhances one file; every expected failure becomes a ``failed`` result with a reason.
+
+    Raises:
+        Cancelled: The user cancelled (the output is not written).
+    """
+    started = time.monotonic()
+    if output.skip_existing and job.target.exists():
+        return FileResult(job.source, job.target, "skipped", "output exists")
+    try:
+        photo = load_image(job.source, max_pixels=max_pixels)
+        progress.set_progress(0.02)
+        result = enhance(photo, session, tile, progress.sub_progress(0.02, 0.93))
+        job.target.parent.mkdir(parents=True, exist_ok=True)
+        save_image(result, job.target, quality=output.quality)
+        progress.set_progress(1.0)
+    except Cancelled:
+        raise
+    except PhotoganError as exc:
+        return FileResult(job.source, job.target, "failed", str(exc), time.monotonic() - started)
+    except MemoryError:
+        return FileResult(
+            job.source,
+            job.target,
+            "failed",
+            "not enough memory for this image (try a smaller --tile)",
+            time.monotonic() - started,
+        )
+    except OSError as exc:
+        return FileResult(job.source, job.target, "failed", f"{exc.strerror or exc}", time.monotonic() - started)
+    return FileResult(job.source, job.target, "done", "", time.monotonic() - started)
+
+
+def run_batch(
+    plan: Plan,
+    session: ModelSession,
+    tile: TileOptions,
+    output: OutputOptions,
+    observer: BatchObserver | None = None,
+    progress: Progress | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> list[FileResult]:
+    """Runs every job of ``plan``; returns the results, planning failures first.
+
+    Cancelling ``progress`` stops after the current tile; finished outputs stay, nothing partial is written.
+    """
+    observer = observer or BatchObserver()
+    progress = progress or Progress()
+    results = list(plan.failures)
+    for failure in plan.failures:
+        observer.file_finished(failure)
+    total = len(plan.jobs)
+    for index, job in enumerate(plan.jobs):
+        progress.check_cancelled()
+        observer.file_started(job, index, total)
+        file_progress = Progress(observer.file_progress, progress.token)
+        try:
+            result = enhance_file(job, session, tile, output, file_progress, max_pixels)
+        except Cancelled:
+            raise
+        except Exception as exc:  # a bug must not cost the rest of the batch; it is logged with its traceback
+            log.exception("unexpected error on %s", job.source)
+            result = FileResult(job.source, job.target, "failed", f"internal error: {exc!r}")
+        if result.status == "failed":
+            log.info("%s failed: %s", job.source, result.reason)
+        results.append(result)
+        observer.file_finished(result)
+        progress.set_progress((index + 1) / total)
+    return results

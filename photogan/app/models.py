@@ -1,0 +1,64 @@
+"""Model services for the front ends: find, describe, import and load models."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from photogan.core.errors import ModelError
+from photogan.inference.model_info import ModelInfo
+from photogan.inference.registry import ModelRegistry, RegisteredModel
+from photogan.inference.session import Device, ModelSession, SessionCache
+
+
+@dataclass
+class ModelService:
+    """The registry and a session cache shared by everything that runs models in this process."""
+
+    registry: ModelRegistry = field(default_factory=ModelRegistry)
+    cache: SessionCache = field(default_factory=SessionCache)
+
+    def list(self) -> list[RegisteredModel]:
+        return self.registry.models()
+
+    def resolve(self, task: str | None, scale: int | None, model: str | None) -> ModelInfo:
+        """The model to run: ``model`` (id or path) if given, else the default for ``task`` and ``scale``.
+
+        Raises:
+            ModelError: Unknown model, or one that contradicts the requested task or scale.
+        """
+        if model is None:
+            return self.registry.default_for(task or "upscale", scale)
+        info = self.registry.get(model)
+        if task is not None and info.task != task:
+            raise ModelError(f"{info.id} is a {info.task} model, not {task}")
+        if scale is not None and info.scale != scale:
+            raise ModelError(f"{info.id} upscales ×{info.scale}, not ×{scale}")
+        return info
+
+    def open(self, info: ModelInfo, device: str = "auto") -> ModelSession:
+        """Loads ``info`` on ``device`` (``auto``, ``cpu``, ``cuda``, ``cuda:N``); see ``session.provider``."""
+        return self.cache.get(info, Device.parse(device))
+
+    def import_file(self, path: Path) -> ModelInfo:
+        return self.registry.import_model(path)
+
+
+def describe(info: ModelInfo) -> str:
+    """A multi-line, human-readable model card from the model's own metadata."""
+    lines = [
+        f"{info.id}: {info.name}",
+        f"  task:          {info.task} ×{info.scale}",
+        f"  architecture:  {info.arch} {json.dumps(dict(info.arch_params), sort_keys=True)}",
+        f"  tiling:        {info.tiling} (context {info.tile_pad} px, size multiple {info.size_multiple})",
+        f"  licence:       {info.licence or 'not stated'}",
+        f"  training data: {info.training_data or 'not stated'}",
+        f"  file:          {info.path}",
+    ]
+    if info.description:
+        lines.insert(1, f"  {info.description}")
+    for dataset, values in info.metrics.items():
+        numbers = ", ".join(f"{k} {v}" for k, v in values.items()) if isinstance(values, dict) else str(values)
+        lines.append(f"  measured:      {dataset}: {numbers}")
+    return "\n".join(lines)

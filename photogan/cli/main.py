@@ -1,0 +1,181 @@
+"""``photogan`` command line.
+
+Exit codes: 0 when every input succeeded (or was skipped), 1 when some failed (the rest are done and the failures
+listed), 2 for usage errors (bad arguments, unknown model, an output that would overwrite an input), 130 when
+interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from photogan import __version__
+from photogan.app.batch import BatchObserver, FileResult, Job, OutputOptions, PlanError, plan_batch, run_batch
+from photogan.app.models import ModelService, describe
+from photogan.core.errors import Cancelled, ModelError
+from photogan.core.formats import FORMAT_CHOICES
+from photogan.core.load import DEFAULT_MAX_PIXELS
+from photogan.core.progress import Progress
+from photogan.core.tiling import TileOptions
+
+EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="photogan", description="Enhance photos with photogan's models.")
+    parser.add_argument("--version", action="version", version=f"photogan {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    enh = commands.add_parser("enhance", help="enhance photos (upscale, restore, colorize)")
+    enh.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="photos or folders")
+    enh.add_argument(
+        "-o", "--output", type=Path, default=Path("photogan-output"), help="output folder (default: ./photogan-output)"
+    )
+    enh.add_argument("--task", choices=("upscale", "restore", "colorize"), help="default: upscale")
+    enh.add_argument("--scale", type=int, choices=(2, 4), help="upscaling factor (default 4)")
+    enh.add_argument("--model", help="model id (see 'photogan models list') or path to a .onnx file")
+    enh.add_argument(
+        "--tile",
+        type=_positive,
+        default=512,
+        help="tile size in input pixels; 0 for the whole image at once (default 512)",
+    )
+    enh.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
+    enh.add_argument(
+        "--format", default="same", choices=("same", *FORMAT_CHOICES), help="output format (default: same as the input)"
+    )
+    enh.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default 95)")
+    enh.add_argument("--recursive", action="store_true", help="include sub-folders, mirrored in the output")
+    enh.add_argument("--skip-existing", action="store_true", help="skip inputs whose output already exists")
+    enh.add_argument(
+        "--max-pixels",
+        type=int,
+        default=DEFAULT_MAX_PIXELS,
+        help=f"refuse images larger than this (default {DEFAULT_MAX_PIXELS})",
+    )
+
+    models = commands.add_parser("models", help="list, describe or import models")
+    verbs = models.add_subparsers(dest="verb", required=True)
+    verbs.add_parser("list", help="list bundled and user models")
+    info = verbs.add_parser("info", help="show a model's card")
+    info.add_argument("model", help="model id or .onnx path")
+    imp = verbs.add_parser("import", help="copy a photogan .onnx model into your models folder")
+    imp.add_argument("file", type=Path)
+    return parser
+
+
+class TerminalProgress(BatchObserver):
+    """Two tqdm bars on stderr (files, and the current file's tiles) and a line per finished file."""
+
+    def __init__(self, total: int) -> None:
+        self.overall = tqdm(total=total, unit="file", desc="photos", position=0, dynamic_ncols=True, disable=None)
+        self.current = tqdm(
+            total=100,
+            unit="%",
+            position=1,
+            leave=False,
+            dynamic_ncols=True,
+            disable=None,
+            bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed}<{remaining}",
+        )
+
+    def file_started(self, job: Job, index: int, total: int) -> None:
+        self.current.reset(total=100)
+        self.current.set_description_str(job.source.name)
+
+    def file_progress(self, fraction: float) -> None:
+        self.current.n = round(fraction * 100)
+        self.current.refresh()
+
+    def file_finished(self, result: FileResult) -> None:
+        if result.status == "done":
+            tqdm.write(f"done     {result.source} -> {result.target} ({result.seconds:.1f} s)", file=sys.stderr)
+        elif result.status == "skipped":
+            tqdm.write(f"skipped  {result.source} ({result.reason})", file=sys.stderr)
+        else:
+            tqdm.write(f"FAILED   {result.source}: {result.reason}", file=sys.stderr)
+        self.overall.update(1)
+
+    def close(self) -> None:
+        self.current.close()
+        self.overall.close()
+
+
+def _enhance(args: argparse.Namespace, service: ModelService) -> int:
+    output = OutputOptions(format=args.format, quality=args.quality, skip_existing=args.skip_existing)
+    info = service.resolve(args.task, args.scale, args.model)
+    plan = plan_batch(args.inputs, args.output, args.format, args.recursive)
+    if not plan.jobs and not plan.failures:
+        print("photogan: no photos found in the given inputs", file=sys.stderr)
+        return EXIT_USAGE
+    session = service.open(info, args.device)
+    print(
+        f"photogan: {info.id} ({info.task} ×{info.scale}) on {session.provider} (asked for {args.device})",
+        file=sys.stderr,
+    )
+    observer = TerminalProgress(len(plan.jobs) + len(plan.failures))
+    try:
+        results = run_batch(
+            plan, session, TileOptions(tile_size=args.tile), output, observer, Progress(), args.max_pixels
+        )
+    finally:
+        observer.close()
+    failed = [r for r in results if r.status == "failed"]
+    done = sum(r.status == "done" for r in results)
+    skipped = sum(r.status == "skipped" for r in results)
+    print(
+        f"photogan: {done} enhanced, {skipped} skipped, {len(failed)} failed; outputs in {args.output}", file=sys.stderr
+    )
+    for result in failed:
+        print(f"  failed: {result.source}: {result.reason}", file=sys.stderr)
+    return EXIT_FAILURES if failed else EXIT_OK
+
+
+def _models(args: argparse.Namespace, service: ModelService) -> int:
+    if args.verb == "list":
+        for entry in service.list():
+            info = entry.info
+            print(f"{info.id:<22} {info.task:<9} ×{info.scale}  {entry.origin:<8} {info.name}")
+    elif args.verb == "info":
+        print(describe(service.registry.get(args.model)))
+    else:
+        info = service.import_file(args.file)
+        print(f"imported {info.id} into {info.path}")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="photogan: %(levelname)s: %(message)s"
+    )
+    service = ModelService()
+    try:
+        if args.command == "enhance":
+            return _enhance(args, service)
+        return _models(args, service)
+    except (ModelError, PlanError, ValueError) as exc:
+        print(f"photogan: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (KeyboardInterrupt, Cancelled):
+        print("photogan: interrupted; finished outputs are kept, nothing partial was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
