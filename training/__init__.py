@@ -1,0 +1,1 @@
+"""photogan training: the only package that imports torch. Architectures, data, training loop, ONNX export."""

@@ -1,0 +1,38 @@
+"""Explicit registry of generator architectures (no folder scanning; duplicates fail loudly)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from torch import nn
+
+from training.archs.compact import CompactUpscaler
+
+ArchFactory = Callable[..., nn.Module]
+
+_REGISTRY: dict[str, ArchFactory] = {}
+
+
+def register(name: str, factory: ArchFactory) -> None:
+    """Adds an architecture under ``name``; a second registration of the same name is an error."""
+    if name in _REGISTRY:
+        raise ValueError(f"architecture {name!r} is already registered")
+    _REGISTRY[name] = factory
+
+
+def build(name: str, **params: Any) -> nn.Module:
+    """Builds the architecture ``name`` with its hyperparameters."""
+    try:
+        factory = _REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown architecture {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None
+    return factory(**params)
+
+
+def names() -> list[str]:
+    """The registered architecture names."""
+    return sorted(_REGISTRY)
+
+
+register("compact", CompactUpscaler)
