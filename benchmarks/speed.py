@@ -1,0 +1,106 @@
+"""Speed of photogan's own inference path: output megapixels per second and peak memory, per model.
+
+Usage::
+
+    python benchmarks/speed.py FOLDER [--models upscale-x4 upscale-x2] [--tile 512] [--device cpu] [--repeat 2]
+
+Each model runs in a fresh process (so peak RSS is that model's alone) over every image in FOLDER, through
+``photogan.inference.enhancer.enhance`` exactly as the CLI runs it. Time counts enhancement only (not decoding
+or encoding files); the first image is run once untimed to warm the session up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def measure(model: str, folder: Path, tile: int, device: str, repeat: int) -> dict[str, object]:
+    """Runs one model over the folder in this process and returns its numbers."""
+    from photogan.app.models import ModelService
+    from photogan.core.formats import find_images
+    from photogan.core.load import load_image
+    from photogan.core.tiling import TileOptions
+    from photogan.inference.enhancer import enhance
+
+    service = ModelService()
+    info = service.resolve(None, None, model)
+    session = service.open(info, device)
+    photos = [load_image(p) for p in find_images(folder, recursive=True)]
+    if not photos:
+        raise SystemExit(f"no images in {folder}")
+    options = TileOptions(tile_size=tile)
+    enhance(photos[0], session, options)  # warm-up
+    seconds, megapixels = 0.0, 0.0
+    for _ in range(repeat):
+        for photo in photos:
+            start = time.perf_counter()
+            out = enhance(photo, session, options)
+            seconds += time.perf_counter() - start
+            megapixels += out.width * out.height / 1e6
+    return {
+        "model": info.id,
+        "provider": session.provider,
+        "images": len(photos),
+        "output_mp": megapixels / repeat,
+        "seconds": seconds / repeat,
+        "mp_per_s": megapixels / seconds,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--models", nargs="+", help="model ids or .onnx paths (default: every registered model)")
+    parser.add_argument("--tile", type=int, default=512)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # child process: measure one model, print JSON
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(measure(args.one, args.folder, args.tile, args.device, args.repeat)))
+        return
+    if args.models:
+        models = args.models
+    else:
+        from photogan.app.models import ModelService
+
+        models = [entry.info.id for entry in ModelService().list() if entry.info.task != "generate"]
+    rows = []
+    for model in models:
+        command = [
+            sys.executable,
+            __file__,
+            str(args.folder),
+            "--one",
+            model,
+            "--tile",
+            str(args.tile),
+            "--device",
+            args.device,
+            "--repeat",
+            str(args.repeat),
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            print(f"{model}: failed\n{done.stderr}", file=sys.stderr)
+            continue
+        rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    print(f"folder: {args.folder}   tile: {args.tile}   device asked: {args.device}")
+    print(f"| {'model':<20} | {'provider':<22} | images | output MP | seconds | MP/s  | peak RSS MB |")
+    print(f"|{'-' * 22}|{'-' * 24}|--------|-----------|---------|-------|-------------|")
+    for r in rows:
+        print(
+            f"| {r['model']:<20} | {r['provider']:<22} | {r['images']:>6} | {r['output_mp']:>9.2f} | "
+            f"{r['seconds']:>7.2f} | {r['mp_per_s']:>5.2f} | {r['peak_rss_mb']:>11.0f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""The command line as scripts use it: batch behaviour, exit codes, outputs, inputs left untouched."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import SAMPLE
+from PIL import Image
+
+from photogan.cli.main import main
+from photogan.core.load import load_image
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture
+def album(tmp_path: Path) -> Path:
+    folder = tmp_path / "album"
+    (folder / "2019" / "summer").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)).save(folder / "a.jpg")
+    Image.fromarray(rng.integers(0, 256, (16, 16, 4), dtype=np.uint8)).save(folder / "b.png")
+    Image.fromarray(rng.integers(0, 256, (12, 18), dtype=np.uint8)).save(folder / "2019" / "c.tif")
+    Image.fromarray(rng.integers(0, 256, (10, 10, 3), dtype=np.uint8)).save(folder / "2019" / "summer" / "d.webp")
+    (folder / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
+    (folder / "zero.png").write_bytes(b"")
+    return folder
+
+
+def test_batch_with_bad_files_finishes_the_rest_and_exits_1(
+    album: Path, tmp_path: Path, models_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = digest(album)
+    out = tmp_path / "out"
+    code = main(["enhance", str(album), "-o", str(out), "--model", str(models_dir / "nearest2.onnx"), "--tile", "8"])
+    assert code == 1
+    assert sorted(p.name for p in out.iterdir()) == ["a.jpg", "b.png"]
+    err = capsys.readouterr().err
+    assert "corrupt.jpg" in err and "zero.png" in err and "empty" in err
+    assert "2 enhanced, 0 skipped, 2 failed" in err
+    b = load_image(out / "b.png")
+    assert b.width == 32 and b.alpha is not None
+    assert digest(album) == before  # inputs byte-identical
+
+
+def test_recursive_mirrors_sub_folders_and_format_conversion(album: Path, tmp_path: Path, models_dir: Path) -> None:
+    (album / "corrupt.jpg").unlink()
+    (album / "zero.png").unlink()
+    out = tmp_path / "out"
+    code = main(
+        [
+            "enhance",
+            str(album),
+            "-o",
+            str(out),
+            "--model",
+            str(models_dir / "identity.onnx"),
+            "--recursive",
+            "--format",
+            "png",
+        ]
+    )
+    assert code == 0
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*.png")) == [
+        "2019/c.png",
+        "2019/summer/d.png",
+        "a.png",
+        "b.png",
+    ]
+    assert load_image(out / "2019" / "c.png").grayscale
+
+
+def test_skip_existing_leaves_existing_outputs_alone(
+    tmp_path: Path, models_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "in.png"
+    Image.new("RGB", (8, 8), (10, 20, 30)).save(src)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "in.png").write_bytes(b"keep me")
+    assert (
+        main(["enhance", str(src), "-o", str(out), "--model", str(models_dir / "identity.onnx"), "--skip-existing"])
+        == 0
+    )
+    assert (out / "in.png").read_bytes() == b"keep me"
+    assert "1 skipped" in capsys.readouterr().err
+
+
+def test_refuses_an_output_folder_that_would_overwrite_inputs(tmp_path: Path, models_dir: Path) -> None:
+    src = tmp_path / "in.jpg"
+    Image.new("RGB", (8, 8)).save(src)
+    before = src.read_bytes()
+    assert main(["enhance", str(src), "-o", str(tmp_path), "--model", str(models_dir / "identity.onnx")]) == 2
+    assert src.read_bytes() == before
+
+
+def test_same_name_from_two_folders_is_reported_not_overwritten(tmp_path: Path, models_dir: Path) -> None:
+    for name in ("x", "y"):
+        (tmp_path / name).mkdir()
+        Image.new("RGB", (8, 8)).save(tmp_path / name / "p.png")
+    code = main(
+        [
+            "enhance",
+            str(tmp_path / "x"),
+            str(tmp_path / "y"),
+            "-o",
+            str(tmp_path / "out"),
+            "--model",
+            str(models_dir / "identity.onnx"),
+        ]
+    )
+    assert code == 1 and (tmp_path / "out" / "p.png").exists()
+
+
+def test_usage_errors_exit_2(tmp_path: Path, models_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "in.png"
+    Image.new("RGB", (8, 8)).save(src)
+    assert main(["enhance", str(src), "--model", "no-such-model", "-o", str(tmp_path / "o")]) == 2
+    assert "no model named 'no-such-model'" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "enhance",
+                str(src),
+                "--model",
+                str(models_dir / "nearest2.onnx"),
+                "--scale",
+                "4",
+                "-o",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 2
+    )
+    assert main(["enhance", str(src), "--device", "gpu7", "-o", str(tmp_path / "o")]) == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["enhance"])
+    assert exc.value.code == 2
+
+
+def test_device_reports_the_provider_used(tmp_path: Path, models_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "in.png"
+    Image.new("RGB", (8, 8)).save(src)
+    assert (
+        main(
+            [
+                "enhance",
+                str(src),
+                "--device",
+                "cpu",
+                "-o",
+                str(tmp_path / "o"),
+                "--model",
+                str(models_dir / "identity.onnx"),
+            ]
+        )
+        == 0
+    )
+    assert "on CPUExecutionProvider (asked for cpu)" in capsys.readouterr().err
+
+
+def test_models_import_list_info(models_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["models", "import", str(models_dir / "nearest2.onnx")]) == 0
+    assert main(["models", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "upscale-x4" in listing and "test-nearest-x2" in listing and "user" in listing
+    assert main(["models", "info", "test-nearest-x2"]) == 0
+    assert "task:          upscale ×2" in capsys.readouterr().out
+    assert main(["models", "import", str(models_dir / "nearest2.onnx")]) == 2  # the id is taken
+
+
+def test_default_upscale_of_the_bundled_sample(tmp_path: Path) -> None:
+    """The README's main job, through the installed entry point."""
+    exe = shutil.which("photogan", path=str(Path(sys.executable).parent))
+    assert exe, "the photogan entry point is not installed"
+    result = subprocess.run(
+        [exe, "enhance", str(SAMPLE), "-o", str(tmp_path)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    src, out = load_image(SAMPLE), load_image(tmp_path / SAMPLE.name)
+    assert (out.width, out.height) == (src.width * 4, src.height * 4)
+    assert out.icc_profile == src.icc_profile and out.exif is not None

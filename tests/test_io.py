@@ -1,0 +1,195 @@
+"""Photo plumbing: orientation, bit depth, metadata, alpha, grayscale, bad files and safe saves."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import random_image
+from PIL import Image, ImageCms, ImageOps
+
+from photogan.core.errors import ImageReadError, ImageTooLargeError, ImageWriteError, UnsupportedFormatError
+from photogan.core.formats import TEMP_PREFIX
+from photogan.core.image import Photo
+from photogan.core.load import load_image
+from photogan.core.save import save_image
+
+SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:tiff="http://ns.adobe.com/tiff/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/" tiff:Orientation="6" dc:creator="Ada"/></rdf:RDF></x:xmpmeta>'  # noqa: E501
+
+
+def exif_with(orientation: int = 1) -> Image.Exif:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    exif[0x010F] = "TestCam"
+    exif.get_ifd(0x8769)[0x9003] = "2021:06:01 10:20:30"
+    return exif
+
+
+def asymmetric_rgb(h: int = 6, w: int = 10) -> np.ndarray:
+    return (np.arange(h * w * 3).reshape(h, w, 3) * 7 % 251).astype(np.uint8)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_is_applied_and_reset(tmp_path: Path, orientation: int) -> None:
+    pixels = asymmetric_rgb()
+    path = tmp_path / "o.png"
+    Image.fromarray(pixels).save(path, exif=exif_with(orientation).tobytes())
+    expected = np.asarray(ImageOps.exif_transpose(Image.open(path)))
+    photo = load_image(path)
+    assert photo.pixels.shape[:2] == expected.shape[:2]
+    np.testing.assert_array_equal(np.rint(photo.pixels * 255).astype(np.uint8), expected)
+    out = save_image(photo, tmp_path / "out.png")
+    with Image.open(out) as saved:
+        assert saved.getexif()[0x0112] == 1
+        assert saved.size == (expected.shape[1], expected.shape[0])
+
+
+def test_xmp_orientation_is_reset_and_xmp_kept(tmp_path: Path) -> None:
+    path = tmp_path / "x.jpg"
+    Image.fromarray(asymmetric_rgb()).save(path, exif=exif_with(6).tobytes(), xmp=XMP)
+    photo = load_image(path)
+    assert photo.xmp is not None and b'tiff:Orientation="1"' in photo.xmp and b"Ada" in photo.xmp
+    for suffix in (".jpg", ".png", ".webp", ".tif"):
+        photo_back = load_image(save_image(photo, tmp_path / f"out{suffix}"))
+        assert photo_back.xmp is not None and b"Ada" in photo_back.xmp, suffix
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_sixteen_bit_stays_sixteen_bit(tmp_path: Path, suffix: str, channels: int) -> None:
+    import cv2
+
+    rng = np.random.default_rng(1)
+    samples = rng.integers(0, 65536, (9, 13, channels), dtype=np.uint16)
+    path = tmp_path / f"in{suffix}"
+    bgr = samples[..., [2, 1, 0, 3][:channels]] if channels > 1 else samples[..., 0]
+    assert cv2.imwrite(str(path), bgr)
+    photo = load_image(path)
+    assert photo.bit_depth == 16
+    assert photo.grayscale == (channels == 1) and (photo.alpha is not None) == (channels == 4)
+    np.testing.assert_array_equal(np.rint(photo.pixels * 65535).astype(np.uint16), samples[..., : min(channels, 3)])
+    out = load_image(save_image(photo, tmp_path / f"out{suffix}"))
+    assert out.bit_depth == 16
+    np.testing.assert_array_equal(out.pixels, photo.pixels)
+    if channels == 4:
+        assert out.alpha is not None and photo.alpha is not None
+        np.testing.assert_array_equal(out.alpha, photo.alpha)
+
+
+def test_sixteen_bit_keeps_icc_in_png_and_tiff(tmp_path: Path) -> None:
+    photo = Photo(random_image(8, 8), bit_depth=16, icc_profile=SRGB, exif=exif_with().tobytes(), xmp=XMP)
+    for suffix in (".png", ".tif"):
+        back = load_image(save_image(photo, tmp_path / f"out{suffix}"))
+        assert back.bit_depth == 16 and back.icc_profile == SRGB and back.xmp and b"Ada" in back.xmp
+    png = load_image(tmp_path / "out.png")
+    assert png.exif and Image.Exif().load(png.exif) is None  # parses
+    assert _date_taken(png.exif) == "2021:06:01 10:20:30"
+
+
+def _date_taken(exif_bytes: bytes) -> str:
+    exif = Image.Exif()
+    exif.load(exif_bytes)
+    return str(exif.get_ifd(0x8769).get(0x9003))
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".webp", ".tif"])
+def test_icc_and_date_taken_survive(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / "in.jpg"
+    Image.fromarray(asymmetric_rgb(32, 48)).save(path, exif=exif_with(1).tobytes(), icc_profile=SRGB, dpi=(300, 300))
+    photo = load_image(path)
+    out = save_image(photo, tmp_path / f"out{suffix}")
+    back = load_image(out)
+    assert back.icc_profile == SRGB
+    assert back.exif is not None and _date_taken(back.exif) == "2021:06:01 10:20:30"
+    if suffix != ".webp":
+        assert back.dpi is not None and round(back.dpi[0]) == 300
+
+
+def test_rgba_and_palette_and_grayscale_modes(tmp_path: Path) -> None:
+    rgba = np.dstack([asymmetric_rgb(), np.linspace(0, 255, 60).reshape(6, 10).astype(np.uint8)])
+    Image.fromarray(rgba).save(tmp_path / "rgba.png")
+    photo = load_image(tmp_path / "rgba.png")
+    assert photo.alpha is not None
+    np.testing.assert_array_equal(np.rint(photo.alpha * 255).astype(np.uint8), rgba[..., 3])
+
+    Image.fromarray(asymmetric_rgb()).convert("P", palette=Image.Palette.ADAPTIVE).save(tmp_path / "p.png")
+    assert load_image(tmp_path / "p.png").pixels.shape == (6, 10, 3)
+
+    gray = asymmetric_rgb()[..., 0]
+    Image.fromarray(gray).save(tmp_path / "g.png")
+    photo = load_image(tmp_path / "g.png")
+    assert photo.grayscale
+    with Image.open(save_image(photo, tmp_path / "g-out.jpg")) as saved:
+        assert saved.mode == "L"
+
+    Image.fromarray(gray).convert("1").save(tmp_path / "bw.bmp")
+    assert load_image(tmp_path / "bw.bmp").grayscale
+
+
+def test_jpeg_output_flattens_alpha_onto_white(tmp_path: Path) -> None:
+    pixels = np.zeros((4, 4, 3), np.float32)
+    alpha = np.zeros((4, 4), np.float32)
+    out = load_image(save_image(Photo(pixels, alpha), tmp_path / "flat.jpg"))
+    assert out.alpha is None and out.pixels.min() > 0.95
+
+
+def test_bad_files_raise_specific_errors(tmp_path: Path) -> None:
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    (tmp_path / "text.png").write_text("not an image")
+    buffer = io.BytesIO()
+    Image.fromarray(asymmetric_rgb(64, 64)).save(buffer, format="JPEG")
+    (tmp_path / "cut.jpg").write_bytes(buffer.getvalue()[: len(buffer.getvalue()) * 2 // 3])
+    buffer = io.BytesIO()
+    Image.fromarray(asymmetric_rgb(4, 4)).save(buffer, format="GIF")
+    (tmp_path / "anim.gif").write_bytes(buffer.getvalue())
+    with pytest.raises(ImageReadError, match="empty"):
+        load_image(tmp_path / "empty.jpg")
+    with pytest.raises(UnsupportedFormatError, match="not an image"):
+        load_image(tmp_path / "text.png")
+    with pytest.raises(ImageReadError, match="truncated or corrupt"):
+        load_image(tmp_path / "cut.jpg")
+    with pytest.raises(UnsupportedFormatError, match="GIF"):
+        load_image(tmp_path / "anim.gif")
+    with pytest.raises(ImageReadError, match="not found"):
+        load_image(tmp_path / "missing.png")
+
+
+def test_decompression_bomb_is_refused_before_decoding(tmp_path: Path) -> None:
+    Image.new("L", (4000, 3000)).save(tmp_path / "big.png")
+    with pytest.raises(ImageTooLargeError, match="12 megapixels"):
+        load_image(tmp_path / "big.png", max_pixels=10_000_000)
+    assert load_image(tmp_path / "big.png", max_pixels=20_000_000).width == 4000
+
+
+def test_failed_save_leaves_nothing_and_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "out.png"
+    target.write_bytes(b"previous result")
+    import photogan.core.save as save_module
+
+    real_write = save_module._write_new
+
+    def disk_full(path: Path, data: bytes) -> None:
+        real_write(path, data[: len(data) // 2])
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(save_module, "_write_new", disk_full)
+    with pytest.raises(ImageWriteError, match="No space left"):
+        save_image(Photo(random_image(16, 16)), target)
+    assert target.read_bytes() == b"previous result"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.png"]
+
+    monkeypatch.setattr(save_module, "_write_new", real_write)
+    save_image(Photo(random_image(16, 16)), target)
+    assert load_image(target).width == 16
+    assert not any(p.name.startswith(TEMP_PREFIX) for p in tmp_path.iterdir())
+    assert oct(target.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
