@@ -1,0 +1,78 @@
+"""The enhancer around the model: alpha, grayscale, bit depth, metadata, purity and memory."""
+
+from __future__ import annotations
+
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import open_session, random_image
+from PIL import Image
+
+from photogan.core.errors import ModelError
+from photogan.core.image import Photo
+from photogan.core.tiling import TileOptions, run_tiled
+from photogan.inference.enhancer import enhance
+from photogan.inference.model_info import ModelInfo
+
+
+def test_constant_alpha_is_restored_exactly(models_dir: Path) -> None:
+    photo = Photo(random_image(20, 30), alpha=np.full((20, 30), 0.5, np.float32))
+    out = enhance(photo, open_session(models_dir / "nearest4.onnx"), TileOptions(tile_size=16))
+    assert out.alpha is not None and out.alpha.shape == (80, 120)
+    assert np.all(out.alpha == np.float32(0.5))
+
+
+def test_varying_alpha_is_resized_with_a_smooth_filter(models_dir: Path) -> None:
+    ramp = np.tile(np.linspace(0, 1, 40, dtype=np.float32), (24, 1))
+    photo = Photo(random_image(24, 40), alpha=ramp)
+    out = enhance(photo, open_session(models_dir / "nearest2.onnx"))
+    assert out.alpha is not None and out.alpha.shape == (48, 80)
+    expected = np.asarray(Image.fromarray(ramp, mode="F").resize((80, 48), Image.Resampling.LANCZOS))
+    np.testing.assert_allclose(out.alpha, np.clip(expected, 0, 1), atol=1e-6)
+    assert out.alpha.min() >= 0 and out.alpha.max() <= 1
+    assert np.all(np.diff(out.alpha[10, 4:-4]) >= -1e-6)  # still a monotonic ramp: no blocky steps, no ringing
+
+
+def test_grayscale_stays_grayscale_and_metadata_is_carried(models_dir: Path) -> None:
+    gray = random_image(16, 16, c=1)
+    photo = Photo(gray, bit_depth=16, icc_profile=b"icc", exif=b"Exif\x00\x00x", xmp=b"<xmp/>", dpi=(300.0, 300.0))
+    out = enhance(photo, open_session(models_dir / "nearest2.onnx"))
+    assert out.grayscale and out.bit_depth == 16
+    assert (out.icc_profile, out.exif, out.xmp, out.dpi) == (photo.icc_profile, photo.exif, photo.xmp, photo.dpi)
+    np.testing.assert_allclose(out.pixels[::2, ::2], gray, atol=1e-6)
+
+
+def test_enhance_does_not_modify_its_input(models_dir: Path) -> None:
+    photo = Photo(random_image(16, 16), alpha=random_image(16, 16, c=1)[..., 0])
+    before_pixels, before_alpha = photo.pixels.copy(), photo.alpha.copy() if photo.alpha is not None else None
+    enhance(photo, open_session(models_dir / "blur.onnx"), TileOptions(tile_size=8))
+    np.testing.assert_array_equal(photo.pixels, before_pixels)
+    np.testing.assert_array_equal(photo.alpha, before_alpha)
+
+
+def test_generate_models_cannot_enhance(models_dir: Path) -> None:
+    session = open_session(models_dir / "identity.onnx")
+    session.info = ModelInfo(id="texture", name="t", task="generate")
+    with pytest.raises(ModelError, match="generates images"):
+        enhance(Photo(random_image(8, 8)), session)
+
+
+def test_peak_memory_grows_with_the_tile_not_the_image() -> None:
+    image = random_image(1024, 1024)
+    output_bytes = image.nbytes * 4  # ×2 upscale
+
+    def upscale(tile: np.ndarray) -> np.ndarray:
+        return np.repeat(np.repeat(tile, 2, axis=0), 2, axis=1) * 1.0
+
+    def peak(tile: int) -> int:
+        tracemalloc.start()
+        run_tiled(image, upscale, 2, TileOptions(tile_size=tile), pad=8)
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return top
+
+    tiled = peak(128)
+    assert tiled < output_bytes * 1.15  # the output buffer plus a few tiles
+    assert peak(0) > output_bytes * 1.9  # whole-image processing holds a second full-size copy

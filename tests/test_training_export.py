@@ -1,0 +1,46 @@
+"""Training → export → inference: an exported generator runs in photogan exactly as it ran in torch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from photogan.core.image import Photo  # noqa: E402
+from photogan.core.tiling import TileOptions  # noqa: E402
+from photogan.inference.enhancer import enhance  # noqa: E402
+from photogan.inference.model_info import ModelInfo  # noqa: E402
+from photogan.inference.registry import read_model_info  # noqa: E402
+from training import archs  # noqa: E402
+from training.export import check_parity, export_onnx  # noqa: E402
+
+
+@pytest.mark.parametrize("scale", [2, 4])
+def test_compact_exports_with_metadata_and_matches_torch(tmp_path: Path, scale: int) -> None:
+    from conftest import open_session
+
+    torch.manual_seed(0)
+    model = archs.build("compact", scale=scale, channels=8, blocks=2)
+    for p in model.parameters():  # non-trivial weights, so parity means something
+        p.data.normal_(0, 0.1)
+    info = ModelInfo(
+        id=f"tiny-x{scale}",
+        name="tiny",
+        task="upscale",
+        scale=scale,
+        arch="compact",
+        arch_params=model.hparams,
+        tile_pad=8,
+    )
+    path = export_onnx(model, info, tmp_path / "tiny.onnx")
+    assert read_model_info(path).arch_params == model.hparams
+    assert check_parity(model, path, ((13, 29), (7, 5))) < 1e-4
+
+    photo = Photo(np.random.default_rng(0).random((19, 23, 3), dtype=np.float32))
+    out = enhance(photo, open_session(path), TileOptions(tile_size=0))
+    with torch.no_grad():
+        expected = model(torch.from_numpy(photo.pixels).permute(2, 0, 1)[None])[0].permute(1, 2, 0).clamp(0, 1)
+    np.testing.assert_allclose(out.pixels, expected.numpy(), atol=1e-4)
