@@ -26,6 +26,8 @@ def exif_with(orientation: int = 1) -> Image.Exif:
     exif[0x0112] = orientation
     exif[0x010F] = "TestCam"
     exif.get_ifd(0x8769)[0x9003] = "2021:06:01 10:20:30"
+    exif.get_ifd(0x8769)[0xA002] = 48
+    exif.get_ifd(0x8769)[0xA003] = 32
     return exif
 
 
@@ -105,6 +107,15 @@ def test_icc_and_date_taken_survive(tmp_path: Path, suffix: str) -> None:
     back = load_image(out)
     assert back.icc_profile == SRGB
     assert back.exif is not None and _date_taken(back.exif) == "2021:06:01 10:20:30"
+    exif = Image.Exif()
+    exif.load(back.exif)
+    assert (exif.get_ifd(0x8769)[0xA002], exif.get_ifd(0x8769)[0xA003]) == (48, 32)
+    bigger = load_image(
+        save_image(photo.with_pixels(np.zeros((64, 96, 3), np.float32), None), tmp_path / f"big{suffix}")
+    )
+    assert bigger.exif is not None
+    exif.load(bigger.exif)
+    assert (exif.get_ifd(0x8769)[0xA002], exif.get_ifd(0x8769)[0xA003]) == (96, 64)
     if suffix != ".webp":
         assert back.dpi is not None and round(back.dpi[0]) == 300
 

@@ -14,6 +14,7 @@ import os
 import secrets
 import struct
 import zlib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 DEFAULT_JPEG_QUALITY = 95
 #: EXIF IFD0 text fields copied into 16-bit TIFF files (tifffile writes no EXIF sub-directory).
 _TIFF_TEXT_TAGS = (270, 271, 272, 305, 306, 315, 33432)
+_EXIF_IFD = 0x8769
+_EXIF_DIMENSIONS = (0xA002, 0xA003)  # PixelXDimension, PixelYDimension
 
 
 def _samples(photo: Photo, bits: int, keep_alpha: bool) -> np.ndarray:
@@ -147,8 +150,21 @@ def _encode_pillow(photo: Photo, fmt: str, quality: int) -> bytes:
     return buffer.getvalue()
 
 
+def _exif_for_size(exif_bytes: bytes, width: int, height: int) -> bytes:
+    """The EXIF with its pixel-dimension fields (if any) set to the size actually written."""
+    exif = Image.Exif()
+    exif.load(exif_bytes)
+    sub = exif.get_ifd(_EXIF_IFD)
+    if any(tag in sub for tag in _EXIF_DIMENSIONS) and (sub.get(0xA002), sub.get(0xA003)) != (width, height):
+        sub[0xA002], sub[0xA003] = width, height
+        return exif.tobytes()
+    return exif_bytes
+
+
 def encode_image(photo: Photo, fmt: str, quality: int = DEFAULT_JPEG_QUALITY) -> bytes:
     """Encodes ``photo`` in ``fmt`` (``JPEG``, ``PNG``, ``TIFF``, ``WEBP``, ``BMP``) with its metadata."""
+    if photo.exif:
+        photo = replace(photo, exif=_exif_for_size(photo.exif, photo.width, photo.height))
     if fmt in ("JPEG", "BMP"):
         photo = _flatten_alpha(photo)
     sixteen = photo.bit_depth == 16 and fmt in SIXTEEN_BIT_FORMATS
@@ -195,9 +211,9 @@ def save_image(photo: Photo, path: str | Path, fmt: str | None = None, quality: 
         with Image.open(tmp) as check:  # verify what is on disk before it replaces anything
             check.verify()
         os.replace(tmp, path)
-    except Exception as exc:
+    except BaseException as exc:  # Ctrl-C included: never leave a temporary file behind
         tmp.unlink(missing_ok=True)
-        if isinstance(exc, ImageWriteError):
+        if isinstance(exc, ImageWriteError) or not isinstance(exc, Exception):
             raise
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ImageWriteError(f"could not write {path}: {reason}") from exc

@@ -1,0 +1,47 @@
+"""Device parsing, provider fallback and the session cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from photogan.inference.registry import read_model_info
+from photogan.inference.session import CPU, CUDA, Device, SessionCache
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "index"), [("auto", "auto", 0), ("CPU", "cpu", 0), ("cuda", "cuda", 0), ("cuda:1", "cuda", 1)]
+)
+def test_device_parse(text: str, kind: str, index: int) -> None:
+    device = Device.parse(text)
+    assert (device.kind, device.index) == (kind, index)
+
+
+@pytest.mark.parametrize("text", ["gpu", "cpu:1", "cuda:x", ""])
+def test_device_parse_rejects_nonsense(text: str) -> None:
+    with pytest.raises(ValueError, match="unknown device"):
+        Device.parse(text)
+
+
+def test_cuda_request_reports_the_provider_actually_used(models_dir: Path) -> None:
+    """On a machine without CUDA the model still runs (on the CPU) and says so; with CUDA it runs there."""
+    info = read_model_info(models_dir / "nearest2.onnx")
+    cache = SessionCache()
+    session = cache.get(info, Device.parse("cuda:0"))
+    assert session.provider in (CPU, CUDA)
+    batch = np.random.default_rng(0).random((1, 3, 5, 7), dtype=np.float32)
+    cpu = cache.get(info, Device.parse("cpu"))
+    assert cpu.provider == CPU
+    np.testing.assert_allclose(session.run(batch), cpu.run(batch), atol=1e-6)
+
+
+def test_cache_reuses_and_evicts(models_dir: Path) -> None:
+    cache = SessionCache(capacity=1)
+    one = read_model_info(models_dir / "nearest2.onnx")
+    two = read_model_info(models_dir / "identity.onnx")
+    first = cache.get(one, Device.parse("cpu"))
+    assert cache.get(one, Device.parse("cpu")) is first
+    cache.get(two, Device.parse("cpu"))
+    assert cache.get(one, Device.parse("cpu")) is not first
