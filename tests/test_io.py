@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 import os
+import struct
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import random_image
-from PIL import Image, ImageCms, ImageOps
+from PIL import Image, ImageCms, ImageOps, IptcImagePlugin
 
 from photogan.core.errors import ImageReadError, ImageTooLargeError, ImageWriteError, UnsupportedFormatError
 from photogan.core.formats import TEMP_PREFIX
@@ -204,3 +206,26 @@ def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
+
+
+def iptc_resources(caption: bytes) -> bytes:
+    """Photoshop image resources with one IPTC-IIM record: 2:120 (caption)."""
+    record = b"\x1c\x02\x78" + struct.pack(">H", len(caption)) + caption
+    padded = record + b"\x00" * (len(record) % 2)
+    return b"8BIM\x04\x04\x00\x00" + struct.pack(">I", len(record)) + padded
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".tif"])
+def test_iptc_survives_jpeg_and_tiff(tmp_path: Path, suffix: str) -> None:
+    resources = iptc_resources(b"Grandma's garden, 1962")
+    segment = b"Photoshop 3.0\x00" + resources
+    path = tmp_path / "in.jpg"
+    Image.fromarray(asymmetric_rgb()).save(path, extra=b"\xff\xed" + struct.pack(">H", len(segment) + 2) + segment)
+    photo = load_image(path)
+    assert photo.iptc == resources
+    out = save_image(photo, tmp_path / f"out{suffix}")
+    with Image.open(out) as saved:
+        assert IptcImagePlugin.getiptcinfo(saved) == {(2, 120): b"Grandma's garden, 1962"}
+    assert load_image(out).iptc == resources
+    sixteen = load_image(save_image(replace(photo, bit_depth=16), tmp_path / "out16.tif"))
+    assert sixteen.iptc == resources

@@ -23,6 +23,10 @@ SIXTEEN_BIT_FORMATS = ("PNG", "TIFF")
 FORMAT_CHOICES = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "tiff": "TIFF", "tif": "TIFF", "webp": "WEBP"}
 
 IMAGE_SUFFIXES = frozenset(s for suffixes in FORMAT_SUFFIXES.values() for s in suffixes)
+#: Header of a JPEG APP13 segment holding Photoshop image resources (IPTC lives in resource 0x0404).
+PHOTOSHOP_HEADER = b"Photoshop 3.0\x00"
+#: TIFF tag holding the same Photoshop image resources.
+TIFF_PHOTOSHOP_TAG = 34377
 #: Prefix of the temporary files written next to an output before it is renamed into place.
 TEMP_PREFIX = ".photogan-tmp-"
 

@@ -23,6 +23,8 @@ class Photo:
         icc_profile: The embedded ICC profile bytes, or None. Pixels stay in the profile's colour space.
         exif: EXIF bytes with Orientation reset to 1 (pixels are already upright), or None.
         xmp: XMP packet bytes with any orientation reset, or None.
+        iptc: Photoshop image resources holding the IPTC-IIM record (the JPEG APP13 payload without its
+            ``Photoshop 3.0`` header, as TIFF stores it), or None.
         source_format: Pillow's name of the source format (``JPEG``, ``PNG``, ``TIFF``, ``WEBP``, ``BMP``).
         dpi: Resolution in dots per inch, when the file had one.
     """
@@ -33,6 +35,7 @@ class Photo:
     icc_profile: bytes | None = None
     exif: bytes | None = None
     xmp: bytes | None = None
+    iptc: bytes | None = None
     source_format: str | None = None
     dpi: tuple[float, float] | None = None
 

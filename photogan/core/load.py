@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+import struct
 from pathlib import Path
 from typing import cast
 
@@ -17,8 +18,9 @@ import numpy as np
 from PIL import Image, ImageCms, UnidentifiedImageError
 
 from photogan.core.errors import ImageReadError, ImageTooLargeError, UnsupportedFormatError
-from photogan.core.formats import READ_FORMATS, normalize_format
+from photogan.core.formats import PHOTOSHOP_HEADER, READ_FORMATS, TIFF_PHOTOSHOP_TAG, normalize_format
 from photogan.core.image import Photo, from_uint
+from photogan.core.iptc import TIFF_IPTC_TAG, resources_from_record
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,21 @@ def _reset_xmp_orientation(xmp: bytes) -> bytes:
     for pattern in _XMP_ORIENTATION:
         xmp = pattern.sub(rb"\g<1>1\g<2>", xmp)
     return xmp
+
+
+def _photoshop_resources(im: Image.Image) -> bytes | None:
+    """The Photoshop image resources (where IPTC lives) of a JPEG's APP13 segment or a TIFF's tag 34377."""
+    for marker, payload in getattr(im, "applist", []):
+        if marker == "APP13" and payload.startswith(PHOTOSHOP_HEADER):
+            return bytes(payload[len(PHOTOSHOP_HEADER) :]) or None
+    tags = getattr(im, "tag_v2", {})
+    value = tags.get(TIFF_PHOTOSHOP_TAG)
+    if isinstance(value, bytes) and value:
+        return value
+    record = tags.get(TIFF_IPTC_TAG)
+    if isinstance(record, tuple):  # stored as LONGs by some writers
+        record = b"".join(struct.pack(">I", v) for v in record)
+    return resources_from_record(record) if isinstance(record, bytes) and record else None
 
 
 def _png_header(data: bytes) -> tuple[int, int]:
@@ -200,6 +217,7 @@ def load_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
         icc_profile=new_icc or icc,
         exif=exif_bytes,
         xmp=_reset_xmp_orientation(xmp) if xmp else None,
+        iptc=_photoshop_resources(im),
         source_format=fmt,
         dpi=(float(dpi[0]), float(dpi[1])) if dpi else None,
     )

@@ -21,8 +21,15 @@ import numpy as np
 from PIL import Image, PngImagePlugin
 
 from photogan.core.errors import ImageWriteError
-from photogan.core.formats import SIXTEEN_BIT_FORMATS, TEMP_PREFIX, format_for_path
+from photogan.core.formats import (
+    PHOTOSHOP_HEADER,
+    SIXTEEN_BIT_FORMATS,
+    TEMP_PREFIX,
+    TIFF_PHOTOSHOP_TAG,
+    format_for_path,
+)
 from photogan.core.image import Photo, to_uint
+from photogan.core.iptc import TIFF_IPTC_TAG, iptc_record
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +101,11 @@ def _encode_tiff16(photo: Photo) -> bytes:
         extratags.append((34675, "B", len(photo.icc_profile), photo.icc_profile, True))
     if photo.xmp:
         extratags.append((700, "B", len(photo.xmp), photo.xmp, True))
+    if photo.iptc:
+        extratags.append((TIFF_PHOTOSHOP_TAG, "B", len(photo.iptc), photo.iptc, True))
+        record = iptc_record(photo.iptc)
+        if record:
+            extratags.append((TIFF_IPTC_TAG, "B", len(record), record, True))
     if photo.exif:
         exif = Image.Exif()
         exif.load(photo.exif)
@@ -130,6 +142,9 @@ def _encode_pillow(photo: Photo, fmt: str, quality: int) -> bytes:
         params["dpi"] = photo.dpi
     if fmt == "JPEG":
         params.update(quality=quality, optimize=True, subsampling=0 if quality >= 90 else 2)
+        if photo.iptc and len(photo.iptc) + len(PHOTOSHOP_HEADER) + 2 <= 0xFFFF:
+            payload = PHOTOSHOP_HEADER + photo.iptc
+            params["extra"] = b"\xff\xed" + struct.pack(">H", len(payload) + 2) + payload
     elif fmt == "WEBP":
         params.update(quality=quality, method=4)
     elif fmt == "TIFF":
@@ -145,6 +160,13 @@ def _encode_pillow(photo: Photo, fmt: str, quality: int) -> bytes:
             params["pnginfo"] = info
         elif fmt == "TIFF":
             params["tiffinfo"] = {700: photo.xmp}
+    if photo.iptc and fmt == "TIFF":
+        tiffinfo = params.setdefault("tiffinfo", {})
+        assert isinstance(tiffinfo, dict)
+        tiffinfo[TIFF_PHOTOSHOP_TAG] = photo.iptc
+        record = iptc_record(photo.iptc)
+        if record:
+            tiffinfo[TIFF_IPTC_TAG] = record
     buffer = io.BytesIO()
     im.save(buffer, format=fmt, **params)
     return buffer.getvalue()

@@ -123,10 +123,11 @@ class ModelRegistry:
         """
         if model.endswith(".onnx") or os.sep in model or "/" in model:
             return read_model_info(Path(model))
-        for entry in self.models():
+        entries = self.models()
+        for entry in entries:
             if entry.info.id == model:
                 return entry.info
-        known = ", ".join(e.info.id for e in self.models()) or "none"
+        known = ", ".join(e.info.id for e in entries) or "none"
         raise ModelError(f"no model named {model!r} (known models: {known})")
 
     def default_for(self, task: str, scale: int | None) -> ModelInfo:
