@@ -1,0 +1,71 @@
+"""Side-by-side crops for looking at upscalers: input (nearest), bicubic, and each model, through photogan.
+
+Usage::
+
+    python benchmarks/compare.py PHOTO [PHOTO ...] --models upscale-x4 --crop 96 -o docs/compare.png
+
+Each row is one photo; the crop (``--crop`` input pixels, centred or at ``--at X,Y``) is shown enlarged to the
+model's output size so every column has the same pixels on screen.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+from photogan.app.models import ModelService
+from photogan.core.image import to_uint
+from photogan.core.load import load_image
+from photogan.core.tiling import TileOptions
+from photogan.inference.enhancer import enhance
+
+LABEL_HEIGHT = 18
+
+
+def _crop_box(width: int, height: int, crop: int, at: tuple[int, int] | None) -> tuple[int, int, int, int]:
+    x, y = at if at else ((width - crop) // 2, (height - crop) // 2)
+    x, y = max(0, min(x, width - crop)), max(0, min(y, height - crop))
+    return x, y, x + crop, y + crop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("photos", nargs="+", type=Path)
+    parser.add_argument("--models", nargs="+", default=["upscale-x4"])
+    parser.add_argument("--crop", type=int, default=96, help="crop side in input pixels")
+    parser.add_argument("--at", help="top-left corner of the crop as X,Y (default: centre)")
+    parser.add_argument("-o", "--output", type=Path, required=True)
+    args = parser.parse_args()
+    at = tuple(int(v) for v in args.at.split(",")) if args.at else None
+    service = ModelService()
+    sessions = [service.open(service.resolve(None, None, m), "auto") for m in args.models]
+    scale = sessions[0].info.scale
+    side = args.crop * scale
+    columns = ["input (nearest)", "bicubic", *(s.info.id for s in sessions)]
+    sheet = Image.new("RGB", (side * len(columns), (side + LABEL_HEIGHT) * len(args.photos)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for row, path in enumerate(args.photos):
+        photo = load_image(path)
+        box = _crop_box(photo.width, photo.height, args.crop, at)  # type: ignore[arg-type]
+        crop = photo.with_pixels(photo.pixels[box[1] : box[3], box[0] : box[2]].copy(), None)
+        small = Image.fromarray(to_uint(crop.rgb_pixels(), 8))
+        tiles = [
+            small.resize((side, side), Image.Resampling.NEAREST),
+            small.resize((side, side), Image.Resampling.BICUBIC),
+        ]
+        for session in sessions:
+            out = enhance(crop, session, TileOptions(tile_size=0))
+            tiles.append(Image.fromarray(to_uint(out.rgb_pixels(), 8)).resize((side, side), Image.Resampling.NEAREST))
+        top = row * (side + LABEL_HEIGHT)
+        for col, (tile, label) in enumerate(zip(tiles, columns, strict=True)):
+            sheet.paste(tile, (col * side, top + LABEL_HEIGHT))
+            draw.text((col * side + 4, top + 3), f"{label}  ({path.name})" if col == 0 else label, fill="black")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(args.output)
+    print(f"wrote {args.output} ({sheet.width}×{sheet.height})")
+
+
+if __name__ == "__main__":
+    main()
