@@ -81,17 +81,18 @@ class ModelSession:
             raise ModelError(f"{self.info.id} failed on {self.provider}: {exc}") from exc
 
 
-def _quiet() -> None:
-    """onnxruntime logs provider-loading failures at error level on machines without CUDA; photogan reports
-    the provider actually used itself, so only fatal messages are let through."""
-    ort.set_default_logger_severity(3)
+def _quiet(device: Device | None = None) -> None:
+    """Sets onnxruntime's log level: warnings off; with ``auto``, also the errors it prints when CUDA cannot be
+    loaded (photogan falls back to the CPU and reports the provider actually used). An explicit ``cuda`` request
+    keeps them, since they say which CUDA library is missing."""
+    ort.set_default_logger_severity(4 if device is not None and device.kind == "auto" else 3)
 
 
 def _create(path: Path, device: Device) -> ort.InferenceSession:
-    _quiet()
+    _quiet(device)
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3  # CUDA-less machines would otherwise print provider errors on every load
+    options.log_severity_level = 3
     try:
         return ort.InferenceSession(str(path), sess_options=options, providers=device.providers())
     except Exception as exc:  # invalid protobuf, missing operators, unreadable file...
@@ -121,7 +122,12 @@ class SessionCache:
                 return cached
             session = ModelSession(info, _create(info.path, device), device)
             if device.kind == "cuda" and not session.uses_gpu:
-                log.warning("%s asked for %s but runs on the CPU (no usable CUDA)", info.id, device)
+                log.warning(
+                    "%s asked for %s but runs on the CPU: CUDA could not be loaded (install the CUDA libraries, "
+                    "e.g. pip install 'photogan[cuda]')",
+                    info.id,
+                    device,
+                )
             log.info("%s runs on %s", info.id, session.provider)
             self._sessions[key] = session
             while len(self._sessions) > self.capacity:
