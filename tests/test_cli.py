@@ -192,3 +192,24 @@ def test_default_upscale_of_the_bundled_sample(tmp_path: Path) -> None:
     src, out = load_image(SAMPLE), load_image(tmp_path / SAMPLE.name)
     assert (out.width, out.height) == (src.width * 4, src.height * 4)
     assert out.icc_profile == src.icc_profile and out.exif is not None
+
+
+def test_output_folder_inside_the_input_folder_is_not_rescanned(album: Path, models_dir: Path) -> None:
+    (album / "corrupt.jpg").unlink()
+    (album / "zero.png").unlink()
+    args = [
+        "enhance",
+        str(album),
+        "-o",
+        str(album / "enhanced"),
+        "--recursive",
+        "--format",
+        "png",
+        "--model",
+        str(models_dir / "identity.onnx"),
+    ]
+    assert main(args) == 0
+    first = sorted(p.relative_to(album) for p in (album / "enhanced").rglob("*.png"))
+    assert main(args) == 0
+    assert sorted(p.relative_to(album) for p in (album / "enhanced").rglob("*.png")) == first
+    assert not (album / "enhanced" / "enhanced").exists()

@@ -10,7 +10,7 @@ import pytest
 from conftest import open_session, random_image
 from PIL import Image
 
-from photogan.core.errors import ModelError
+from photogan.core.errors import InsufficientMemoryError, ModelError
 from photogan.core.image import Photo
 from photogan.core.tiling import TileOptions, run_tiled
 from photogan.inference.enhancer import enhance
@@ -76,3 +76,14 @@ def test_peak_memory_grows_with_the_tile_not_the_image() -> None:
     tiled = peak(128)
     assert tiled < output_bytes * 1.15  # the output buffer plus a few tiles
     assert peak(0) > output_bytes * 1.9  # whole-image processing holds a second full-size copy
+
+
+def test_a_result_larger_than_memory_is_refused_up_front(models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import photogan.core.memory as memory
+
+    monkeypatch.setattr(memory, "available_memory", lambda: 10_000_000)
+    photo = Photo(random_image(300, 400))  # ×4 → 1.9 MP → ~34 MB with the saving copies
+    with pytest.raises(InsufficientMemoryError, match="2 MP result needs about"):
+        enhance(photo, open_session(models_dir / "nearest4.onnx"))
+    monkeypatch.setattr(memory, "available_memory", lambda: 200_000_000)
+    assert enhance(photo, open_session(models_dir / "nearest4.onnx")).width == 1600

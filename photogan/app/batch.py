@@ -96,9 +96,15 @@ def plan_batch(inputs: Iterable[Path], output_dir: Path, fmt: str = "same", recu
     """
     plan = Plan()
     sources: list[tuple[Path, Path]] = []
+    out_root = output_dir.resolve()
     for item in inputs:
         if item.is_dir():
-            sources += [(f, f.relative_to(item)) for f in find_images(item, recursive)]
+            # an output folder inside an input folder is not an input: a second run must not enhance outputs
+            sources += [
+                (f, f.relative_to(item))
+                for f in find_images(item, recursive)
+                if not f.resolve().is_relative_to(out_root)
+            ]
         elif item.is_file() or not item.exists():
             if item.exists() and not is_image_name(item):
                 log.info("%s has an unusual suffix; trying it anyway", item)

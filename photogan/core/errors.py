@@ -33,3 +33,7 @@ class OutOfMemoryError(PhotoganError):
 
 class Cancelled(PhotoganError):  # noqa: N818 - the name is the contract ("raise Cancelled")
     """The user cancelled the operation."""
+
+
+class InsufficientMemoryError(PhotoganError):
+    """The result would not fit in the memory available; refused before any large allocation."""

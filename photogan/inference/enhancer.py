@@ -11,6 +11,7 @@ from PIL import Image
 
 from photogan.core.errors import ModelError
 from photogan.core.image import Photo, rgb_to_gray
+from photogan.core.memory import require_memory
 from photogan.core.progress import Progress
 from photogan.core.tiling import TileOptions, run_tiled
 from photogan.inference.session import ModelSession
@@ -47,6 +48,7 @@ def enhance(
 
     Raises:
         ModelError: The model cannot enhance photos (e.g. a ``generate`` model) or failed.
+        InsufficientMemoryError: The result would not fit in the available memory (checked before starting).
         Cancelled: ``progress`` was cancelled.
     """
     info = model.info
@@ -56,6 +58,11 @@ def enhance(
     if info.tiling == "whole":
         options = TileOptions(tile_size=0, pad=options.pad, overlap=options.overlap, min_tile=options.min_tile)
     keep_gray = photo.grayscale and info.task != "colorize"
+    out_pixels = photo.width * photo.height * info.scale**2
+    channels = 1 if keep_gray else 3
+    # float32 result (+ alpha), then the integer copy and the encoded file when it is saved
+    per_pixel = channels * 4 + (4 if photo.alpha is not None else 0) + channels * (photo.bit_depth // 8) * 2
+    require_memory(out_pixels * per_pixel, f"a {out_pixels / 1e6:.0f} MP result")
 
     def run_tile(tile: np.ndarray) -> np.ndarray:
         rgb = np.repeat(tile, 3, axis=2) if tile.shape[2] == 1 else tile
