@@ -87,3 +87,16 @@ def test_a_result_larger_than_memory_is_refused_up_front(models_dir: Path, monke
         enhance(photo, open_session(models_dir / "nearest4.onnx"))
     monkeypatch.setattr(memory, "available_memory", lambda: 200_000_000)
     assert enhance(photo, open_session(models_dir / "nearest4.onnx")).width == 1600
+
+
+def test_enhance_is_thread_safe_with_a_shared_session(bundled_x4: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    session = open_session(bundled_x4)
+    photos = [Photo(random_image(40 + 7 * i, 50, seed=i)) for i in range(6)]
+    options = TileOptions(tile_size=24)
+    sequential = [enhance(p, session, options).pixels for p in photos]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        parallel = list(pool.map(lambda p: enhance(p, session, options).pixels, photos))
+    for a, b in zip(sequential, parallel, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -25,7 +25,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from training import archs
-from training.data import PatchSampler, load_pairs, make_pair
+from training.data import Pair, PatchSampler, load_pairs
 
 log = logging.getLogger("training.upscale")
 
@@ -57,7 +57,7 @@ def y_psnr(sr: np.ndarray, hr: np.ndarray, border: int) -> float:
     return 10.0 * math.log10(255.0**2 / max(mse, 1e-10))
 
 
-def validate(model: nn.Module, pairs: list, scale: int) -> float:
+def validate(model: nn.Module, pairs: list[Pair], scale: int) -> float:
     """Mean Y-PSNR over validation pairs."""
     model.eval()
     scores = []
@@ -146,11 +146,13 @@ def train(config: UpscaleConfig, data: list[Path], val: Path, run: Path, minutes
             running, started = 0.0, time.monotonic()
             if psnr > best:
                 best = psnr
+                best_tmp = run / "best.tmp"
                 save_file(
                     {k: v.detach().clone() for k, v in model.state_dict().items()},
-                    str(run / "best.safetensors"),
+                    str(best_tmp),
                     metadata={"iteration": str(iteration), "psnr": f"{psnr:.4f}"},
                 )
+                best_tmp.replace(run / "best.safetensors")
     meta = {"iteration": iteration, "best_psnr": best, "sampler_rng": sampler.rng.bit_generator.state}
     save_checkpoint(last, model, opt, meta)
     log.info("stopped at iteration %d of %d; best %.3f dB; checkpoint %s", iteration, config.total_iters, best, last)
@@ -244,5 +246,3 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
-
-__all__ = ["UpscaleConfig", "main", "make_pair", "train", "validate"]
