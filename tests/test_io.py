@@ -30,6 +30,7 @@ def exif_with(orientation: int = 1) -> Image.Exif:
     exif.get_ifd(0x8769)[0x9003] = "2021:06:01 10:20:30"
     exif.get_ifd(0x8769)[0xA002] = 48
     exif.get_ifd(0x8769)[0xA003] = 32
+    exif.get_ifd(0x8825)[1] = "N"  # GPSLatitudeRef
     return exif
 
 
@@ -89,9 +90,12 @@ def test_sixteen_bit_keeps_icc_in_png_and_tiff(tmp_path: Path) -> None:
     for suffix in (".png", ".tif"):
         back = load_image(save_image(photo, tmp_path / f"out{suffix}"))
         assert back.bit_depth == 16 and back.icc_profile == SRGB and back.xmp and b"Ada" in back.xmp
-    png = load_image(tmp_path / "out.png")
-    assert png.exif and Image.Exif().load(png.exif) is None  # parses
-    assert _date_taken(png.exif) == "2021:06:01 10:20:30"
+    for suffix in (".png", ".tif"):
+        back = load_image(tmp_path / f"out{suffix}")
+        assert back.exif is not None and _date_taken(back.exif) == "2021:06:01 10:20:30", suffix
+        exif = Image.Exif()
+        exif.load(back.exif)
+        assert exif[0x010F] == "TestCam" and exif.get_ifd(0x8825)[1] == "N"
 
 
 def _date_taken(exif_bytes: bytes) -> str:

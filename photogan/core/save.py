@@ -3,7 +3,7 @@
 A failed save leaves nothing behind and never touches an existing file at the target path. Metadata written:
 ICC profile, EXIF (orientation already reset), XMP and DPI wherever the format holds them. 16-bit photos stay
 16-bit in PNG and TIFF (colour 16-bit PNG is encoded by OpenCV and gets its metadata chunks added here; 16-bit
-TIFF is written by tifffile, which keeps ICC, XMP and the main EXIF fields but not the EXIF sub-directory).
+TIFF is written by tifffile, with the EXIF and GPS sub-directories attached here).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, PngImagePlugin
+from PIL import Image, PngImagePlugin, TiffImagePlugin
 
 from photogan.core.errors import ImageWriteError
 from photogan.core.formats import (
@@ -34,8 +34,10 @@ from photogan.core.iptc import TIFF_IPTC_TAG, iptc_record
 log = logging.getLogger(__name__)
 
 DEFAULT_JPEG_QUALITY = 95
-#: EXIF IFD0 text fields copied into 16-bit TIFF files (tifffile writes no EXIF sub-directory).
+#: EXIF IFD0 text fields copied into 16-bit TIFF files written by tifffile.
 _TIFF_TEXT_TAGS = (270, 271, 272, 305, 306, 315, 33432)
+#: EXIF and GPS sub-directory pointer tags, attached to 16-bit TIFF files after tifffile wrote them.
+_SUB_IFDS = (0x8769, 0x8825)
 _EXIF_IFD = 0x8769
 _EXIF_DIMENSIONS = (0xA002, 0xA003)  # PixelXDimension, PixelYDimension
 
@@ -92,6 +94,31 @@ def _encode_png16(photo: Photo) -> bytes:
     return data[:ihdr_end] + _png_metadata_chunks(photo) + data[ihdr_end:]
 
 
+def _attach_sub_ifds(data: bytes, exif: Image.Exif, placeholders: dict[int, int]) -> bytes:
+    """Appends the EXIF and GPS sub-directories to a TIFF written by tifffile.
+
+    tifffile does not write EXIF; it writes a LONG placeholder tag one below each pointer tag (so the entry
+    already sits where the real tag sorts), which is renamed here and pointed at the appended directory.
+    """
+    out = bytearray(data)
+    order = "<" if out[:2] == b"II" else ">"
+    (ifd0,) = struct.unpack_from(order + "I", out, 4)
+    (count,) = struct.unpack_from(order + "H", out, ifd0)
+    entries = {struct.unpack_from(order + "H", out, ifd0 + 2 + 12 * i)[0]: ifd0 + 2 + 12 * i for i in range(count)}
+    for pointer_tag, placeholder in placeholders.items():
+        if placeholder not in entries:
+            continue
+        if len(out) % 2:
+            out += b"\x00"
+        directory = TiffImagePlugin.ImageFileDirectory_v2(prefix=bytes(out[:2]))
+        for tag, value in exif.get_ifd(pointer_tag).items():
+            directory[tag] = value
+        offset = len(out)
+        struct.pack_into(order + "HHII", out, entries[placeholder], pointer_tag, 4, 1, offset)
+        out += directory.tobytes(offset)
+    return bytes(out)
+
+
 def _encode_tiff16(photo: Photo) -> bytes:
     import tifffile  # only 16-bit TIFF output needs it
 
@@ -106,13 +133,18 @@ def _encode_tiff16(photo: Photo) -> bytes:
         record = iptc_record(photo.iptc)
         if record:
             extratags.append((TIFF_IPTC_TAG, "B", len(record), record, True))
+    exif = Image.Exif()
+    placeholders: dict[int, int] = {}
     if photo.exif:
-        exif = Image.Exif()
         exif.load(photo.exif)
         for tag in _TIFF_TEXT_TAGS:
             value = exif.get(tag)
             if isinstance(value, str) and value:
                 extratags.append((tag, "s", 0, value, True))
+        for pointer_tag in _SUB_IFDS:
+            if exif.get_ifd(pointer_tag):
+                placeholders[pointer_tag] = pointer_tag - 1
+                extratags.append((pointer_tag - 1, "I", 1, 0, True))
     buffer = io.BytesIO()
     tifffile.imwrite(
         buffer,
@@ -125,7 +157,7 @@ def _encode_tiff16(photo: Photo) -> bytes:
         extratags=extratags,
         metadata=None,
     )
-    return buffer.getvalue()
+    return _attach_sub_ifds(buffer.getvalue(), exif, placeholders) if placeholders else buffer.getvalue()
 
 
 def _encode_pillow(photo: Photo, fmt: str, quality: int) -> bytes:
