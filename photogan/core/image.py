@@ -83,3 +83,10 @@ def to_uint(values: np.ndarray, bits: int) -> np.ndarray:
 def from_uint(values: np.ndarray, top: float) -> np.ndarray:
     """Integer samples to float32 in [0, 1], ``top`` being the largest code value (255 or 65535)."""
     return np.clip(values.astype(np.float32) / np.float32(top), 0.0, 1.0)
+
+
+def samples_of(photo: Photo, bits: int, keep_alpha: bool = True) -> np.ndarray:
+    """H×W×C integer samples of a photo: gray, gray+alpha, RGB or RGBA."""
+    if keep_alpha and photo.alpha is not None:
+        return to_uint(np.concatenate([photo.pixels, photo.alpha[..., None]], axis=2), bits)
+    return to_uint(photo.pixels, bits)

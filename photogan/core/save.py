@@ -2,8 +2,8 @@
 
 A failed save leaves nothing behind and never touches an existing file at the target path. Metadata written:
 ICC profile, EXIF (orientation already reset), XMP and DPI wherever the format holds them. 16-bit photos stay
-16-bit in PNG and TIFF (colour 16-bit PNG is encoded by OpenCV and gets its metadata chunks added here; 16-bit
-TIFF is written by tifffile, with the EXIF and GPS sub-directories attached here).
+16-bit in PNG and TIFF (colour 16-bit PNG is encoded by OpenCV and gets its metadata chunks added here; TIFF is
+written by :mod:`photogan.core.tiff`).
 """
 
 from __future__ import annotations
@@ -18,36 +18,18 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, PngImagePlugin, TiffImagePlugin
+from PIL import Image, PngImagePlugin
 
 from photogan.core.errors import ImageWriteError
-from photogan.core.formats import (
-    PHOTOSHOP_HEADER,
-    SIXTEEN_BIT_FORMATS,
-    TEMP_PREFIX,
-    TIFF_PHOTOSHOP_TAG,
-    format_for_path,
-)
-from photogan.core.image import Photo, to_uint
-from photogan.core.iptc import TIFF_IPTC_TAG, iptc_record
+from photogan.core.formats import PHOTOSHOP_HEADER, SIXTEEN_BIT_FORMATS, TEMP_PREFIX, format_for_path
+from photogan.core.image import Photo, samples_of
+from photogan.core.tiff import encode_tiff
 
 log = logging.getLogger(__name__)
 
 DEFAULT_JPEG_QUALITY = 95
-#: EXIF IFD0 text fields copied into 16-bit TIFF files written by tifffile.
-_TIFF_TEXT_TAGS = (270, 271, 272, 305, 306, 315, 33432)
-#: EXIF and GPS sub-directory pointer tags, attached to 16-bit TIFF files after tifffile wrote them.
-_SUB_IFDS = (0x8769, 0x8825)
 _EXIF_IFD = 0x8769
 _EXIF_DIMENSIONS = (0xA002, 0xA003)  # PixelXDimension, PixelYDimension
-
-
-def _samples(photo: Photo, bits: int, keep_alpha: bool) -> np.ndarray:
-    """H×W×C integer samples: gray, gray+alpha, RGB or RGBA."""
-    channels = [photo.pixels]
-    if keep_alpha and photo.alpha is not None:
-        channels.append(photo.alpha[..., None])
-    return to_uint(np.concatenate(channels, axis=2) if len(channels) > 1 else photo.pixels, bits)
 
 
 def _flatten_alpha(photo: Photo) -> Photo:
@@ -82,7 +64,7 @@ def _encode_png16(photo: Photo) -> bytes:
     """Encodes a 16-bit colour (or gray+alpha) PNG with OpenCV and splices in the metadata chunks."""
     import cv2  # only 16-bit colour output needs it
 
-    samples = _samples(photo, 16, keep_alpha=True)
+    samples = samples_of(photo, 16, keep_alpha=True)
     if samples.shape[2] == 2:  # OpenCV writes no gray+alpha: store as RGBA
         samples = samples[..., [0, 0, 0, 1]]
     order = [2, 1, 0, 3][: samples.shape[2]]
@@ -94,75 +76,9 @@ def _encode_png16(photo: Photo) -> bytes:
     return data[:ihdr_end] + _png_metadata_chunks(photo) + data[ihdr_end:]
 
 
-def _attach_sub_ifds(data: bytes, exif: Image.Exif, placeholders: dict[int, int]) -> bytes:
-    """Appends the EXIF and GPS sub-directories to a TIFF written by tifffile.
-
-    tifffile does not write EXIF; it writes a LONG placeholder tag one below each pointer tag (so the entry
-    already sits where the real tag sorts), which is renamed here and pointed at the appended directory.
-    """
-    out = bytearray(data)
-    order = "<" if out[:2] == b"II" else ">"
-    (ifd0,) = struct.unpack_from(order + "I", out, 4)
-    (count,) = struct.unpack_from(order + "H", out, ifd0)
-    entries = {struct.unpack_from(order + "H", out, ifd0 + 2 + 12 * i)[0]: ifd0 + 2 + 12 * i for i in range(count)}
-    for pointer_tag, placeholder in placeholders.items():
-        if placeholder not in entries:
-            continue
-        if len(out) % 2:
-            out += b"\x00"
-        directory = TiffImagePlugin.ImageFileDirectory_v2(prefix=bytes(out[:2]))
-        for tag, value in exif.get_ifd(pointer_tag).items():
-            directory[tag] = value
-        offset = len(out)
-        struct.pack_into(order + "HHII", out, entries[placeholder], pointer_tag, 4, 1, offset)
-        out += directory.tobytes(offset)
-    return bytes(out)
-
-
-def _encode_tiff16(photo: Photo) -> bytes:
-    import tifffile  # only 16-bit TIFF output needs it
-
-    samples = _samples(photo, 16, keep_alpha=True)
-    extratags: list[tuple[int, str, int, object, bool]] = []
-    if photo.icc_profile:
-        extratags.append((34675, "B", len(photo.icc_profile), photo.icc_profile, True))
-    if photo.xmp:
-        extratags.append((700, "B", len(photo.xmp), photo.xmp, True))
-    if photo.iptc:
-        extratags.append((TIFF_PHOTOSHOP_TAG, "B", len(photo.iptc), photo.iptc, True))
-        record = iptc_record(photo.iptc)
-        if record:
-            extratags.append((TIFF_IPTC_TAG, "B", len(record), record, True))
-    exif = Image.Exif()
-    placeholders: dict[int, int] = {}
-    if photo.exif:
-        exif.load(photo.exif)
-        for tag in _TIFF_TEXT_TAGS:
-            value = exif.get(tag)
-            if isinstance(value, str) and value:
-                extratags.append((tag, "s", 0, value, True))
-        for pointer_tag in _SUB_IFDS:
-            if exif.get_ifd(pointer_tag):
-                placeholders[pointer_tag] = pointer_tag - 1
-                extratags.append((pointer_tag - 1, "I", 1, 0, True))
-    buffer = io.BytesIO()
-    tifffile.imwrite(
-        buffer,
-        samples if samples.shape[2] > 1 else samples[..., 0],
-        photometric="minisblack" if photo.grayscale else "rgb",
-        extrasamples=["unassalpha"] if photo.alpha is not None else None,
-        compression="zlib",
-        resolution=(photo.dpi[0], photo.dpi[1]) if photo.dpi else None,
-        resolutionunit="INCH" if photo.dpi else None,
-        extratags=extratags,
-        metadata=None,
-    )
-    return _attach_sub_ifds(buffer.getvalue(), exif, placeholders) if placeholders else buffer.getvalue()
-
-
 def _encode_pillow(photo: Photo, fmt: str, quality: int) -> bytes:
     bits = 16 if photo.bit_depth == 16 and fmt in SIXTEEN_BIT_FORMATS else 8
-    samples = _samples(photo, bits, keep_alpha=True)
+    samples = samples_of(photo, bits, keep_alpha=True)
     # uint16 single-channel becomes mode I;16 (only 16-bit gray without alpha reaches here)
     im = Image.fromarray(samples[..., 0] if samples.shape[2] == 1 else samples)
     params: dict[str, object] = {}
@@ -179,8 +95,6 @@ def _encode_pillow(photo: Photo, fmt: str, quality: int) -> bytes:
             params["extra"] = b"\xff\xed" + struct.pack(">H", len(payload) + 2) + payload
     elif fmt == "WEBP":
         params.update(quality=quality, method=4)
-    elif fmt == "TIFF":
-        params["compression"] = "raw"  # libtiff compression drops the EXIF sub-directory; Pillow writes it raw
     elif fmt == "PNG":
         params["compress_level"] = 6
     if photo.xmp:
@@ -190,15 +104,6 @@ def _encode_pillow(photo: Photo, fmt: str, quality: int) -> bytes:
             info = PngImagePlugin.PngInfo()
             info.add_itxt("XML:com.adobe.xmp", photo.xmp.decode("utf-8", "replace"))
             params["pnginfo"] = info
-        elif fmt == "TIFF":
-            params["tiffinfo"] = {700: photo.xmp}
-    if photo.iptc and fmt == "TIFF":
-        tiffinfo = params.setdefault("tiffinfo", {})
-        assert isinstance(tiffinfo, dict)
-        tiffinfo[TIFF_PHOTOSHOP_TAG] = photo.iptc
-        record = iptc_record(photo.iptc)
-        if record:
-            tiffinfo[TIFF_IPTC_TAG] = record
     buffer = io.BytesIO()
     im.save(buffer, format=fmt, **params)
     return buffer.getvalue()
@@ -221,9 +126,9 @@ def encode_image(photo: Photo, fmt: str, quality: int = DEFAULT_JPEG_QUALITY) ->
         photo = replace(photo, exif=_exif_for_size(photo.exif, photo.width, photo.height))
     if fmt in ("JPEG", "BMP"):
         photo = _flatten_alpha(photo)
+    if fmt == "TIFF":
+        return encode_tiff(photo)
     sixteen = photo.bit_depth == 16 and fmt in SIXTEEN_BIT_FORMATS
-    if sixteen and fmt == "TIFF":
-        return _encode_tiff16(photo)
     if sixteen and (not photo.grayscale or photo.alpha is not None):
         return _encode_png16(photo)
     return _encode_pillow(photo, fmt, quality)
