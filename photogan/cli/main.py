@@ -42,13 +42,19 @@ def build_parser() -> argparse.ArgumentParser:
     enh = commands.add_parser("enhance", help="enhance photos (upscale, restore, colorize)")
     enh.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="photos or folders")
     enh.add_argument(
-        "-o", "--output", type=Path, default=Path("photogan-output"), help="output folder (default: ./photogan-output)"
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("photogan-output"),
+        metavar="OUTDIR",
+        help="output folder (default: ./photogan-output)",
     )
     enh.add_argument("--task", choices=("upscale", "restore", "colorize"), help="default: upscale")
     enh.add_argument("--scale", type=int, choices=(2, 4), help="upscaling factor (default 4)")
     enh.add_argument("--model", help="model id (see 'photogan models list') or path to a .onnx file")
     enh.add_argument(
         "--tile",
+        metavar="N",
         type=_positive,
         default=512,
         help="tile size in input pixels; 0 for the whole image at once (default 512)",
