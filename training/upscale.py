@@ -138,7 +138,7 @@ def train(config: UpscaleConfig, data: list[Path], val: Path, run: Path, minutes
         loss.backward()
         opt.step()
         iteration += 1
-        running += float(loss)
+        running += loss.item()
         if iteration % config.val_every == 0 or iteration == config.total_iters:
             psnr = validate(model, val_pairs, config.scale)
             speed = config.val_every / (time.monotonic() - started)
