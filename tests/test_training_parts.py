@@ -1,0 +1,79 @@
+"""Training building blocks: EMA with buffers, DCGAN discriminators, losses."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+from torch import nn  # noqa: E402
+
+from training.archs.discriminator import DCGANDiscriminator, MinibatchStdDev, PatchDiscriminator  # noqa: E402
+from training.ema import EMA  # noqa: E402
+from training.losses import FidelityLoss, FidelityWeights, GanLoss, frequency_loss, ssim  # noqa: E402
+
+
+def test_ema_averages_batchnorm_buffers_too() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4))
+    ema = EMA(model, decay=0.5)
+    model.train()
+    model(torch.randn(8, 3, 8, 8) * 3 + 2)  # moves BatchNorm running statistics
+    before_mean = ema.model[1].running_mean.clone()
+    ema.update(model)
+    expected = 0.5 * before_mean + 0.5 * model[1].running_mean
+    torch.testing.assert_close(ema.model[1].running_mean, expected)
+    assert not torch.equal(ema.model[1].running_var, torch.ones(4))
+    assert int(ema.model[1].num_batches_tracked) == 1
+    assert all(not p.requires_grad for p in ema.model.parameters())
+
+
+@pytest.mark.parametrize("sn", [False, True])
+@pytest.mark.parametrize("mbstd", [False, True])
+def test_discriminators_give_logits(sn: bool, mbstd: bool) -> None:
+    d = DCGANDiscriminator(image_size=32, base=8, spectral_norm=sn, minibatch_std=mbstd, dropout=0.1)
+    assert d(torch.rand(4, 3, 32, 32)).shape == (4, 1)
+    assert not any(isinstance(m, nn.Sigmoid) for m in d.modules())
+    assert any(isinstance(m, nn.BatchNorm2d) for m in d.modules()) != sn
+    first = d.net[0]
+    assert not isinstance(d.net[1], nn.BatchNorm2d) and isinstance(first, nn.Conv2d)
+    patch = PatchDiscriminator(base=8, layers=3, spectral_norm=sn, minibatch_std=mbstd)
+    logits = patch(torch.rand(2, 3, 64, 64), torch.rand(2, 3, 16, 16))
+    assert logits.shape == (2, 1, 8, 8)
+
+
+def test_minibatch_stddev_sees_collapse() -> None:
+    layer = MinibatchStdDev(group=4)
+    same = torch.ones(4, 2, 3, 3)
+    varied = torch.randn(4, 2, 3, 3)
+    assert layer(same)[:, -1].abs().max() < 1e-3 < layer(varied)[:, -1].min()
+
+
+def test_gan_losses() -> None:
+    real, fake = torch.full((8, 1), 5.0), torch.full((8, 1), -5.0)
+    bce = GanLoss("bce", real_label=0.9)
+    # a perfect discriminator is still penalized towards 0.9 on real samples (one-sided smoothing)
+    assert bce.discriminator(real, fake) > GanLoss("bce", real_label=1.0).discriminator(real, fake)
+    assert bce.generator(fake) > bce.generator(real)
+    assert GanLoss("hinge").discriminator(real, fake) == 0
+    with pytest.raises(ValueError, match="unknown GAN loss"):
+        GanLoss("lsgan")  # type: ignore[arg-type]
+
+
+def test_wgan_gradient_penalty_is_differentiable_and_zero_otherwise() -> None:
+    d = DCGANDiscriminator(image_size=16, base=4)
+    real, fake = torch.rand(4, 3, 16, 16), torch.rand(4, 3, 16, 16)
+    penalty = GanLoss("wgan-gp").gradient_penalty(d, real, fake)
+    assert penalty > 0
+    penalty.backward()
+    assert d.net[0].weight.grad is not None
+    assert GanLoss("bce").gradient_penalty(d, real, fake) == 0
+
+
+def test_fidelity_terms() -> None:
+    x = torch.rand(2, 3, 24, 24)
+    assert float(ssim(x, x)) == pytest.approx(1.0, abs=1e-5)
+    assert float(frequency_loss(x, x)) == 0
+    loss = FidelityLoss(FidelityWeights(l1=1, charbonnier=1, ssim=1, frequency=1))
+    same, terms = loss(x, x)
+    worse, _ = loss(x, torch.rand(2, 3, 24, 24))
+    assert set(terms) == {"l1", "charbonnier", "ssim", "frequency"} and worse > same

@@ -1,0 +1,165 @@
+"""DCGAN-style discriminators: strided convolutions, no pooling, LeakyReLU(0.2), BatchNorm except on the first
+layer, optional dropout, raw logits out (use BCE-with-logits, never sigmoid + BCELoss).
+
+Options against instability and mode collapse: spectral normalization on every conv (BatchNorm is then
+dropped, as is usual) and a minibatch standard-deviation feature before the last layer.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
+
+
+class MinibatchStdDev(nn.Module):
+    """Appends one feature map: the standard deviation of features across the batch (Karras et al. 2018), so
+    the discriminator can tell a collapsed batch of near-identical samples from real variety."""
+
+    def __init__(self, group: int = 4) -> None:
+        super().__init__()
+        self.group = group
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        group = min(self.group, n)
+        while n % group:
+            group -= 1
+        y = x.reshape(group, -1, c, h, w)
+        std = torch.sqrt(y.var(dim=0, unbiased=False) + 1e-8).mean(dim=(1, 2, 3))  # one value per sub-batch
+        std = std.repeat(group).reshape(n, 1, 1, 1).expand(n, 1, h, w)
+        return torch.cat([x, std], dim=1)
+
+
+def _conv(cin: int, cout: int, kernel: int, stride: int, padding: int, sn: bool, bias: bool = True) -> nn.Module:
+    conv = nn.Conv2d(cin, cout, kernel, stride, padding, bias=bias)
+    return _spectral_norm(conv) if sn else conv
+
+
+def _block(cin: int, cout: int, sn: bool, norm: bool, dropout: float) -> list[nn.Module]:
+    layers: list[nn.Module] = [_conv(cin, cout, 4, 2, 1, sn, bias=not norm)]
+    if norm and not sn:
+        layers.append(nn.BatchNorm2d(cout))
+    layers.append(nn.LeakyReLU(0.2, inplace=True))
+    if dropout:
+        layers.append(nn.Dropout2d(dropout))
+    return layers
+
+
+def init_dcgan(module: nn.Module) -> None:
+    """DCGAN initialization: conv weights N(0, 0.02), BatchNorm weights N(1, 0.02) and zero bias."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d | nn.ConvTranspose2d):
+            weight = getattr(m, "parametrizations", None)
+            target = weight.weight.original if weight is not None else m.weight
+            nn.init.normal_(target, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+
+class DCGANDiscriminator(nn.Module):
+    """Image → one logit, for fixed-size images (the ``generate`` task).
+
+    Args:
+        image_size: Side of the (square) input; a power of two ≥ 16.
+        channels: Input channels.
+        base: Width of the first layer (doubled at each downsampling, capped at 8×).
+        spectral_norm: Spectral normalization on every conv (replaces BatchNorm).
+        minibatch_std: Add the minibatch standard-deviation feature before the last layer.
+        dropout: Dropout after each block.
+    """
+
+    def __init__(
+        self,
+        image_size: int = 64,
+        channels: int = 3,
+        base: int = 64,
+        spectral_norm: bool = False,
+        minibatch_std: bool = False,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if image_size < 16 or image_size & (image_size - 1):
+            raise ValueError(f"image_size must be a power of two >= 16, got {image_size}")
+        self.hparams = {
+            "image_size": image_size,
+            "channels": channels,
+            "base": base,
+            "spectral_norm": spectral_norm,
+            "minibatch_std": minibatch_std,
+            "dropout": dropout,
+        }
+        layers: list[nn.Module] = _block(channels, base, spectral_norm, norm=False, dropout=dropout)
+        width, size = base, image_size // 2
+        while size > 4:
+            layers += _block(width, min(width * 2, base * 8), spectral_norm, norm=True, dropout=dropout)
+            width, size = min(width * 2, base * 8), size // 2
+        if minibatch_std:
+            layers.append(MinibatchStdDev())
+        layers.append(_conv(width + int(minibatch_std), 1, 4, 1, 0, spectral_norm))
+        self.net = nn.Sequential(*layers)
+        init_dcgan(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x * 2.0 - 1.0).flatten(1)
+
+
+class PatchDiscriminator(nn.Module):
+    """(Image, condition) → a map of logits, one per overlapping patch (for image-to-image tasks).
+
+    The condition (the model's input: low-resolution, damaged or grayscale photo) is resized to the image size and
+    concatenated, so the discriminator judges whether the output is a plausible *answer to that input*.
+
+    Args:
+        channels: Channels of the judged image.
+        condition_channels: Channels of the condition (0 for an unconditional patch discriminator).
+        base: Width of the first layer.
+        layers: Number of stride-2 blocks (receptive field grows with it: 3 blocks see 70×70 patches).
+        spectral_norm, minibatch_std, dropout: As for :class:`DCGANDiscriminator`.
+    """
+
+    def __init__(
+        self,
+        channels: int = 3,
+        condition_channels: int = 3,
+        base: int = 64,
+        layers: int = 3,
+        spectral_norm: bool = False,
+        minibatch_std: bool = False,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.hparams = {
+            "channels": channels,
+            "condition_channels": condition_channels,
+            "base": base,
+            "layers": layers,
+            "spectral_norm": spectral_norm,
+            "minibatch_std": minibatch_std,
+            "dropout": dropout,
+        }
+        modules: list[nn.Module] = _block(channels + condition_channels, base, spectral_norm, False, dropout)
+        width = base
+        for _ in range(layers - 1):
+            modules += _block(width, min(width * 2, base * 8), spectral_norm, True, dropout)
+            width = min(width * 2, base * 8)
+        if minibatch_std:
+            modules.append(MinibatchStdDev())
+        modules.append(_conv(width + int(minibatch_std), 1, 3, 1, 1, spectral_norm))
+        self.net = nn.Sequential(*modules)
+        self.condition_channels = condition_channels
+        init_dcgan(self)
+
+    def forward(self, image: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
+        x = image
+        if self.condition_channels:
+            if condition is None:
+                raise ValueError("this discriminator is conditional: pass the model input as condition")
+            if condition.shape[-2:] != image.shape[-2:]:
+                condition = F.interpolate(condition, size=image.shape[-2:], mode="bilinear", align_corners=False)
+            x = torch.cat([image, condition], dim=1)
+        return self.net(x * 2.0 - 1.0)
