@@ -23,13 +23,18 @@ class EMA:
         self.model = copy.deepcopy(model).eval().requires_grad_(False)
 
     @torch.no_grad()
-    def update(self, model: nn.Module) -> None:
-        """Moves the average towards ``model``'s current parameters and buffers."""
+    def update(self, model: nn.Module, step: int | None = None) -> None:
+        """Moves the average towards ``model``'s current parameters and buffers.
+
+        With ``step`` (iterations done so far), the decay warms up as ``min(decay, (1 + step) / (10 + step))``,
+        so an early average is not dominated by the untrained initial weights.
+        """
+        decay = self.decay if step is None else min(self.decay, (1 + step) / (10 + step))
         source = dict(model.state_dict())
         for name, value in self.model.state_dict().items():
             new = source[name].detach()
             if value.is_floating_point():
-                value.lerp_(new.to(value.dtype), 1.0 - self.decay)
+                value.lerp_(new.to(value.dtype), 1.0 - decay)
             else:
                 value.copy_(new)
 

@@ -25,10 +25,21 @@ class ParityError(RuntimeError):
     """The exported ONNX model does not reproduce the torch model."""
 
 
-def _export_graph(model: nn.Module, path: Path) -> None:
+def _input_name(model: nn.Module) -> str:
+    import inspect
+
+    return next(iter(inspect.signature(model.forward).parameters))
+
+
+def _export_graph(model: nn.Module, path: Path, latent: int | None) -> None:
+    """Exports with dynamic batch (and height/width for image models; a noise vector for ``generate``)."""
     model = model.eval()
-    example = torch.rand(1, 3, 24, 20)
-    batch, height, width = torch.export.Dim("batch", max=64), torch.export.Dim("h"), torch.export.Dim("w")
+    batch = torch.export.Dim("batch", max=1024)
+    if latent is None:
+        example = torch.rand(1, 3, 24, 20)
+        dims = {0: batch, 2: torch.export.Dim("h"), 3: torch.export.Dim("w")}
+    else:
+        example, dims = torch.randn(2, latent), {0: batch}
     torch.onnx.export(
         model,
         (example,),
@@ -37,13 +48,20 @@ def _export_graph(model: nn.Module, path: Path) -> None:
         output_names=["output"],
         opset_version=OPSET,
         dynamo=True,
-        dynamic_shapes={"x": {0: batch, 2: height, 3: width}},
+        dynamic_shapes={_input_name(model): dims},
         external_data=False,
     )
 
 
-def check_parity(model: nn.Module, onnx_path: Path, sizes: tuple[tuple[int, int], ...], atol: float = 1e-4) -> float:
-    """Runs torch and onnxruntime on random inputs of the given (odd) sizes; returns the largest difference.
+def check_parity(
+    model: nn.Module,
+    onnx_path: Path,
+    sizes: tuple[tuple[int, int], ...],
+    atol: float = 1e-4,
+    latent: int | None = None,
+) -> float:
+    """Runs torch and onnxruntime on random inputs of the given (odd) sizes, or on noise vectors of length
+    ``latent``; returns the largest difference.
 
     Raises:
         ParityError: A difference exceeds ``atol``.
@@ -54,7 +72,7 @@ def check_parity(model: nn.Module, onnx_path: Path, sizes: tuple[tuple[int, int]
     worst = 0.0
     generator = torch.Generator().manual_seed(0)
     for h, w in sizes:
-        x = torch.rand(2, 3, h, w, generator=generator)
+        x = torch.rand(2, 3, h, w, generator=generator) if latent is None else torch.randn(3, latent)
         with torch.no_grad():
             expected = model.eval()(x).numpy()
         got = session.run(["output"], {"input": x.numpy()})[0]
@@ -64,15 +82,20 @@ def check_parity(model: nn.Module, onnx_path: Path, sizes: tuple[tuple[int, int]
     return worst
 
 
-def export_onnx(model: nn.Module, info: ModelInfo, path: Path) -> Path:
+def export_onnx(model: nn.Module, info: ModelInfo, path: Path, fp16: bool = False) -> Path:
     """Exports ``model`` to ``path`` with ``info`` as metadata, after an onnxruntime-vs-torch parity check.
 
-    The file is written next to ``path`` first and renamed into place once it passes the check.
+    The file is written next to ``path`` first and renamed into place once it passes the check. Image models
+    are checked on odd sizes (the engine pads only to the model's size multiple). With ``fp16``, a half-precision
+    copy for GPUs is written beside it as ``<name>-fp16.onnx`` (float32 inputs and outputs kept).
     """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
+    latent = int(info.arch_params["latent"]) if info.task == "generate" else None
+    multiple = info.size_multiple
+    sizes = ((17, 23), (31, 9)) if multiple == 1 else ((multiple * 9, multiple * 5), (multiple * 3, multiple * 11))
     try:
-        _export_graph(model, tmp)
+        _export_graph(model, tmp, latent)
         proto = onnx.load(str(tmp))
         del proto.metadata_props[:]
         for key, value in info.to_metadata().items():
@@ -81,9 +104,24 @@ def export_onnx(model: nn.Module, info: ModelInfo, path: Path) -> Path:
         proto.producer_name = "photogan-training"
         onnx.checker.check_model(proto)
         onnx.save(proto, str(tmp))
-        worst = check_parity(model, tmp, ((17, 23), (31, 9)))
+        worst = check_parity(model, tmp, sizes, latent=latent)
         log.info("exported %s (parity with torch: max |diff| %.2e)", path.name, worst)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+    if fp16:
+        _write_fp16(path)
     return path
+
+
+def _write_fp16(path: Path) -> Path:
+    """A float16 copy of an exported model for GPUs, with float32 input and output."""
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    half = convert_float_to_float16(onnx.load(str(path)), keep_io_types=True)
+    target = path.with_name(path.stem + "-fp16.onnx")
+    for entry in half.metadata_props:
+        if entry.key == "photogan.id":
+            entry.value = entry.value + "-fp16"
+    onnx.save(half, str(target))
+    return target

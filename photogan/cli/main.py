@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("model", help="model id or .onnx path")
     imp = verbs.add_parser("import", help="copy a photogan .onnx model into your models folder")
     imp.add_argument("file", type=Path)
+    commands.add_parser(
+        "train", help="train or fine-tune a model (needs the train extra; see 'photogan train -h')", add_help=False
+    )
     return parser
 
 
@@ -163,8 +166,25 @@ def _models(args: argparse.Namespace, service: ModelService) -> int:
     return EXIT_OK
 
 
+def _train(argv: list[str]) -> int:
+    """Runs the training module in its own interpreter, so this process never imports torch."""
+    import importlib.util
+    import subprocess
+
+    if importlib.util.find_spec("torch") is None or importlib.util.find_spec("training") is None:
+        print("photogan: error: training needs the train extra: pip install 'photogan[train]'", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return subprocess.call([sys.executable, "-m", "training", *argv])
+    except KeyboardInterrupt:  # the child got the signal too and saves its checkpoint
+        return EXIT_INTERRUPTED
+
+
 def main(argv: list[str] | None = None) -> int:
     """Runs the command line; returns the exit code."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["train"]:
+        return _train(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

@@ -8,6 +8,9 @@ from typing import Any
 from torch import nn
 
 from training.archs.compact import CompactUpscaler
+from training.archs.dcgan import DCGANGenerator
+from training.archs.discriminator import DCGANDiscriminator, PatchDiscriminator
+from training.archs.restorer import Colorizer, Restorer
 
 ArchFactory = Callable[..., nn.Module]
 
@@ -36,3 +39,8 @@ def names() -> list[str]:
 
 
 register("compact", CompactUpscaler)
+register("restorer", Restorer)
+register("colorizer", Colorizer)
+register("dcgan", DCGANGenerator)
+register("dcgan-d", DCGANDiscriminator)
+register("patch-d", PatchDiscriminator)

@@ -1,0 +1,272 @@
+"""The training loop: resume continues bit for bit, fine-tuning improves, export registers, JSON progress."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+torch = pytest.importorskip("torch")
+
+from photogan.inference.model_info import ModelInfo  # noqa: E402
+from photogan.inference.registry import read_model_info  # noqa: E402
+from training import archs, checkpoint  # noqa: E402
+from training.cli import main as train_main  # noqa: E402
+from training.config import TrainConfig  # noqa: E402
+from training.export import check_parity, export_onnx  # noqa: E402
+from training.trainer import Trainer  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Eight small synthetic 'photos' with smooth shading, edges and texture (no data needed)."""
+    folder = tmp_path_factory.mktemp("photos")
+    (folder / "nested").mkdir()
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:96, 0:96] / 96.0
+    for i in range(8):
+        base = np.stack([np.sin((3 + i) * x + i) * 0.3 + 0.5, y * 0.6 + 0.2, (x * y + 0.1 * i) % 1.0], axis=2)
+        base[(x * 7 + y * 3 + i) % 1.0 < 0.15] *= 0.4  # stripes: edges to learn
+        base += rng.normal(0, 0.02, base.shape)
+        image = Image.fromarray(np.clip(base * 255, 0, 255).astype(np.uint8))
+        image.save(folder / ("nested" if i % 2 else ".") / f"p{i}.png")
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    return folder
+
+
+TINY = {
+    "restore": {"arch_params": {"channels": 8, "blocks": 1}},
+    "upscale": {"arch_params": {"channels": 8, "blocks": 1}, "scale": 2},
+    "colorize": {"arch_params": {"channels": 8, "blocks": 1}},
+    "generate": {"arch_params": {"base": 8, "latent": 16}, "patch": 32, "d_params": {"base": 8}},
+}
+
+
+def tiny(task: str, **changes: object) -> TrainConfig:
+    values: dict[str, object] = {
+        "task": task,
+        "patch": 32,
+        "batch": 2,
+        "iters": 8,
+        "val_every": 4,
+        "log_every": 2,
+        "val_fraction": 0.25,
+        **TINY[task],
+        **changes,
+    }
+    return TrainConfig.from_dict(values)
+
+
+@pytest.mark.parametrize(
+    ("arch", "params", "sizes"),
+    [
+        ("compact", {"scale": 3, "channels": 8, "blocks": 2}, ((17, 23), (9, 31))),
+        ("restorer", {"channels": 8, "blocks": 2}, ((18, 26), (10, 34))),  # size multiple 2: odd multiples
+        ("colorizer", {"channels": 8, "blocks": 2}, ((18, 26), (10, 34))),
+    ],
+)
+def test_every_image_arch_exports_and_matches_onnxruntime(tmp_path: Path, arch: str, params: dict, sizes) -> None:  # type: ignore[no-untyped-def,type-arg]
+    model = archs.build(arch, **params).eval()
+    for p in model.parameters():
+        p.data.normal_(0, 0.05)
+    task = {"compact": "upscale", "restorer": "restore", "colorizer": "colorize"}[arch]
+    info = ModelInfo(
+        id=f"t-{arch}",
+        name=arch,
+        task=task,
+        scale=params.get("scale", 1),
+        arch=arch,  # type: ignore[arg-type]
+        arch_params=model.hparams,
+        size_multiple=int(getattr(model, "size_multiple", 1)),
+    )
+    path = export_onnx(model, info, tmp_path / f"{arch}.onnx")
+    assert check_parity(model, path, sizes) < 1e-4
+    assert read_model_info(path).arch == arch
+
+
+def test_dcgan_generator_exports_with_a_noise_input(tmp_path: Path) -> None:
+    model = archs.build("dcgan", latent=16, image_size=32, base=8).eval()
+    info = ModelInfo(
+        id="t-dcgan", name="dcgan", task="generate", arch="dcgan", arch_params=model.hparams, tiling="whole"
+    )
+    path = export_onnx(model, info, tmp_path / "dcgan.onnx")
+    assert check_parity(model, path, ((0, 0),), latent=16) < 1e-4
+
+
+def _weights(trainer: Trainer) -> dict[str, torch.Tensor]:
+    return {
+        **checkpoint.module_tensors("g", trainer.g),
+        **checkpoint.module_tensors("ema", trainer.ema.model),
+        **(checkpoint.module_tensors("d", trainer.d) if trainer.d is not None else {}),
+    }
+
+
+@pytest.mark.parametrize("task", ["upscale", "generate"])
+def test_resume_continues_bit_for_bit(tmp_path: Path, photos: Path, task: str) -> None:
+    """Six steps in one go equal three steps, a checkpoint, a fresh process state, and three more."""
+    config = tiny(
+        task,
+        gan_start=2,
+        iters=6,
+        d_params={"base": 8, "minibatch_std": True, "dropout": 0.1}
+        if task == "upscale"
+        else {"base": 8, "dropout": 0.1},
+    )
+    straight = Trainer(config, [photos], tmp_path / "a")
+    for _ in range(6):
+        straight.step()
+
+    first = Trainer(config, [photos], tmp_path / "b")
+    for _ in range(3):
+        first.step()
+    first.save()
+    torch.manual_seed(999)  # whatever happens in between must not matter
+    np.random.default_rng(5).random()
+    resumed = Trainer(config, [photos], tmp_path / "b")
+    assert resumed.iteration == 3
+    for _ in range(3):
+        losses = resumed.step()
+    assert "d" in losses
+    expected, got = _weights(straight), _weights(resumed)
+    assert expected.keys() == got.keys()
+    for key in expected:
+        assert torch.equal(expected[key], got[key]), key
+
+
+def test_time_budget_ends_with_a_checkpoint_and_resume_finishes(tmp_path: Path, photos: Path) -> None:
+    run = tmp_path / "run"
+    outcome = Trainer(tiny("restore", iters=10_000), [photos], run).run(minutes=0.02)
+    assert outcome.status == "time_budget" and 0 < outcome.iteration < 10_000
+    assert (run / "last.safetensors").exists() and (run / "config.json").exists()
+    again = Trainer(tiny("restore", iters=outcome.iteration + 3), [photos], run)
+    assert again.iteration == outcome.iteration
+    assert again.run().status == "finished" and again.iteration == outcome.iteration + 3
+
+
+@pytest.mark.slow
+def test_short_cpu_fine_tune_improves_validation_psnr(tmp_path: Path, photos: Path) -> None:
+    config = tiny("restore", iters=300, val_every=300, lr=1e-3, batch=8, arch_params={"channels": 16, "blocks": 2})
+    trainer = Trainer(config, [photos], tmp_path / "run")
+    start = trainer.validate()
+    outcome = trainer.run(minutes=2)
+    assert outcome.metrics["psnr"] > start["psnr"] + 0.5, (start, outcome.metrics)
+    assert outcome.metrics["psnr"] > outcome.metrics["input_psnr"]
+
+
+def test_cli_exports_a_registered_model_and_reports_json(
+    tmp_path: Path, photos: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = train_main(
+        [
+            "--task",
+            "upscale",
+            "--scale",
+            "2",
+            "--data",
+            str(photos),
+            "--run",
+            str(tmp_path / "r"),
+            "--iters",
+            "4",
+            "--batch",
+            "2",
+            "--patch",
+            "32",
+            "--name",
+            "my-x2",
+            "--progress",
+            "json",
+        ]
+    )
+    assert code == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert {"progress", "validation", "done", "exported"} <= {e["event"] for e in events}
+    models = Path(os.environ["PHOTOGAN_MODELS_DIR"])
+    info = read_model_info(models / "my-x2.onnx")
+    assert (info.task, info.scale) == ("upscale", 2) and (models / "my-x2.safetensors").exists()
+
+    from photogan.cli.main import main as photogan_main
+
+    src = tmp_path / "in.png"
+    Image.new("RGB", (10, 8), (50, 100, 150)).save(src)
+    assert photogan_main(["enhance", str(src), "--model", "my-x2", "-o", str(tmp_path / "out")]) == 0
+    assert Image.open(tmp_path / "out" / "in.png").size == (20, 16)
+
+    # and it can be fine-tuned in turn
+    assert (
+        train_main(
+            [
+                "--data",
+                str(photos),
+                "--base",
+                "my-x2",
+                "--iters",
+                "2",
+                "--batch",
+                "2",
+                "--patch",
+                "32",
+                "--run",
+                str(tmp_path / "ft"),
+            ]
+        )
+        == 0
+    )
+
+
+def test_cli_rejects_too_few_photos(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    Image.new("RGB", (64, 64)).save(empty / "only.png")
+    assert train_main(["--task", "restore", "--data", str(empty), "--run", str(tmp_path / "r")]) == 2
+    assert "training needs at least 2" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_distributed_run_with_two_cpu_processes(tmp_path: Path, photos: Path) -> None:
+    torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent))
+    assert torchrun
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        [
+            torchrun,
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "training",
+            "--task",
+            "restore",
+            "--data",
+            str(photos),
+            "--run-dir",
+            str(tmp_path / "ddp"),
+            "--iters",
+            "4",
+            "--batch",
+            "2",
+            "--patch",
+            "32",
+            "--progress",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=REPO,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    done = [json.loads(line) for line in result.stdout.splitlines() if '"done"' in line]
+    assert len(done) == 1 and done[0]["status"] == "finished"  # only rank 0 reports
+    assert (tmp_path / "ddp" / "last.safetensors").exists()

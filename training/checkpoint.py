@@ -1,0 +1,71 @@
+"""Complete, pickle-free training checkpoints in safetensors.
+
+Tensors (weights, optimizer moments, RNG states, the fixed noise) go in the tensor section under prefixes;
+everything else (iteration, optimizer hyperparameters, numpy generator state, AMP scaler state, history) goes in
+the string metadata as JSON. Loading never executes code from the file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+
+def optimizer_tensors(prefix: str, opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], list[Any]]:
+    """Flattens an optimizer's per-parameter state to tensors; returns them and its param_groups."""
+    state = opt.state_dict()
+    tensors = {}
+    for index, entry in state["state"].items():
+        for name, value in entry.items():
+            tensors[f"{prefix}.{index}.{name}"] = torch.as_tensor(value).detach().clone().contiguous()
+    return tensors, state["param_groups"]
+
+
+def load_optimizer(prefix: str, opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], groups: Any) -> None:
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in tensors.items():
+        if key.startswith(prefix + "."):
+            _, index, name = key.split(".", 2)
+            state.setdefault(int(index), {})[name] = value
+    opt.load_state_dict({"state": state, "param_groups": groups})
+
+
+def module_tensors(prefix: str, module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {f"{prefix}.{k}": v.detach().cpu().clone().contiguous() for k, v in module.state_dict().items()}
+
+
+def strip(prefix: str, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The entries under ``prefix.``, with the prefix removed."""
+    cut = len(prefix) + 1
+    return {k[cut:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+
+
+def save(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+    """Writes atomically (temporary file, then rename)."""
+    tmp = path.with_name(path.name + ".tmp")
+    save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp), metadata={"meta": json.dumps(meta)})
+    tmp.replace(path)
+
+
+def load(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    tensors: dict[str, torch.Tensor] = {}
+    with safe_open(str(path), "pt") as f:
+        for key in f.keys():  # noqa: SIM118 - safe_open has no __iter__
+            tensors[key] = f.get_tensor(key)
+        header = f.metadata() or {}
+    return tensors, json.loads(header.get("meta", "{}"))
+
+
+def load_weights(path: Path) -> dict[str, torch.Tensor]:
+    """Generator weights from a model's ``.safetensors`` (a plain state dict, or the EMA part of a checkpoint)."""
+    tensors, _ = load(path)
+    for prefix in ("ema", "g"):
+        part = strip(prefix, tensors)
+        if part:
+            return part
+    return tensors

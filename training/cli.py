@@ -1,0 +1,163 @@
+"""``python -m training`` (also ``photogan train``): train, fine-tune, resume and export photogan models.
+
+Examples::
+
+    python -m training --task upscale --scale 4 --data ~/Pictures/best --minutes 10 --run runs/x4
+    python -m training --resume runs/x4 --minutes 10                   # the next chunk of the same run
+    python -m training --task restore --data scans/ --base restore --iters 2000 --name my-restore
+
+A run ends at ``--iters``, after ``--minutes`` (with a checkpoint; run again with ``--resume``), or on
+SIGINT/SIGTERM (likewise). With ``--name``, a finished run is exported to the user models folder and can be
+used at once: ``photogan enhance --model NAME``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from training.config import TrainConfig
+
+log = logging.getLogger("training")
+EXIT_OK, EXIT_USAGE = 0, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="photogan train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--task", choices=("upscale", "restore", "colorize", "generate"))
+    p.add_argument("--scale", type=int, choices=(2, 3, 4))
+    p.add_argument("--data", type=Path, nargs="+", help="folders of clean photos (searched recursively)")
+    p.add_argument("--base", help="fine-tune from this model id (bundled or yours)")
+    p.add_argument("--minutes", type=float, help="time budget of this chunk; ends with a checkpoint")
+    p.add_argument("--iters", type=int, help="total iterations of the run")
+    p.add_argument("--name", help="export the finished model under this id into your models folder")
+    p.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue the run in RUN_DIR")
+    p.add_argument(
+        "--run-dir",
+        "--run",
+        dest="run",
+        type=Path,
+        metavar="RUN_DIR",
+        help="folder for a new run (default: user data dir)",
+    )
+    p.add_argument("--config", type=Path, help="TOML or YAML file of TrainConfig fields")
+    p.add_argument("--batch", type=int)
+    p.add_argument("--patch", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--gan-start", type=int, help="iteration at which adversarial training starts")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--fp16", action="store_true", help="also export a float16 copy for GPUs")
+    p.add_argument("--progress", choices=("text", "json"), default="text", help="json: JSON lines on stdout")
+    p.add_argument("--dry-run", action="store_true", help="one iteration and a validation, nothing saved")
+    return p
+
+
+def _default_run_dir(config: TrainConfig, name: str | None) -> Path:
+    import platformdirs
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path(platformdirs.user_data_dir("photogan")) / "runs" / f"{name or config.task}-{stamp}"
+
+
+def _config(args: argparse.Namespace) -> tuple[TrainConfig, Path | None]:
+    """The run's configuration and the weights to start from (for --base)."""
+    if args.resume:
+        saved = args.resume / "config.json"
+        if not saved.exists():
+            raise ValueError(f"{args.resume} is not a training run (no config.json)")
+        return TrainConfig.from_dict(json.loads(saved.read_text())), None
+    config = TrainConfig.from_file(args.config) if args.config else TrainConfig()
+    overrides: dict[str, Any] = {
+        "task": args.task,
+        "scale": args.scale,
+        "iters": args.iters,
+        "batch": args.batch,
+        "patch": args.patch,
+        "lr": args.lr,
+        "gan_start": args.gan_start,
+        "seed": args.seed,
+    }
+    weights = None
+    if args.base:
+        from photogan.inference.registry import ModelRegistry
+
+        info = ModelRegistry().get(args.base)
+        weights = info.path.with_suffix(".safetensors") if info.path else None
+        if weights is None or not weights.exists():
+            raise ValueError(f"{info.id} has no training checkpoint ({info.id}.safetensors) to fine-tune from")
+        if args.task and args.task != info.task:
+            raise ValueError(f"{info.id} is a {info.task} model, not {args.task}")
+        params = dict(info.arch_params)
+        overrides.update(task=info.task, scale=info.scale, arch=info.arch, arch_params=params)
+        overrides["lr"] = args.lr or config.lr * 0.25  # fine-tuning: a smaller step
+        overrides["iters"] = args.iters or 2000
+    return config.with_overrides(**overrides), weights
+
+
+def export_run(run_dir: Path, name: str, metrics: dict[str, float], fp16: bool = False) -> Path:
+    """Exports the run's best EMA weights as ``name`` into the user models folder (with its checkpoint)."""
+    from photogan.inference.model_info import ModelInfo
+    from photogan.inference.registry import user_models_dir
+    from training import archs, checkpoint
+    from training.export import export_onnx
+    from training.trainer import BEST, LAST, generator_params
+
+    config = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
+    params = generator_params(config)
+    model = archs.build(config.arch, **params)
+    source = run_dir / BEST if (run_dir / BEST).exists() else run_dir / LAST
+    model.load_state_dict(checkpoint.load_weights(source))
+    info = ModelInfo(
+        id=name,
+        name=name,
+        task=config.task,  # type: ignore[arg-type]
+        scale=config.scale,
+        arch=config.arch,
+        arch_params=getattr(model, "hparams", params),
+        size_multiple=int(getattr(model, "size_multiple", 1)),
+        tiling="whole" if config.task == "generate" else "tiled",
+        tile_pad=24,
+        licence="trained by the user on their own photos",
+        training_data=f"user photos ({run_dir})",
+        metrics={"validation": {k: round(v, 4) for k, v in metrics.items()}},
+        description=f"{config.task} model fine-tuned with photogan ({config.iters} iterations)",
+    )
+    target_dir = user_models_dir()
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = export_onnx(model, info, target_dir / f"{name}.onnx", fp16=fp16)
+    checkpoint.save(target.with_suffix(".safetensors"), checkpoint.module_tensors("ema", model), {"id": name})
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from training.trainer import Trainer, configure_logging
+
+    configure_logging()
+    try:
+        config, weights = _config(args)
+        if not args.resume and not args.data:
+            raise ValueError("--data is required for a new run")
+        run_dir = args.resume or args.run or _default_run_dir(config, args.name)
+        if args.resume and not args.data:
+            raise ValueError("--data is required with --resume too (photos are not copied into the run)")
+        trainer = Trainer(config, args.data, run_dir, base_weights=weights, progress_json=args.progress == "json")
+    except (ValueError, OSError) as exc:
+        print(f"photogan train: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    outcome = trainer.run(args.minutes, dry_run=args.dry_run)
+    log.info("%s at iteration %d of %d (run folder %s)", outcome.status, outcome.iteration, config.iters, run_dir)
+    if outcome.status == "finished" and args.name and trainer.rank == 0:
+        target = export_run(run_dir, args.name, outcome.metrics, fp16=args.fp16)
+        record = {"event": "exported", "model": args.name, "path": str(target), "metrics": outcome.metrics}
+        if args.progress == "json":
+            print(json.dumps(record), flush=True)
+        log.info("exported %s to %s", args.name, target)
+    return EXIT_OK

@@ -1,0 +1,120 @@
+"""Training configuration: one frozen dataclass, read from TOML or YAML (no eval), saved in the run folder."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from training.losses import FidelityWeights
+
+TASKS = ("upscale", "restore", "colorize", "generate")
+DEFAULT_ARCH = {"upscale": "compact", "restore": "restorer", "colorize": "colorizer", "generate": "dcgan"}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run.
+
+    The default recipe follows DCGAN/SRGAN practice: pixel-loss pre-training, then (if ``gan_start`` is set)
+    adversarial fine-tuning with a DCGAN-style discriminator, Adam β1 0.5 in the GAN phase, BCE with logits and
+    one-sided label smoothing. ``generate`` runs are adversarial from the start.
+    """
+
+    task: str = "upscale"
+    scale: int = 4
+    arch: str = ""
+    arch_params: Any = field(default_factory=dict)
+    patch: int = 128  # target crop side (input crop is patch // scale for upscale)
+    batch: int = 16
+    iters: int = 20000
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.9, 0.99)
+    gan_start: int | None = None
+    gan_lr: float = 1e-4
+    gan_betas: tuple[float, float] = (0.5, 0.999)
+    gan_loss: str = "bce"
+    gan_weight: float = 0.01
+    real_label: float = 0.9
+    discriminator: str = ""  # patch-d for image-to-image, dcgan-d for generate
+    d_params: Any = field(default_factory=dict)
+    fidelity: FidelityWeights = field(default_factory=FidelityWeights)
+    ema_decay: float = 0.999
+    val_every: int = 500
+    val_fraction: float = 0.05
+    val_max: int = 8
+    log_every: int = 50
+    kernel: str = "bicubic"
+    real_degradations: bool = False
+    latent: int = 100
+    seed: int = 0
+    amp: bool = True
+    channels_last: bool = True
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"unknown task {self.task!r}: use one of {', '.join(TASKS)}")
+        if self.task == "upscale" and self.scale not in (2, 3, 4):
+            raise ValueError(f"upscale needs --scale 2, 3 or 4, got {self.scale}")
+        if self.task != "upscale" and self.scale != 1:
+            object.__setattr__(self, "scale", 1)
+        if self.patch % (2 * self.scale) or self.batch < 1 or self.iters < 1:
+            raise ValueError("patch must be a multiple of 2×scale; batch and iters must be positive")
+        if not self.arch:
+            object.__setattr__(self, "arch", DEFAULT_ARCH[self.task])
+        if not self.discriminator:
+            object.__setattr__(self, "discriminator", "dcgan-d" if self.task == "generate" else "patch-d")
+        if self.task == "generate" and self.gan_start is None:
+            object.__setattr__(self, "gan_start", 0)
+        object.__setattr__(self, "arch_params", MappingProxyType(dict(self.arch_params)))
+        object.__setattr__(self, "d_params", MappingProxyType(dict(self.d_params)))
+        object.__setattr__(self, "betas", tuple(self.betas))
+        object.__setattr__(self, "gan_betas", tuple(self.gan_betas))
+        if isinstance(self.fidelity, dict):
+            object.__setattr__(self, "fidelity", FidelityWeights(**self.fidelity))
+
+    @property
+    def adversarial(self) -> bool:
+        return self.gan_start is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["arch_params"] = dict(self.arch_params)
+        data["d_params"] = dict(self.d_params)
+        data["fidelity"] = asdict(self.fidelity)
+        data["betas"], data["gan_betas"] = list(self.betas), list(self.gan_betas)
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    def with_overrides(self, **overrides: Any) -> TrainConfig:
+        """A copy with the given fields changed (None values are ignored)."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown configuration keys: {', '.join(unknown)}")
+        return cls(**data)
+
+    @classmethod
+    def from_file(cls, path: Path) -> TrainConfig:
+        """Reads a ``.toml`` or ``.yaml``/``.yml`` file (YAML needs PyYAML)."""
+        text = path.read_text(encoding="utf-8")
+        if path.suffix.lower() == ".toml":
+            return cls.from_dict(tomllib.loads(text))
+        if path.suffix.lower() in (".yaml", ".yml"):
+            try:
+                import yaml
+            except ImportError:
+                raise ValueError("YAML configs need PyYAML (pip install pyyaml); TOML works without it") from None
+            return cls.from_dict(yaml.safe_load(text) or {})
+        if path.suffix.lower() == ".json":
+            return cls.from_dict(json.loads(text))
+        raise ValueError(f"{path.name}: use a .toml, .yaml or .json configuration file")

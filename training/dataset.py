@@ -1,0 +1,170 @@
+"""One data pipeline for every task: clean photos from folders, task degradations made on the fly.
+
+Photos are read through ``photogan.core`` (orientation applied, any bit depth; HEIC too when pillow-heif is
+installed), kept as uint8 in memory, split once into training and validation photos (by a seed), and sampled as
+random crops with flips and 90° rotations. All randomness comes from one seeded ``numpy`` generator whose state
+is saved in checkpoints, so a resumed run draws exactly the batches an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from photogan.core.errors import ImageReadError
+from photogan.core.formats import find_images
+from photogan.core.image import to_uint
+from photogan.core.load import load_image
+from training.config import TrainConfig
+from training.degradations import RestoreDegradation, UpscaleDegradation, grayscale
+
+log = logging.getLogger(__name__)
+
+Degrade = Callable[[np.ndarray, np.random.Generator], np.ndarray]
+VAL_SIDE = 256
+
+
+def _heic_paths(folder: Path) -> list[Path]:
+    try:
+        import pillow_heif
+    except ImportError:
+        return []
+    pillow_heif.register_heif_opener()
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".heic", ".heif"))
+
+
+def _load_heic(path: Path) -> np.ndarray:
+    from PIL import Image, ImageOps
+
+    with Image.open(path) as im:
+        return np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
+
+
+def collect_images(folders: list[Path]) -> list[Path]:
+    """Image files under the folders (flat or nested), sorted; HEIC/HEIF when pillow-heif is installed.
+
+    Raises:
+        ValueError: A folder does not exist.
+    """
+    paths: list[Path] = []
+    for folder in folders:
+        if not folder.is_dir():
+            raise ValueError(f"training data folder not found: {folder}")
+        paths += list(find_images(folder, recursive=True)) + _heic_paths(folder)
+    return paths
+
+
+def load_photos(paths: list[Path], min_side: int) -> list[np.ndarray]:
+    """Decodes photos to uint8 RGB; unreadable files are skipped with a warning, small ones with a note."""
+    photos = []
+    for path in paths:
+        try:
+            rgb = (
+                _load_heic(path)
+                if path.suffix.lower() in (".heic", ".heif")
+                else to_uint(load_image(path).rgb_pixels(), 8)
+            )
+        except (ImageReadError, OSError, ValueError) as exc:
+            log.warning("skipping %s: %s", path, exc)
+            continue
+        if min(rgb.shape[:2]) < min_side:
+            log.info("skipping %s: smaller than %d px", path.name, min_side)
+            continue
+        photos.append(np.ascontiguousarray(rgb))
+    return photos
+
+
+def task_degradation(config: TrainConfig) -> Degrade | None:
+    """The degradation that makes a model input from a clean crop (None for ``generate``)."""
+    if config.task == "upscale":
+        kernel = config.kernel if config.kernel in ("bicubic", "bilinear", "area", "random") else "bicubic"
+        return UpscaleDegradation(config.scale, kernel, real=config.real_degradations)  # type: ignore[arg-type]
+    if config.task == "restore":
+        return RestoreDegradation()
+    if config.task == "colorize":
+        return lambda image, rng: grayscale(image)
+    return None
+
+
+def _to_tensor(batch: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).contiguous()
+
+
+class TaskData:
+    """Training and validation data for one run.
+
+    Args:
+        config: The run's configuration (task, scale, patch, validation split, seed).
+        folders: Folders of clean photos.
+
+    Raises:
+        ValueError: Fewer than two usable photos (one is needed for validation).
+    """
+
+    def __init__(self, config: TrainConfig, folders: list[Path]) -> None:
+        self.config = config
+        paths = collect_images(folders)
+        photos = load_photos(paths, config.patch)
+        if len(photos) < 2:
+            raise ValueError(
+                f"found {len(photos)} usable photo(s) of at least {config.patch} px in "
+                f"{', '.join(map(str, folders))} ({len(paths)} image files); training needs at least 2"
+            )
+        order = np.random.default_rng(config.seed).permutation(len(photos))
+        count = int(min(config.val_max, max(1, round(len(photos) * config.val_fraction))))
+        self.val_photos = [photos[i] for i in order[:count]]
+        self.train_photos = [photos[i] for i in order[count:]]
+        sizes = np.array([p.shape[0] * p.shape[1] for p in self.train_photos], dtype=np.float64)
+        self.weights = sizes / sizes.sum()  # large photos hold more distinct crops
+        self.degrade = task_degradation(config)
+        self.rng = np.random.default_rng(config.seed + 1)
+        log.info("%d training photos, %d validation photos", len(self.train_photos), len(self.val_photos))
+
+    def reseed(self, offset: int) -> None:
+        """Gives this process its own stream (one per distributed rank)."""
+        self.rng = np.random.default_rng(self.config.seed + 1 + 1000 * offset)
+
+    def _crop(self, photo: np.ndarray) -> np.ndarray:
+        side = self.config.patch
+        if self.config.task == "generate":  # random scale, so textures are seen at several sizes
+            side = int(min(min(photo.shape[:2]), self.rng.uniform(1.0, 2.0) * self.config.patch))
+        y = int(self.rng.integers(0, photo.shape[0] - side + 1))
+        x = int(self.rng.integers(0, photo.shape[1] - side + 1))
+        crop = photo[y : y + side, x : x + side]
+        crop = np.rot90(crop, int(self.rng.integers(0, 4)))
+        if self.rng.integers(0, 2):
+            crop = crop[:, ::-1]
+        out = crop.astype(np.float32) / 255.0
+        if side != self.config.patch:
+            from PIL import Image
+
+            resized = Image.fromarray(np.ascontiguousarray(crop)).resize((self.config.patch,) * 2, Image.Resampling.BOX)
+            out = np.asarray(resized, dtype=np.float32) / 255.0
+        return np.ascontiguousarray(out)
+
+    def batch(self, size: int) -> tuple[torch.Tensor | None, torch.Tensor]:
+        """(inputs, targets) as N×3×H×W float tensors; inputs is None for ``generate``."""
+        picks = self.rng.choice(len(self.train_photos), size=size, p=self.weights)
+        targets = [self._crop(self.train_photos[k]) for k in picks]
+        if self.degrade is None:
+            return None, _to_tensor(np.stack(targets))
+        inputs = [self.degrade(t, self.rng) for t in targets]
+        return _to_tensor(np.stack(inputs)), _to_tensor(np.stack(targets))
+
+    def validation_pairs(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Fixed (input, target) pairs: a centre crop of each validation photo, degraded with a fixed seed."""
+        if self.degrade is None:
+            return []
+        rng = np.random.default_rng(12345)
+        step = 2 * self.config.scale
+        pairs = []
+        for photo in self.val_photos:
+            h, w = (min(s, VAL_SIDE) // step * step for s in photo.shape[:2])
+            y, x = (photo.shape[0] - h) // 2, (photo.shape[1] - w) // 2
+            target = photo[y : y + h, x : x + w].astype(np.float32) / 255.0
+            pairs.append((_to_tensor(self.degrade(target, rng)[None]), _to_tensor(target[None])))
+        return pairs

@@ -1,0 +1,430 @@
+"""The training loop: pixel pre-training, adversarial fine-tuning, EMA, validation, resumable time-boxed chunks.
+
+Step order for image-to-image tasks follows BasicSR's SRGAN step: freeze D, G step (fidelity + adversarial),
+unfreeze D, D step on real and ``fake.detach()``, then EMA. ``generate`` keeps pytorch/examples' DCGAN order
+(D on real and fake, then G). Learning rates are a pure function of the iteration (cosine within each phase), so
+a resumed run continues the same schedule. Everything a run needs to continue bit-for-bit is in
+``last.safetensors``: G, D, EMA, both Adam states, AMP scaler, iteration, torch/CUDA/numpy RNG states and the
+fixed noise. Under ``torchrun`` the models are wrapped in DistributedDataParallel (NCCL on GPUs, gloo on CPUs).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from training import archs, checkpoint
+from training.config import TrainConfig
+from training.dataset import TaskData
+from training.ema import EMA
+from training.evaluation import baseline, mean_pairwise_distance, psnr_ssim, save_pair_grid, save_sample_grid
+from training.losses import FidelityLoss, GanLoss
+
+log = logging.getLogger("training")
+
+LAST = "last.safetensors"
+BEST = "best.safetensors"
+
+
+def generator_params(config: TrainConfig) -> dict[str, Any]:
+    """Architecture hyperparameters with the task's own filled in (scale, latent size, image size)."""
+    params = dict(config.arch_params)
+    if config.arch == "compact":
+        params.setdefault("scale", config.scale)
+    if config.arch == "dcgan":
+        params.setdefault("latent", config.latent)
+        params.setdefault("image_size", config.patch)
+    return params
+
+
+def discriminator_params(config: TrainConfig) -> dict[str, Any]:
+    params = dict(config.d_params)
+    if config.discriminator == "dcgan-d":
+        params.setdefault("image_size", config.patch)
+    return params
+
+
+@dataclass
+class Outcome:
+    """How a chunk ended: ``finished``, ``time_budget`` (continue with the same run folder) or ``stopped``."""
+
+    status: str
+    iteration: int
+    best: float
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+class Trainer:
+    """One training run in ``run_dir`` (created, or resumed if it holds a checkpoint).
+
+    Args:
+        config: The run's configuration (copied into ``run_dir/config.json``).
+        data: Folders of clean photos.
+        run_dir: Where checkpoints, samples, ``config.json`` and ``log.jsonl`` live.
+        base_weights: Generator weights to start from (fine-tuning), ignored when resuming.
+        progress_json: Print JSON-lines progress on stdout (for the GUI).
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        data: list[Path],
+        run_dir: Path,
+        base_weights: Path | None = None,
+        progress_json: bool = False,
+    ) -> None:
+        self.config = config
+        self.run_dir = run_dir
+        self.progress_json = progress_json
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = 0
+        if self.world > 1 and not dist.is_initialized():
+            dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        if self.world > 1:
+            self.rank = dist.get_rank()
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        self.device = torch.device(f"cuda:{local}" if torch.cuda.is_available() else "cpu")
+        self.cuda = self.device.type == "cuda"
+        torch.manual_seed(config.seed)
+
+        params = generator_params(config)
+        self.latent = int(params.get("latent", config.latent))
+        self.g = archs.build(config.arch, **params).to(self.device)
+        if base_weights is not None:
+            self.g.load_state_dict(checkpoint.load_weights(base_weights))
+            log.info("starting from %s", base_weights)
+        self.d: nn.Module | None = None
+        if config.adversarial:
+            self.d = archs.build(config.discriminator, **discriminator_params(config)).to(self.device)
+        if self.cuda and config.channels_last:
+            self.g = self.g.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+            if self.d is not None:
+                self.d = self.d.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        self.ema = EMA(self.g, config.ema_decay)
+        self.opt_g = torch.optim.Adam(self.g.parameters(), lr=config.lr, betas=config.betas)
+        self.opt_d = torch.optim.Adam(self.d.parameters(), lr=config.gan_lr, betas=config.gan_betas) if self.d else None
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.cuda and config.amp)
+        self.fidelity = FidelityLoss(config.fidelity).to(self.device)
+        self.gan = GanLoss(config.gan_loss, config.real_label)  # type: ignore[arg-type]
+        self.g_train: nn.Module = self.g
+        self.d_train: nn.Module | None = self.d
+        if self.world > 1:
+            ids = [self.device.index] if self.cuda else None
+            self.g_train = DistributedDataParallel(self.g, device_ids=ids)
+            if self.d is not None:
+                self.d_train = DistributedDataParallel(self.d, device_ids=ids)
+
+        self.data = TaskData(config, data)
+        if self.rank:
+            self.data.reseed(self.rank)
+        self.val_pairs = self.data.validation_pairs()
+        noise = torch.Generator().manual_seed(config.seed + 7)
+        self.fixed_noise = torch.randn(64, self.latent, generator=noise)
+        self.iteration = 0
+        self.best = -math.inf
+        self._stop_requested = False
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if (run_dir / LAST).exists():
+            self._resume(run_dir / LAST)
+        elif self.rank == 0:
+            (run_dir / "config.json").write_text(config.to_json())
+
+    # -- schedule -------------------------------------------------------------------------------------------
+
+    def in_gan_phase(self, iteration: int) -> bool:
+        start = self.config.gan_start
+        return start is not None and iteration >= start
+
+    def learning_rates(self, iteration: int) -> tuple[float, float]:
+        """(G, D) learning rates: cosine decay over the pixel phase, then over the adversarial phase."""
+        c = self.config
+        if self.in_gan_phase(iteration):
+            start = c.gan_start or 0
+            t = (iteration - start) / max(1, c.iters - start)
+            lr = c.gan_lr * (0.5 + 0.5 * math.cos(math.pi * t)) if c.task != "generate" else c.gan_lr
+            return max(lr, c.gan_lr * 0.01), c.gan_lr
+        end = c.gan_start if c.gan_start is not None else c.iters
+        t = iteration / max(1, end)
+        return max(c.lr * (0.5 + 0.5 * math.cos(math.pi * t)), c.lr * 0.01), c.gan_lr
+
+    # -- one iteration --------------------------------------------------------------------------------------
+
+    def _autocast(self) -> Any:
+        return torch.autocast("cuda", enabled=self.cuda and self.config.amp)
+
+    def _critic(self, image: torch.Tensor, condition: torch.Tensor | None, module: nn.Module) -> torch.Tensor:
+        if self.config.task == "generate":
+            return module(image)
+        return module(image, condition)
+
+    def step(self) -> dict[str, float]:
+        """One training iteration; returns its losses."""
+        c = self.config
+        lr_g, lr_d = self.learning_rates(self.iteration)
+        gan = self.in_gan_phase(self.iteration)
+        for group in self.opt_g.param_groups:
+            group["lr"], group["betas"] = lr_g, c.gan_betas if gan else c.betas
+        if self.opt_d is not None:
+            for group in self.opt_d.param_groups:
+                group["lr"] = lr_d
+        inputs, targets = self.data.batch(c.batch)
+        targets = targets.to(self.device, non_blocking=True)
+        if inputs is not None:
+            inputs = inputs.to(self.device, non_blocking=True)
+        if self.cuda and c.channels_last:
+            targets = targets.contiguous(memory_format=torch.channels_last)
+            if inputs is not None:
+                inputs = inputs.contiguous(memory_format=torch.channels_last)
+        losses: dict[str, float] = {}
+        if c.task == "generate":
+            z = torch.randn(c.batch, self.latent, device=self.device)
+            with self._autocast():
+                fake = self.g_train(z)
+            losses["d"] = self._discriminator_step(targets, fake, None)
+            losses.update(self._generator_step(fake, targets, None, gan=True))
+        else:
+            assert inputs is not None
+            with self._autocast():
+                fake = self.g_train(inputs)
+            losses.update(self._generator_step(fake, targets, inputs, gan))
+            if gan:
+                losses["d"] = self._discriminator_step(targets, fake, inputs)
+        self.scaler.update()
+        self.ema.update(self.g, self.iteration)
+        self.iteration += 1
+        return losses
+
+    def _generator_step(
+        self, fake: torch.Tensor, targets: torch.Tensor, inputs: torch.Tensor | None, gan: bool
+    ) -> dict[str, float]:
+        c = self.config
+        if self.d is not None:
+            self.d.requires_grad_(False)
+        with self._autocast():
+            losses: dict[str, float] = {}
+            total = fake.new_zeros(())
+            if c.task != "generate":
+                pixel, terms = self.fidelity(fake.float(), targets)
+                total = total + pixel
+                losses.update(terms)
+            if gan:
+                assert self.d is not None  # D is frozen here: the unwrapped module (no DDP reduction) suffices
+                adversarial = self.gan.generator(self._critic(fake, inputs, self.d).float())
+                weight = 1.0 if c.task == "generate" else c.gan_weight
+                total = total + weight * adversarial
+                losses["g_adv"] = float(adversarial.detach())
+        self.opt_g.zero_grad(set_to_none=True)
+        self.scaler.scale(total).backward()
+        self.scaler.step(self.opt_g)
+        losses["g"] = float(total.detach())
+        if self.d is not None:
+            self.d.requires_grad_(True)
+        return losses
+
+    def _discriminator_step(self, real: torch.Tensor, fake: torch.Tensor, inputs: torch.Tensor | None) -> float:
+        assert self.d is not None and self.opt_d is not None and self.d_train is not None
+        fake = fake.detach()
+        with self._autocast():
+            loss = self.gan.discriminator(
+                self._critic(real, inputs, self.d_train).float(), self._critic(fake, inputs, self.d_train).float()
+            )
+        condition = inputs if self.config.task != "generate" else None
+        penalty = self.gan.gradient_penalty(self.d, real, fake.float(), condition)
+        loss = loss + penalty
+        self.opt_d.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.opt_d)
+        return float(loss.detach())
+
+    # -- validation -----------------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def validate(self) -> dict[str, float]:
+        """Scores the EMA generator on the validation photos and saves a sample grid."""
+        model = self.ema.model.eval()
+        c = self.config
+        if c.task == "generate":
+            samples = model(self.fixed_noise.to(self.device)).float().cpu()
+            save_sample_grid(samples, self.run_dir / "samples.png")
+            return {"diversity": mean_pairwise_distance(samples)}
+        on_y = c.task != "colorize"  # colorization keeps Y exactly: score it on RGB
+        scores, before, rows = [], [], []
+        for inputs, target in self.val_pairs:
+            output = model(inputs.to(self.device)).float().clamp(0, 1).cpu()
+            scores.append(psnr_ssim(output, target, c.scale, on_y))
+            size = (int(target.shape[-2]), int(target.shape[-1]))
+            before.append(psnr_ssim(baseline(inputs, size), target, c.scale, on_y))
+            rows.append((inputs[0], output[0], target[0]))
+        save_pair_grid(rows[:4], self.run_dir / "samples.png")
+        psnr, ssim = np.mean(scores, axis=0)
+        psnr_in, ssim_in = np.mean(before, axis=0)
+        return {"psnr": float(psnr), "ssim": float(ssim), "input_psnr": float(psnr_in), "input_ssim": float(ssim_in)}
+
+    # -- checkpoints ----------------------------------------------------------------------------------------
+
+    def _state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        tensors = {**checkpoint.module_tensors("g", self.g), **checkpoint.module_tensors("ema", self.ema.model)}
+        opt_g, groups_g = checkpoint.optimizer_tensors("opt_g", self.opt_g)
+        tensors.update(opt_g)
+        meta: dict[str, Any] = {
+            "iteration": self.iteration,
+            "best": self.best,
+            "opt_g_groups": groups_g,
+            "numpy_rng": self.data.rng.bit_generator.state,
+            "scaler": self.scaler.state_dict(),
+            "config": self.config.to_dict(),
+        }
+        if self.d is not None and self.opt_d is not None:
+            tensors.update(checkpoint.module_tensors("d", self.d))
+            opt_d, meta["opt_d_groups"] = checkpoint.optimizer_tensors("opt_d", self.opt_d)
+            tensors.update(opt_d)
+        tensors["rng.torch"] = torch.get_rng_state()
+        if self.cuda:
+            for i, state in enumerate(torch.cuda.get_rng_state_all()):
+                tensors[f"rng.cuda.{i}"] = state
+        tensors["fixed_noise"] = self.fixed_noise
+        return tensors, meta
+
+    def save(self) -> None:
+        if self.rank == 0:
+            tensors, meta = self._state()
+            checkpoint.save(self.run_dir / LAST, tensors, meta)
+        if self.world > 1:
+            dist.barrier()
+
+    def _resume(self, path: Path) -> None:
+        tensors, meta = checkpoint.load(path)
+        self.g.load_state_dict(checkpoint.strip("g", tensors))
+        self.ema.load_state_dict(checkpoint.strip("ema", tensors))
+        checkpoint.load_optimizer("opt_g", self.opt_g, tensors, meta["opt_g_groups"])
+        if self.d is not None and self.opt_d is not None and "opt_d_groups" in meta:
+            self.d.load_state_dict(checkpoint.strip("d", tensors))
+            checkpoint.load_optimizer("opt_d", self.opt_d, tensors, meta["opt_d_groups"])
+        self.scaler.load_state_dict(meta["scaler"])
+        self.iteration, self.best = int(meta["iteration"]), float(meta["best"])
+        if self.rank == 0:
+            self.data.rng.bit_generator.state = meta["numpy_rng"]
+        torch.set_rng_state(tensors["rng.torch"])
+        if self.cuda:
+            states = [tensors[k] for k in sorted(k for k in tensors if k.startswith("rng.cuda."))]
+            if states:
+                torch.cuda.set_rng_state_all(states)
+        self.fixed_noise = tensors["fixed_noise"]
+        log.info("resumed %s at iteration %d", self.run_dir, self.iteration)
+
+    # -- the loop -------------------------------------------------------------------------------------------
+
+    def _emit(self, event: str, **values: Any) -> None:
+        if self.rank:
+            return
+        record = {"event": event, "iteration": self.iteration, "total": self.config.iters, **values}
+        with (self.run_dir / "log.jsonl").open("a") as f:
+            f.write(json.dumps(record) + "\n")
+        if self.progress_json:
+            print(json.dumps(record), flush=True)
+
+    def request_stop(self, *_: object) -> None:
+        """Ends the run cleanly after the current iteration (SIGINT/SIGTERM, or the GUI's stop)."""
+        self._stop_requested = True
+
+    def _agree(self, stop: bool) -> bool:
+        if self.world == 1:
+            return stop
+        flag = torch.tensor([1.0 if stop else 0.0], device=self.device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        return bool(flag.item())
+
+    def run(self, minutes: float | None = None, dry_run: bool = False) -> Outcome:
+        """Trains until ``config.iters``, the time budget, or a stop request; always ends with a checkpoint."""
+        deadline = None if minutes is None else time.monotonic() + minutes * 60.0
+        epoch = max(1, len(self.data.train_photos) // self.config.batch)
+        previous = signal.getsignal(signal.SIGTERM)
+        if self.rank == 0 and threading_main():
+            signal.signal(signal.SIGTERM, self.request_stop)
+        sums: dict[str, float] = {}
+        count, started, metrics = 0, time.monotonic(), {}
+        status = "finished"
+        try:
+            while self.iteration < self.config.iters:
+                for key, value in self.step().items():
+                    sums[key] = sums.get(key, 0.0) + value
+                count += 1
+                last = self.iteration == self.config.iters
+                if self.iteration % self.config.log_every == 0 or last or dry_run:
+                    speed = count / max(time.monotonic() - started, 1e-9)
+                    means = {k: v / count for k, v in sums.items()}
+                    self._emit("progress", losses=means, it_per_s=speed, lr=self.opt_g.param_groups[0]["lr"])
+                if self.iteration % epoch == 0 and self.rank == 0:
+                    means = {k: round(v / max(count, 1), 5) for k, v in sums.items()}
+                    log.info(
+                        "epoch %d (iteration %d): G %.4f  D %s",
+                        self.iteration // epoch,
+                        self.iteration,
+                        means.get("g", 0.0),
+                        means.get("d", "-"),
+                    )
+                if self.iteration % self.config.log_every == 0 or last:
+                    sums, count, started = {}, 0, time.monotonic()
+                if self.iteration % self.config.val_every == 0 or self.iteration == self.config.iters or dry_run:
+                    metrics = self._validate_and_track()
+                out_of_time = deadline is not None and time.monotonic() > deadline
+                if self._agree(self._stop_requested or out_of_time or dry_run):
+                    status = "stopped" if self._stop_requested else "time_budget" if out_of_time else "dry_run"
+                    break
+        except KeyboardInterrupt:
+            status = "stopped"
+        finally:
+            if self.rank == 0 and threading_main():
+                signal.signal(signal.SIGTERM, previous)
+        if status != "dry_run":
+            self.save()
+        if not metrics and self.rank == 0:
+            metrics = self.validate()
+        self._emit("done", status=status, metrics=metrics, best=self.best)
+        return Outcome(status, self.iteration, self.best, metrics)
+
+    def _validate_and_track(self) -> dict[str, float]:
+        if self.rank:
+            return {}
+        metrics = self.validate()
+        score = metrics.get("psnr", metrics.get("diversity", 0.0))
+        if score > self.best:
+            self.best = score
+            checkpoint.save(
+                self.run_dir / BEST,
+                checkpoint.module_tensors("ema", self.ema.model),
+                {"iteration": self.iteration, "metrics": metrics},
+            )
+        self._emit("validation", metrics=metrics, sample=str(self.run_dir / "samples.png"))
+        log.info("iteration %d: %s", self.iteration, "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+        return metrics
+
+
+def threading_main() -> bool:
+    """Signal handlers can only be installed from the main thread."""
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def configure_logging(verbose: bool = True) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(message)s",
+        datefmt="%H:%M:%S",
+    )
