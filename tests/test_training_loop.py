@@ -270,3 +270,31 @@ def test_distributed_run_with_two_cpu_processes(tmp_path: Path, photos: Path) ->
     done = [json.loads(line) for line in result.stdout.splitlines() if '"done"' in line]
     assert len(done) == 1 and done[0]["status"] == "finished"  # only rank 0 reports
     assert (tmp_path / "ddp" / "last.safetensors").exists()
+
+
+def test_bundle_measures_and_exports_a_run(tmp_path: Path, photos: Path) -> None:
+    from training.bundle import bundle
+
+    run = tmp_path / "run"
+    Trainer(tiny("upscale", iters=3), [photos], run).run()
+    target = bundle(run, "bundled-x2", [photos / "nested"], tmp_path / "models", "x2", "test", "synthetic", "none")
+    info = read_model_info(target)
+    values = info.metrics["nested"]
+    assert {"psnr", "ssim", "bicubic_psnr", "bicubic_ssim"} <= set(values)
+    assert values["bicubic_psnr"] > 15 and info.scale == 2 and info.tile_pad == 1 + 2 + 6
+    assert (
+        checkpoint.load_weights(target.with_suffix(".safetensors")).keys()
+        == archs.build("compact", scale=2, channels=8, blocks=1).state_dict().keys()
+    )
+
+
+def test_shipped_configs_parse_and_unknown_keys_fail(tmp_path: Path) -> None:
+    configs = sorted((REPO / "training" / "configs").glob("*.toml"))
+    assert configs
+    for path in configs:
+        config = TrainConfig.from_file(path)
+        assert config.task in ("upscale", "restore", "colorize", "generate")
+    bad = tmp_path / "bad.toml"
+    bad.write_text('task = "upscale"\nlearning_rate = 1\n')
+    with pytest.raises(ValueError, match="unknown configuration keys: learning_rate"):
+        TrainConfig.from_file(bad)

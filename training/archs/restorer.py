@@ -72,6 +72,11 @@ class Restorer(nn.Module):
         self.hparams = {"channels": channels, "blocks": blocks, "batch_norm": batch_norm}
         self.backbone = _Backbone(3, channels, blocks, batch_norm)
 
+    @property
+    def receptive_radius(self) -> int:
+        """Input pixels of context each output pixel depends on, on each side (approximately)."""
+        return 4 * int(self.hparams["blocks"]) + 8
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.backbone(x)
 
@@ -95,6 +100,11 @@ class Colorizer(nn.Module):
         self.from_ycc: torch.Tensor
         self.register_buffer("to_ycc", _TO_YCC.clone(), persistent=False)
         self.register_buffer("from_ycc", _FROM_YCC.clone(), persistent=False)
+
+    @property
+    def receptive_radius(self) -> int:
+        """Input pixels of context each output pixel depends on, on each side (approximately)."""
+        return 4 * int(self.hparams["blocks"]) + 8
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         luma = F.conv2d(x, self.to_ycc[:1, :, None, None])

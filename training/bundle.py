@@ -1,0 +1,142 @@
+"""Export a training run as a bundled photogan model, measured on validation folders.
+
+Usage::
+
+    python -m training.bundle RUN_DIR --id upscale-x4 --val ../shared/data/val/Set5 ../shared/data/val/Set14 \
+        --out resources/models
+
+Writes ``<id>.onnx`` (with metadata: task, scale, arch, hyperparameters, training data, licence, metrics) and
+``<id>.safetensors`` (the generator weights, for fine-tuning). Upscalers are measured with the paper protocol
+(Pillow-bicubic-downscaled inputs, PSNR/SSIM on Y, border = scale); other tasks on each validation photo
+degraded with the run's own degradation and a fixed seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from photogan.core.formats import find_images
+from photogan.core.image import to_uint
+from photogan.core.load import load_image
+from photogan.inference.model_info import ModelInfo
+from training import archs, checkpoint
+from training.config import TrainConfig
+from training.dataset import task_degradation
+from training.evaluation import baseline, psnr_ssim
+from training.export import export_onnx
+from training.trainer import BEST, LAST, generator_params
+
+log = logging.getLogger("training.bundle")
+
+SHARED_TRAINING_DATA = (
+    "photogan shared data train/: BSDS500-train and BSDS500-test (Berkeley, non-commercial research licence), "
+    "T91 (Yang et al., research benchmark, no stated licence), WikipediaPhotos (Wikimedia Commons, Creative Commons)"
+)
+
+
+def _tensor(image: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.array(image)).permute(2, 0, 1)[None].float() / 255.0
+
+
+@torch.no_grad()
+def measure(model: torch.nn.Module, config: TrainConfig, folder: Path) -> dict[str, float]:
+    """Mean PSNR/SSIM of ``model`` and of the baseline (bicubic, or the degraded input) on ``folder``."""
+    model.eval()
+    scale, ours, base = config.scale, [], []
+    degrade = task_degradation(config)
+    rng = np.random.default_rng(0)
+    on_y = config.task != "colorize"
+    multiple = max(scale, int(getattr(model, "size_multiple", 1)) * scale)
+    for path in find_images(folder, recursive=True):
+        hr = to_uint(load_image(path).rgb_pixels(), 8)
+        h, w = hr.shape[0] // multiple * multiple, hr.shape[1] // multiple * multiple
+        hr = hr[:h, :w]
+        if config.task == "upscale":
+            lr = np.asarray(Image.fromarray(hr).resize((w // scale, h // scale), Image.Resampling.BICUBIC))
+            inputs = _tensor(lr)
+        else:
+            assert degrade is not None
+            inputs = _tensor(to_uint(degrade(hr.astype(np.float32) / 255.0, rng), 8))
+        target = _tensor(hr)
+        ours.append(psnr_ssim(model(inputs).clamp(0, 1), target, scale, on_y))
+        base.append(psnr_ssim(baseline(inputs, (h, w)), target, scale, on_y))
+    (p, s), (bp, bs) = np.mean(ours, axis=0), np.mean(base, axis=0)
+    key = "bicubic" if config.task == "upscale" else "input"
+    return {
+        "psnr": round(float(p), 2),
+        "ssim": round(float(s), 4),
+        f"{key}_psnr": round(float(bp), 2),
+        f"{key}_ssim": round(float(bs), 4),
+    }
+
+
+def bundle(
+    run_dir: Path,
+    model_id: str,
+    val: list[Path],
+    out: Path,
+    name: str,
+    description: str,
+    training_data: str,
+    licence: str,
+) -> Path:
+    config = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
+    params = generator_params(config)
+    model = archs.build(config.arch, **params)
+    weights = run_dir / BEST if (run_dir / BEST).exists() else run_dir / LAST
+    model.load_state_dict(checkpoint.load_weights(weights))
+    metrics = {folder.name: measure(model, config, folder) for folder in val}
+    for folder, values in metrics.items():
+        log.info("%s: %s", folder, values)
+    info = ModelInfo(
+        id=model_id,
+        name=name,
+        task=config.task,  # type: ignore[arg-type]
+        scale=config.scale,
+        arch=config.arch,
+        arch_params=getattr(model, "hparams", params),
+        size_multiple=int(getattr(model, "size_multiple", 1)),
+        tiling="whole" if config.task == "generate" else "tiled",
+        tile_pad=int(getattr(model, "receptive_radius", 18)) + 6,
+        licence=licence,
+        training_data=training_data,
+        metrics=metrics,
+        description=description,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    target = export_onnx(model, info, out / f"{model_id}.onnx")
+    checkpoint.save(
+        target.with_suffix(".safetensors"),
+        checkpoint.module_tensors("ema", model),
+        {"id": model_id, "config": config.to_dict()},
+    )
+    return target
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run", type=Path)
+    parser.add_argument("--id", required=True)
+    parser.add_argument("--val", type=Path, nargs="+", required=True)
+    parser.add_argument("--out", type=Path, default=Path("resources/models"))
+    parser.add_argument("--name", default="")
+    parser.add_argument("--description", default="")
+    parser.add_argument("--training-data", default=SHARED_TRAINING_DATA)
+    parser.add_argument("--licence", default="weights: same terms as the training data (research use)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    target = bundle(
+        args.run, args.id, args.val, args.out, args.name or args.id, args.description, args.training_data, args.licence
+    )
+    print(target)
+
+
+if __name__ == "__main__":
+    main()
