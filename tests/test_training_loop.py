@@ -298,3 +298,20 @@ def test_shipped_configs_parse_and_unknown_keys_fail(tmp_path: Path) -> None:
     bad.write_text('task = "upscale"\nlearning_rate = 1\n')
     with pytest.raises(ValueError, match="unknown configuration keys: learning_rate"):
         TrainConfig.from_file(bad)
+
+
+def test_dry_run_saves_nothing_and_yaml_configs_work(tmp_path: Path, photos: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("task: colorize\npatch: 32\nbatch: 2\narch_params: {channels: 8, blocks: 1}\n")
+    run = tmp_path / "dry"
+    assert train_main(["--config", str(config), "--data", str(photos), "--run-dir", str(run), "--dry-run"]) == 0
+    assert not (run / "last.safetensors").exists() and (run / "samples.png").exists()
+    assert json.loads((run / "config.json").read_text())["task"] == "colorize"
+
+
+def test_fp16_copy_is_written_beside_the_model(tmp_path: Path) -> None:
+    model = archs.build("compact", scale=2, channels=8, blocks=1).eval()
+    info = ModelInfo(id="half", name="half", task="upscale", scale=2, arch="compact", arch_params=model.hparams)
+    export_onnx(model, info, tmp_path / "half.onnx", fp16=True)
+    copy = read_model_info(tmp_path / "half-fp16.onnx")
+    assert copy.id == "half-fp16" and copy.scale == 2
