@@ -315,3 +315,27 @@ def test_fp16_copy_is_written_beside_the_model(tmp_path: Path) -> None:
     export_onnx(model, info, tmp_path / "half.onnx", fp16=True)
     copy = read_model_info(tmp_path / "half-fp16.onnx")
     assert copy.id == "half-fp16" and copy.scale == 2
+
+
+def test_stop_request_ends_with_a_checkpoint(tmp_path: Path, photos: Path) -> None:
+    import threading
+
+    trainer = Trainer(tiny("restore", iters=100_000), [photos], tmp_path / "run")
+    timer = threading.Timer(1.0, trainer.request_stop)
+    timer.start()
+    outcome = trainer.run()
+    timer.join()
+    assert outcome.status == "stopped" and 0 < outcome.iteration < 100_000
+    assert Trainer(tiny("restore", iters=100_000), [photos], tmp_path / "run").iteration == outcome.iteration
+
+
+def test_photogan_train_runs_the_training_module() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "photogan", "train", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        check=False,
+    )
+    assert result.returncode == 0 and "--resume RUN_DIR" in result.stdout
