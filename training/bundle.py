@@ -17,6 +17,7 @@ import argparse
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -77,6 +78,54 @@ def measure(model: torch.nn.Module, config: TrainConfig, folder: Path) -> dict[s
     }
 
 
+def load_run(run_dir: Path) -> tuple[TrainConfig, torch.nn.Module]:
+    """A run's configuration and its generator with the best (else the last) EMA weights."""
+    config = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
+    model = archs.build(config.arch, **generator_params(config))
+    weights = run_dir / BEST if (run_dir / BEST).exists() else run_dir / LAST
+    model.load_state_dict(checkpoint.load_weights(weights))
+    return config, model.eval()
+
+
+def export_model(
+    model: torch.nn.Module,
+    config: TrainConfig,
+    out_dir: Path,
+    model_id: str,
+    *,
+    name: str,
+    description: str,
+    training_data: str,
+    licence: str,
+    metrics: dict[str, Any],
+    fp16: bool = False,
+) -> Path:
+    """Writes ``out_dir/<id>.onnx`` with its metadata and ``<id>.safetensors`` with the weights (for fine-tuning)."""
+    info = ModelInfo(
+        id=model_id,
+        name=name,
+        task=config.task,  # type: ignore[arg-type]
+        scale=config.scale,
+        arch=config.arch,
+        arch_params=getattr(model, "hparams", generator_params(config)),
+        size_multiple=int(getattr(model, "size_multiple", 1)),
+        tiling="whole" if config.task == "generate" else "tiled",
+        tile_pad=int(getattr(model, "receptive_radius", 18)) + 6,
+        licence=licence,
+        training_data=training_data,
+        metrics=metrics,
+        description=description,
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = export_onnx(model, info, out_dir / f"{model_id}.onnx", fp16=fp16)
+    checkpoint.save(
+        target.with_suffix(".safetensors"),
+        checkpoint.module_tensors("ema", model),
+        {"id": model_id, "config": config.to_dict()},
+    )
+    return target
+
+
 def bundle(
     run_dir: Path,
     model_id: str,
@@ -87,37 +136,22 @@ def bundle(
     training_data: str,
     licence: str,
 ) -> Path:
-    config = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
-    params = generator_params(config)
-    model = archs.build(config.arch, **params)
-    weights = run_dir / BEST if (run_dir / BEST).exists() else run_dir / LAST
-    model.load_state_dict(checkpoint.load_weights(weights))
+    """Measures a run on the validation folders and exports it as a bundled model."""
+    config, model = load_run(run_dir)
     metrics = {folder.name: measure(model, config, folder) for folder in val}
     for folder, values in metrics.items():
         log.info("%s: %s", folder, values)
-    info = ModelInfo(
-        id=model_id,
+    return export_model(
+        model,
+        config,
+        out,
+        model_id,
         name=name,
-        task=config.task,  # type: ignore[arg-type]
-        scale=config.scale,
-        arch=config.arch,
-        arch_params=getattr(model, "hparams", params),
-        size_multiple=int(getattr(model, "size_multiple", 1)),
-        tiling="whole" if config.task == "generate" else "tiled",
-        tile_pad=int(getattr(model, "receptive_radius", 18)) + 6,
-        licence=licence,
-        training_data=training_data,
-        metrics=metrics,
         description=description,
+        training_data=training_data,
+        licence=licence,
+        metrics=metrics,
     )
-    out.mkdir(parents=True, exist_ok=True)
-    target = export_onnx(model, info, out / f"{model_id}.onnx")
-    checkpoint.save(
-        target.with_suffix(".safetensors"),
-        checkpoint.module_tensors("ema", model),
-        {"id": model_id, "config": config.to_dict()},
-    )
-    return target
 
 
 def main(argv: list[str] | None = None) -> None:

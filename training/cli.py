@@ -103,37 +103,22 @@ def _config(args: argparse.Namespace) -> tuple[TrainConfig, Path | None]:
 
 def export_run(run_dir: Path, name: str, metrics: dict[str, float], fp16: bool = False) -> Path:
     """Exports the run's best EMA weights as ``name`` into the user models folder (with its checkpoint)."""
-    from photogan.inference.model_info import ModelInfo
     from photogan.inference.registry import user_models_dir
-    from training import archs, checkpoint
-    from training.export import export_onnx
-    from training.trainer import BEST, LAST, generator_params
+    from training.bundle import export_model, load_run
 
-    config = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
-    params = generator_params(config)
-    model = archs.build(config.arch, **params)
-    source = run_dir / BEST if (run_dir / BEST).exists() else run_dir / LAST
-    model.load_state_dict(checkpoint.load_weights(source))
-    info = ModelInfo(
-        id=name,
+    config, model = load_run(run_dir)
+    return export_model(
+        model,
+        config,
+        user_models_dir(),
+        name,
         name=name,
-        task=config.task,  # type: ignore[arg-type]
-        scale=config.scale,
-        arch=config.arch,
-        arch_params=getattr(model, "hparams", params),
-        size_multiple=int(getattr(model, "size_multiple", 1)),
-        tiling="whole" if config.task == "generate" else "tiled",
-        tile_pad=24,
+        description=f"{config.task} model trained with photogan ({config.iters} iterations)",
+        training_data=f"the user's photos ({run_dir})",
         licence="trained by the user on their own photos",
-        training_data=f"user photos ({run_dir})",
         metrics={"validation": {k: round(v, 4) for k, v in metrics.items()}},
-        description=f"{config.task} model fine-tuned with photogan ({config.iters} iterations)",
+        fp16=fp16,
     )
-    target_dir = user_models_dir()
-    target_dir.mkdir(parents=True, exist_ok=True)
-    target = export_onnx(model, info, target_dir / f"{name}.onnx", fp16=fp16)
-    checkpoint.save(target.with_suffix(".safetensors"), checkpoint.module_tensors("ema", model), {"id": name})
-    return target
 
 
 def main(argv: list[str] | None = None) -> int:

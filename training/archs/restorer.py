@@ -56,7 +56,23 @@ class _Backbone(nn.Module):
         return self.tail(torch.cat([features, skip], dim=1))
 
 
-class Restorer(nn.Module):
+class _ImageToImage(nn.Module):
+    """Shared constructor of the 1× generators: hyperparameters, backbone and receptive field."""
+
+    size_multiple = 2
+
+    def __init__(self, out_channels: int, channels: int, blocks: int, batch_norm: bool) -> None:
+        super().__init__()
+        self.hparams = {"channels": channels, "blocks": blocks, "batch_norm": batch_norm}
+        self.backbone = _Backbone(out_channels, channels, blocks, batch_norm)
+
+    @property
+    def receptive_radius(self) -> int:
+        """Input pixels of context each output pixel depends on, on each side (approximately)."""
+        return 4 * int(self.hparams["blocks"]) + 8
+
+
+class Restorer(_ImageToImage):
     """Predicts a correction added to the damaged photo (residual learning).
 
     Args:
@@ -65,23 +81,14 @@ class Restorer(nn.Module):
         batch_norm: BatchNorm inside the residual blocks.
     """
 
-    size_multiple = 2
-
     def __init__(self, channels: int = 48, blocks: int = 6, batch_norm: bool = False) -> None:
-        super().__init__()
-        self.hparams = {"channels": channels, "blocks": blocks, "batch_norm": batch_norm}
-        self.backbone = _Backbone(3, channels, blocks, batch_norm)
-
-    @property
-    def receptive_radius(self) -> int:
-        """Input pixels of context each output pixel depends on, on each side (approximately)."""
-        return 4 * int(self.hparams["blocks"]) + 8
+        super().__init__(3, channels, blocks, batch_norm)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.backbone(x)
 
 
-class Colorizer(nn.Module):
+class Colorizer(_ImageToImage):
     """Predicts chroma only; the output keeps the input's BT.601 luminance exactly.
 
     Args:
@@ -90,21 +97,13 @@ class Colorizer(nn.Module):
         batch_norm: BatchNorm inside the residual blocks.
     """
 
-    size_multiple = 2
+    to_ycc: torch.Tensor
+    from_ycc: torch.Tensor
 
     def __init__(self, channels: int = 48, blocks: int = 6, batch_norm: bool = True) -> None:
-        super().__init__()
-        self.hparams = {"channels": channels, "blocks": blocks, "batch_norm": batch_norm}
-        self.backbone = _Backbone(2, channels, blocks, batch_norm)
-        self.to_ycc: torch.Tensor
-        self.from_ycc: torch.Tensor
+        super().__init__(2, channels, blocks, batch_norm)
         self.register_buffer("to_ycc", _TO_YCC.clone(), persistent=False)
         self.register_buffer("from_ycc", _FROM_YCC.clone(), persistent=False)
-
-    @property
-    def receptive_radius(self) -> int:
-        """Input pixels of context each output pixel depends on, on each side (approximately)."""
-        return 4 * int(self.hparams["blocks"]) + 8
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         luma = F.conv2d(x, self.to_ycc[:1, :, None, None])
