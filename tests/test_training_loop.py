@@ -339,3 +339,11 @@ def test_photogan_train_runs_the_training_module() -> None:
         check=False,
     )
     assert result.returncode == 0 and "--resume RUN_DIR" in result.stdout
+
+
+def test_changing_the_task_resets_what_was_derived_from_it() -> None:
+    generate = TrainConfig().with_overrides(task="generate")
+    assert (generate.arch, generate.discriminator, generate.gan_start, generate.scale) == ("dcgan", "dcgan-d", 0, 1)
+    upscale = generate.with_overrides(task="upscale")
+    assert (upscale.arch, upscale.discriminator, upscale.gan_start, upscale.scale) == ("compact", "patch-d", None, 4)
+    assert TrainConfig().with_overrides(task="restore", arch="compact").arch == "compact"

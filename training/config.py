@@ -92,8 +92,21 @@ class TrainConfig:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     def with_overrides(self, **overrides: Any) -> TrainConfig:
-        """A copy with the given fields changed (None values are ignored)."""
-        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+        """A copy with the given fields changed (None values are ignored).
+
+        Changing the task also resets what was derived from the old one (architecture, discriminator, the
+        adversarial start of ``generate``, the scale of ``upscale``) unless those are given too.
+        """
+        changes = {k: v for k, v in overrides.items() if v is not None}
+        task = changes.get("task", self.task)
+        if task != self.task:
+            changes.setdefault("arch", "")
+            changes.setdefault("discriminator", "")
+            if self.task == "generate":
+                changes.setdefault("gan_start", None)
+            if task == "upscale" and self.scale == 1:
+                changes.setdefault("scale", 4)
+        return replace(self, **changes)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:

@@ -1,7 +1,7 @@
 """Image-conditioned generators for 1× tasks (restore, colorize), from the DCGAN family.
 
 All-convolutional: a stride-2 conv down, residual 3×3 blocks at half resolution (BatchNorm optional), a
-pixel-shuffle up, no normalization on the output. Sized for CPU inference (about 300 K parameters by default).
+pixel-shuffle up, no normalization on the output. Sized for CPU inference (about 200 K parameters by default).
 
 Image contract: input N×3×H×W float32 RGB in [0, 1], H and W multiples of 2 (the engine pads); output the same
 shape, not clamped.
@@ -81,7 +81,7 @@ class Restorer(_ImageToImage):
         batch_norm: BatchNorm inside the residual blocks.
     """
 
-    def __init__(self, channels: int = 48, blocks: int = 6, batch_norm: bool = False) -> None:
+    def __init__(self, channels: int = 40, blocks: int = 5, batch_norm: bool = False) -> None:
         super().__init__(3, channels, blocks, batch_norm)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -100,7 +100,7 @@ class Colorizer(_ImageToImage):
     to_ycc: torch.Tensor
     from_ycc: torch.Tensor
 
-    def __init__(self, channels: int = 48, blocks: int = 6, batch_norm: bool = True) -> None:
+    def __init__(self, channels: int = 40, blocks: int = 5, batch_norm: bool = True) -> None:
         super().__init__(2, channels, blocks, batch_norm)
         self.register_buffer("to_ycc", _TO_YCC.clone(), persistent=False)
         self.register_buffer("from_ycc", _FROM_YCC.clone(), persistent=False)
