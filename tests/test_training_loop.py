@@ -147,6 +147,7 @@ def test_time_budget_ends_with_a_checkpoint_and_resume_finishes(tmp_path: Path, 
     outcome = Trainer(tiny("restore", iters=10_000), [photos], run).run(minutes=0.02)
     assert outcome.status == "time_budget" and 0 < outcome.iteration < 10_000
     assert (run / "last.safetensors").exists() and (run / "config.json").exists()
+    assert train_main(["--resume", str(run), "--iters", "1"]) == 2  # no data.json: the run was not made by the CLI
     again = Trainer(tiny("restore", iters=outcome.iteration + 3), [photos], run)
     assert again.iteration == outcome.iteration
     assert again.run().status == "finished" and again.iteration == outcome.iteration + 3
@@ -200,6 +201,9 @@ def test_cli_exports_a_registered_model_and_reports_json(
     Image.new("RGB", (10, 8), (50, 100, 150)).save(src)
     assert photogan_main(["enhance", str(src), "--model", "my-x2", "-o", str(tmp_path / "out")]) == 0
     assert Image.open(tmp_path / "out" / "in.png").size == (20, 16)
+
+    # resuming needs no --data: the run remembers its folders
+    assert train_main(["--resume", str(tmp_path / "r")]) == 0
 
     # and it can be fine-tuned in turn
     assert (

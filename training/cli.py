@@ -72,7 +72,7 @@ def _config(args: argparse.Namespace) -> tuple[TrainConfig, Path | None]:
         saved = args.resume / "config.json"
         if not saved.exists():
             raise ValueError(f"{args.resume} is not a training run (no config.json)")
-        return TrainConfig.from_dict(json.loads(saved.read_text())), None
+        return TrainConfig.from_dict(json.loads(saved.read_text())).with_overrides(iters=args.iters), None
     config = TrainConfig.from_file(args.config) if args.config else TrainConfig()
     overrides: dict[str, Any] = {
         "task": args.task,
@@ -99,6 +99,18 @@ def _config(args: argparse.Namespace) -> tuple[TrainConfig, Path | None]:
         overrides["lr"] = args.lr or config.lr * 0.25  # fine-tuning: a smaller step
         overrides["iters"] = args.iters or 2000
     return config.with_overrides(**overrides), weights
+
+
+def _data_folders(run_dir: Path, given: list[Path] | None) -> list[Path]:
+    """The photo folders of a run: as given (and remembered in ``data.json``), or as remembered when resuming."""
+    record = run_dir / "data.json"
+    if given:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        record.write_text(json.dumps([str(p.resolve()) for p in given]))
+        return given
+    if not record.exists():
+        raise ValueError(f"{run_dir} does not say which photos it was trained on: pass --data")
+    return [Path(p) for p in json.loads(record.read_text())]
 
 
 def export_run(run_dir: Path, name: str, metrics: dict[str, float], fp16: bool = False) -> Path:
@@ -131,9 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.resume and not args.data:
             raise ValueError("--data is required for a new run")
         run_dir = args.resume or args.run or _default_run_dir(config, args.name)
-        if args.resume and not args.data:
-            raise ValueError("--data is required with --resume too (photos are not copied into the run)")
-        trainer = Trainer(config, args.data, run_dir, base_weights=weights, progress_json=args.progress == "json")
+        data = _data_folders(run_dir, args.data)
+        trainer = Trainer(config, data, run_dir, base_weights=weights, progress_json=args.progress == "json")
     except (ValueError, OSError) as exc:
         print(f"photogan train: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -20,7 +20,7 @@ class CompactUpscaler(nn.Module):
         blocks: Number of 3×3 conv + PReLU layers after the first.
     """
 
-    def __init__(self, scale: int = 4, channels: int = 32, blocks: int = 8) -> None:
+    def __init__(self, scale: int = 4, channels: int = 48, blocks: int = 8) -> None:
         super().__init__()
         self.hparams = {"scale": scale, "channels": channels, "blocks": blocks}
         self.scale = scale
