@@ -100,3 +100,18 @@ def test_enhance_is_thread_safe_with_a_shared_session(bundled_x4: Path) -> None:
         parallel = list(pool.map(lambda p: enhance(p, session, options).pixels, photos))
     for a, b in zip(sequential, parallel, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_colorize_models_get_luminance_and_return_colour(tmp_path: Path) -> None:
+    from conftest import write_model
+    from onnx import helper
+
+    info = ModelInfo(id="fake-colorize", name="c", task="colorize", tile_pad=0)
+    path = write_model(tmp_path / "c.onnx", info, [helper.make_node("Identity", ["input"], ["output"])])
+    sepia = np.dstack([np.full((6, 6), v, np.float32) for v in (0.6, 0.5, 0.3)])
+    out = enhance(Photo(sepia), open_session(path))
+    assert not out.grayscale and out.pixels.shape == (6, 6, 3)
+    luma = 0.299 * 0.6 + 0.587 * 0.5 + 0.114 * 0.3
+    np.testing.assert_allclose(out.pixels, luma, atol=1e-6)  # the identity "colorizer" saw only luminance
+    gray = enhance(Photo(sepia[..., :1].copy()), open_session(path))
+    assert not gray.grayscale  # a colorized grayscale photo becomes colour

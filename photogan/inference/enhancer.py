@@ -34,7 +34,8 @@ def enhance(
     """Runs ``model`` on ``photo`` and returns the result with the photo's metadata.
 
     The model sees RGB in [0, 1]; a grayscale photo is fed as gray RGB and stays grayscale (BT.601 luma of the
-    output), except for ``colorize`` models. Alpha is not sent through the model: a constant alpha is restored
+    output), except for ``colorize`` models, which always get the luminance (a toned or sepia print included)
+    and return colour. Alpha is not sent through the model: a constant alpha is restored
     as-is, any other is resized to the output size with a Lanczos filter.
 
     Args:
@@ -64,7 +65,11 @@ def enhance(
     per_pixel = channels * 4 + (4 if photo.alpha is not None else 0) + channels * (photo.bit_depth // 8) * 2
     require_memory(out_pixels * per_pixel, f"a {out_pixels / 1e6:.0f} MP result")
 
+    colorize = info.task == "colorize"
+
     def run_tile(tile: np.ndarray) -> np.ndarray:
+        if colorize and tile.shape[2] == 3:  # colorizers take luminance only: a sepia tint must not leak in
+            tile = rgb_to_gray(tile)
         rgb = np.repeat(tile, 3, axis=2) if tile.shape[2] == 1 else tile
         batch = np.ascontiguousarray(rgb.transpose(2, 0, 1)[None], dtype=np.float32)
         out = np.clip(model.run(batch)[0].transpose(1, 2, 0), 0.0, 1.0)
