@@ -351,3 +351,24 @@ def test_changing_the_task_resets_what_was_derived_from_it() -> None:
     upscale = generate.with_overrides(task="upscale")
     assert (upscale.arch, upscale.discriminator, upscale.gan_start, upscale.scale) == ("compact", "patch-d", None, 4)
     assert TrainConfig().with_overrides(task="restore", arch="compact").arch == "compact"
+
+
+def test_a_trained_texture_model_generates_through_photogan(tmp_path: Path, photos: Path) -> None:
+    from photogan.cli.main import main as photogan_main
+
+    config = tmp_path / "g.toml"
+    config.write_text(
+        'task = "generate"\npatch = 32\nbatch = 4\niters = 3\narch_params = { base = 8, latent = 16 }\n'
+        "d_params = { base = 8, spectral_norm = true, minibatch_std = true }\n"
+    )
+    assert (
+        train_main(
+            ["--config", str(config), "--data", str(photos), "--run-dir", str(tmp_path / "r"), "--name", "my-texture"]
+        )
+        == 0
+    )
+    assert (tmp_path / "r" / "samples.png").exists()
+    out = tmp_path / "out"
+    assert photogan_main(["generate", "--model", "my-texture", "-n", "2", "-o", str(out)]) == 0
+    images = sorted(out.glob("*.png"))
+    assert len(images) == 2 and Image.open(images[0]).size == (32, 32)

@@ -44,6 +44,9 @@ class ModelService:
     def import_file(self, path: Path) -> ModelInfo:
         return self.registry.import_model(path)
 
+    def delete(self, model_id: str) -> Path:
+        return self.registry.delete_model(model_id)
+
 
 def describe(info: ModelInfo) -> str:
     """A multi-line, human-readable model card from the model's own metadata."""

@@ -12,6 +12,7 @@ import logging
 import sys
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from photogan import __version__
@@ -80,6 +81,18 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("model", help="model id or .onnx path")
     imp = verbs.add_parser("import", help="copy a photogan .onnx model into your models folder")
     imp.add_argument("file", type=Path)
+    delete = verbs.add_parser("delete", help="delete one of your models")
+    delete.add_argument("model", help="model id")
+
+    gen = commands.add_parser("generate", help="generate textures or backgrounds with a generate model")
+    gen.add_argument("--model", required=True, help="a generate model id or .onnx path")
+    gen.add_argument("-n", "--count", type=int, default=8, help="how many images (default 8)")
+    gen.add_argument("--seed", type=int, default=0, help="seed of the first image; image k uses seed + k")
+    gen.add_argument(
+        "--interpolate", type=int, metavar="SEED_B", help="instead: a sequence from --seed to this seed (--count steps)"
+    )
+    gen.add_argument("-o", "--output", type=Path, default=Path("photogan-output"), metavar="OUTDIR")
+    gen.add_argument("--device", default="auto")
     commands.add_parser(
         "train", help="train or fine-tune a model (needs the train extra; see 'photogan train -h')", add_help=False
     )
@@ -160,9 +173,30 @@ def _models(args: argparse.Namespace, service: ModelService) -> int:
             print(f"{info.id:<22} {info.task:<9} ×{info.scale}  {entry.origin:<8} {info.name}")
     elif args.verb == "info":
         print(describe(service.registry.get(args.model)))
+    elif args.verb == "delete":
+        print(f"deleted {service.delete(args.model)}")
     else:
         info = service.import_file(args.file)
         print(f"imported {info.id} into {info.path}")
+    return EXIT_OK
+
+
+def _generate(args: argparse.Namespace, service: ModelService) -> int:
+    from photogan.app.generate import generate, interpolate, noise, save_generated
+
+    if args.count < 1:
+        raise ValueError("--count must be at least 1")
+    session = service.open(service.resolve("generate", None, args.model), args.device)
+    if args.interpolate is not None:
+        vectors = interpolate(noise(session, args.seed), noise(session, args.interpolate), args.count)
+        stem = f"{session.info.id}-{args.seed}-to-{args.interpolate}"
+    else:
+        vectors = np.concatenate([noise(session, args.seed + k) for k in range(args.count)])
+        stem = f"{session.info.id}-seed{args.seed}"
+    paths = save_generated(generate(session, vectors), args.output, stem)
+    print(
+        f"photogan: {len(paths)} images from {session.info.id} on {session.provider} in {args.output}", file=sys.stderr
+    )
     return EXIT_OK
 
 
@@ -194,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "enhance":
             return _enhance(args, service)
+        if args.command == "generate":
+            return _generate(args, service)
         return _models(args, service)
     except (ModelError, PlanError, ValueError) as exc:
         print(f"photogan: error: {exc}", file=sys.stderr)

@@ -144,6 +144,21 @@ class ModelRegistry:
             raise ModelError(f"no bundled model for {task} ×{key[1]}{hint}; pass --model ID or a .onnx file")
         return self.get(model_id)
 
+    def delete_model(self, model_id: str) -> Path:
+        """Deletes a user model (and its training checkpoint); bundled models cannot be deleted.
+
+        Raises:
+            ModelError: No such model, or it is bundled.
+        """
+        for entry in self.models():
+            if entry.info.id == model_id:
+                if entry.origin != "user" or entry.info.path is None:
+                    raise ModelError(f"{model_id} is bundled with photogan and cannot be deleted")
+                entry.info.path.unlink()
+                entry.info.path.with_suffix(".safetensors").unlink(missing_ok=True)
+                return entry.info.path
+        raise ModelError(f"no model named {model_id!r}")
+
     def import_model(self, source: Path) -> ModelInfo:
         """Copies a photogan ``.onnx`` file into the user models folder as ``<id>.onnx``.
 
