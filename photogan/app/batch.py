@@ -80,7 +80,8 @@ class Plan:
     failures: list[FileResult] = field(default_factory=list)
 
 
-def _target(source: Path, relative: Path, output_dir: Path, fmt: str) -> Path:
+def output_path(source: Path, relative: Path, output_dir: Path, fmt: str) -> Path:
+    """Where ``source`` (found at ``relative`` below the folder it was given with) is written."""
     suffix = source.suffix if fmt == "same" else suffix_for_format(FORMAT_CHOICES[fmt], source)
     return output_dir / relative.parent / (source.stem + suffix)
 
@@ -117,7 +118,7 @@ def plan_batch(inputs: Iterable[Path], output_dir: Path, fmt: str = "same", recu
         if not source.exists():
             plan.failures.append(FileResult(source, None, "failed", "file not found"))
             continue
-        target = _target(source, relative, output_dir, fmt)
+        target = output_path(source, relative, output_dir, fmt)
         key = target.resolve()
         if key in resolved_inputs:
             raise PlanError(

@@ -1,8 +1,8 @@
 """A Qt-free progress and cancellation object shared by every long operation.
 
 The GUI adapts it to queued Qt signals, the CLI to a progress bar. Long loops call :meth:`Progress.set_progress`
-and :meth:`Progress.check_cancelled` between units of work (one tile, one file), so cancelling takes effect
-within one unit.
+and :meth:`Progress.check_cancelled` between units of work (one tile, one file), so cancelling and pausing take
+effect within one unit.
 """
 
 from __future__ import annotations
@@ -16,17 +16,34 @@ ProgressCallback = Callable[[float], None]
 
 
 class CancelToken:
-    """A thread-safe flag shared by a progress object and all its sub-progresses."""
+    """Thread-safe cancel and pause flags shared by a progress object and all its sub-progresses."""
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
 
     def cancel(self) -> None:
         self._event.set()
+        self._running.set()  # a paused operation wakes up to see the cancellation
 
     @property
     def cancelled(self) -> bool:
         return self._event.is_set()
+
+    def pause(self) -> None:
+        """Holds the operation at its next check until :meth:`resume` (or :meth:`cancel`)."""
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def wait_while_paused(self) -> None:
+        self._running.wait()
 
 
 class Progress:
@@ -69,6 +86,7 @@ class Progress:
         return self.token.cancelled
 
     def check_cancelled(self) -> None:
-        """Raises :class:`Cancelled` once :meth:`cancel` was called."""
+        """Waits while paused; raises :class:`Cancelled` once :meth:`cancel` was called."""
+        self.token.wait_while_paused()
         if self.token.cancelled:
             raise Cancelled("cancelled")
