@@ -349,47 +349,48 @@ class Trainer:
         return bool(flag.item())
 
     def run(self, minutes: float | None = None, dry_run: bool = False) -> Outcome:
-        """Trains until ``config.iters``, the time budget, or a stop request; always ends with a checkpoint."""
+        """Trains until ``config.iters``, the time budget, or a stop request; always ends with a checkpoint.
+
+        SIGINT and SIGTERM finish the current iteration, then stop like the time budget does.
+        """
         deadline = None if minutes is None else time.monotonic() + minutes * 60.0
         epoch = max(1, len(self.data.train_photos) // self.config.batch)
-        previous = signal.getsignal(signal.SIGTERM)
+        handlers = {}
         if self.rank == 0 and threading_main():
-            signal.signal(signal.SIGTERM, self.request_stop)
-        sums: dict[str, float] = {}
-        count, started, metrics = 0, time.monotonic(), {}
-        status = "finished"
+            handlers = {sig: signal.signal(sig, self.request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        window = _Means()  # losses since the last progress line
+        epoch_means = _Means()  # losses since the last epoch line
+        started, metrics, status = time.monotonic(), {}, "finished"
         try:
             while self.iteration < self.config.iters:
-                for key, value in self.step().items():
-                    sums[key] = sums.get(key, 0.0) + value
-                count += 1
+                losses = self.step()
+                window.add(losses)
+                epoch_means.add(losses)
                 last = self.iteration == self.config.iters
                 if self.iteration % self.config.log_every == 0 or last or dry_run:
-                    speed = count / max(time.monotonic() - started, 1e-9)
-                    means = {k: v / count for k, v in sums.items()}
-                    self._emit("progress", losses=means, it_per_s=speed, lr=self.opt_g.param_groups[0]["lr"])
-                if self.iteration % epoch == 0 and self.rank == 0:
-                    means = {k: round(v / max(count, 1), 5) for k, v in sums.items()}
-                    log.info(
-                        "epoch %d (iteration %d): G %.4f  D %s",
-                        self.iteration // epoch,
-                        self.iteration,
-                        means.get("g", 0.0),
-                        means.get("d", "-"),
-                    )
-                if self.iteration % self.config.log_every == 0 or last:
-                    sums, count, started = {}, 0, time.monotonic()
-                if self.iteration % self.config.val_every == 0 or self.iteration == self.config.iters or dry_run:
+                    speed = window.count / max(time.monotonic() - started, 1e-9)
+                    self._emit("progress", losses=window.means(), it_per_s=speed, lr=self.opt_g.param_groups[0]["lr"])
+                    window, started = _Means(), time.monotonic()
+                if self.iteration % epoch == 0 or last:
+                    means = epoch_means.means()
+                    if self.rank == 0:
+                        log.info(
+                            "epoch %d (iteration %d): G %.4f  D %s",
+                            math.ceil(self.iteration / epoch),
+                            self.iteration,
+                            means.get("g", 0.0),
+                            f"{means['d']:.4f}" if "d" in means else "-",
+                        )
+                    epoch_means = _Means()
+                if self.iteration % self.config.val_every == 0 or last or dry_run:
                     metrics = self._validate_and_track()
                 out_of_time = deadline is not None and time.monotonic() > deadline
                 if self._agree(self._stop_requested or out_of_time or dry_run):
                     status = "stopped" if self._stop_requested else "time_budget" if out_of_time else "dry_run"
                     break
-        except KeyboardInterrupt:
-            status = "stopped"
         finally:
-            if self.rank == 0 and threading_main():
-                signal.signal(signal.SIGTERM, previous)
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
         if status != "dry_run":
             self.save()
         if not metrics and self.rank == 0:
@@ -412,6 +413,22 @@ class Trainer:
         self._emit("validation", metrics=metrics, sample=str(self.run_dir / "samples.png"))
         log.info("iteration %d: %s", self.iteration, "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
         return metrics
+
+
+class _Means:
+    """Running means of the loss terms."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, float] = {}
+        self.count = 0
+
+    def add(self, values: dict[str, float]) -> None:
+        for key, value in values.items():
+            self.sums[key] = self.sums.get(key, 0.0) + value
+        self.count += 1
+
+    def means(self) -> dict[str, float]:
+        return {k: v / max(self.count, 1) for k, v in self.sums.items()}
 
 
 def threading_main() -> bool:
