@@ -213,3 +213,25 @@ def test_output_folder_inside_the_input_folder_is_not_rescanned(album: Path, mod
     assert main(args) == 0
     assert sorted(p.relative_to(album) for p in (album / "enhanced").rglob("*.png")) == first
     assert not (album / "enhanced" / "enhanced").exists()
+
+
+def test_output_into_the_input_folder_with_another_format_is_allowed(tmp_path: Path, models_dir: Path) -> None:
+    src = tmp_path / "photo.jpg"
+    Image.new("RGB", (8, 8), (90, 20, 40)).save(src)
+    before = src.read_bytes()
+    assert (
+        main(
+            [
+                "enhance",
+                str(tmp_path),
+                "-o",
+                str(tmp_path),
+                "--format",
+                "png",
+                "--model",
+                str(models_dir / "identity.onnx"),
+            ]
+        )
+        == 0
+    )
+    assert (tmp_path / "photo.png").exists() and src.read_bytes() == before

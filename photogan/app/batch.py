@@ -101,10 +101,11 @@ def plan_batch(inputs: Iterable[Path], output_dir: Path, fmt: str = "same", recu
     for item in inputs:
         if item.is_dir():
             # an output folder inside an input folder is not an input: a second run must not enhance outputs
+            nested_output = out_root != item.resolve() and out_root.is_relative_to(item.resolve())
             sources += [
                 (f, f.relative_to(item))
                 for f in find_images(item, recursive)
-                if not f.resolve().is_relative_to(out_root)
+                if not (nested_output and f.resolve().is_relative_to(out_root))
             ]
         elif item.is_file() or not item.exists():
             if item.exists() and not is_image_name(item):
