@@ -59,15 +59,17 @@ def measure(model: torch.nn.Module, config: TrainConfig, folder: Path) -> dict[s
         hr = to_uint(load_image(path).rgb_pixels(), 8)
         h, w = hr.shape[0] // multiple * multiple, hr.shape[1] // multiple * multiple
         hr = hr[:h, :w]
-        if config.task == "upscale":
-            lr = np.asarray(Image.fromarray(hr).resize((w // scale, h // scale), Image.Resampling.BICUBIC))
-            inputs = _tensor(lr)
+        if config.task == "upscale":  # Pillow bicubic both ways: the published baselines' protocol
+            small = Image.fromarray(hr).resize((w // scale, h // scale), Image.Resampling.BICUBIC)
+            inputs = _tensor(np.asarray(small))
+            reference = _tensor(np.asarray(small.resize((w, h), Image.Resampling.BICUBIC)))
         else:
             assert degrade is not None
             inputs = _tensor(to_uint(degrade(hr.astype(np.float32) / 255.0, rng), 8))
+            reference = baseline(inputs, (h, w))
         target = _tensor(hr)
         ours.append(psnr_ssim(model(inputs).clamp(0, 1), target, scale, on_y))
-        base.append(psnr_ssim(baseline(inputs, (h, w)), target, scale, on_y))
+        base.append(psnr_ssim(reference, target, scale, on_y))
     (p, s), (bp, bs) = np.mean(ours, axis=0), np.mean(base, axis=0)
     key = "bicubic" if config.task == "upscale" else "input"
     return {

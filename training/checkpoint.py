@@ -49,6 +49,7 @@ def save(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> 
     """Writes atomically (temporary file, then rename)."""
     tmp = path.with_name(path.name + ".tmp")
     save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp), metadata={"meta": json.dumps(meta)})
+    tmp.chmod(0o644)  # safetensors creates files readable by their owner only
     tmp.replace(path)
 
 
