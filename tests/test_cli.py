@@ -235,3 +235,27 @@ def test_output_into_the_input_folder_with_another_format_is_allowed(tmp_path: P
         == 0
     )
     assert (tmp_path / "photo.png").exists() and src.read_bytes() == before
+
+
+def test_an_unexpected_error_fails_that_file_only(tmp_path: Path, models_dir: Path) -> None:
+    from conftest import open_session
+
+    from photogan.app.batch import OutputOptions, plan_batch, run_batch
+    from photogan.core.tiling import TileOptions
+
+    for name in ("a.png", "b.png"):
+        Image.new("RGB", (8, 8)).save(tmp_path / name)
+    session = open_session(models_dir / "identity.onnx")
+    real_run, calls = session.run, []
+
+    def flaky(batch: np.ndarray) -> np.ndarray:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("boom")
+        return real_run(batch)
+
+    session.run = flaky  # type: ignore[method-assign]
+    plan = plan_batch([tmp_path / "a.png", tmp_path / "b.png"], tmp_path / "out")
+    results = run_batch(plan, session, TileOptions(tile_size=0), OutputOptions())
+    assert [r.status for r in results] == ["failed", "done"]
+    assert results[0].reason == "internal error: RuntimeError('boom')"

@@ -156,7 +156,8 @@ def enhance_file(
     progress: Progress,
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> FileResult:
-    """Enhances one file; every expected failure becomes a ``failed`` result with a reason.
+    """Enhances one file; every failure (an unexpected one too, logged with its traceback) becomes a ``failed``
+    result with a reason, so a batch always goes on.
 
     Raises:
         Cancelled: The user cancelled (the output is not written).
@@ -185,6 +186,9 @@ def enhance_file(
         )
     except OSError as exc:
         return FileResult(job.source, job.target, "failed", f"{exc.strerror or exc}", time.monotonic() - started)
+    except Exception as exc:  # a bug must not cost the rest of the batch; it is logged with its traceback
+        log.exception("unexpected error on %s", job.source)
+        return FileResult(job.source, job.target, "failed", f"internal error: {exc!r}", time.monotonic() - started)
     return FileResult(job.source, job.target, "done", "", time.monotonic() - started)
 
 
@@ -211,13 +215,7 @@ def run_batch(
         progress.check_cancelled()
         observer.file_started(job, index, total)
         file_progress = Progress(observer.file_progress, progress.token)
-        try:
-            result = enhance_file(job, session, tile, output, file_progress, max_pixels)
-        except Cancelled:
-            raise
-        except Exception as exc:  # a bug must not cost the rest of the batch; it is logged with its traceback
-            log.exception("unexpected error on %s", job.source)
-            result = FileResult(job.source, job.target, "failed", f"internal error: {exc!r}")
+        result = enhance_file(job, session, tile, output, file_progress, max_pixels)
         if result.status == "failed":
             log.info("%s failed: %s", job.source, result.reason)
         results.append(result)

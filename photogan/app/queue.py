@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
@@ -202,7 +201,6 @@ class BatchQueue:
             if on_item:
                 on_item(running)
             report = (lambda f, it=running: on_progress(it, f)) if on_progress else None
-            started = time.monotonic()
             try:
                 result = enhance_file(
                     Job(Path(item.source), target), session, tile, output, Progress(report, progress.token), max_pixels
@@ -210,19 +208,12 @@ class BatchQueue:
             except Cancelled:
                 self._update(item.id, status="pending")
                 raise
-            except Exception as exc:  # a bug must not stop the queue; it is logged with its traceback
-                log.exception("unexpected error on %s", item.source)
-                result_status, reason = "failed", f"internal error: {exc!r}"
-                finished = self._update(
-                    item.id, status=result_status, reason=reason, seconds=time.monotonic() - started
-                )
-            else:
-                finished = self._update(
-                    item.id,
-                    status=result.status,
-                    reason=result.reason,
-                    target=str(result.target or ""),
-                    seconds=result.seconds,
-                )
+            finished = self._update(
+                item.id,
+                status=result.status,
+                reason=result.reason,
+                target=str(result.target or ""),
+                seconds=result.seconds,
+            )
             if on_item:
                 on_item(finished)

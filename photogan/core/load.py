@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 #: Default limit on decoded pixels (250 megapixels: above any current camera, far below a decompression bomb).
 DEFAULT_MAX_PIXELS = 250_000_000
 EXIF_ORIENTATION = 0x0112
+#: Pillow modes that hold more than 8 bits per sample (gray only: Pillow has no 16-bit colour mode).
+_HIGH_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
 
 _XMP_ORIENTATION = [
     re.compile(rb'(tiff:Orientation=")[1-8](")'),
@@ -95,7 +97,7 @@ def _pixels_from_pillow(im: Image.Image) -> tuple[np.ndarray, np.ndarray | None,
     """Decodes a Pillow image into (pixels, alpha, bit depth, replacement ICC profile or None)."""
     mode = im.mode
     new_icc: bytes | None = None
-    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+    if mode in _HIGH_BIT_MODES and mode != "F":
         return from_uint(np.asarray(im), 65535.0)[..., None], None, 16, None
     if mode == "F":
         return np.clip(np.asarray(im, dtype=np.float32), 0.0, 1.0)[..., None], None, 16, None
@@ -183,7 +185,7 @@ def load_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
         orientation = int(exif.get(EXIF_ORIENTATION, 1) or 1)
         icc = cast(bytes | None, im.info.get("icc_profile")) or None
         xmp = cast(bytes | str | None, im.info.get("xmp") or im.info.get("XML:com.adobe.xmp"))
-        if _sixteen_bit(im, data) and im.mode not in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        if _sixteen_bit(im, data) and im.mode not in _HIGH_BIT_MODES:
             raw = _decode_opencv(data, path)
             if fmt == "PNG" and _png_header(data)[1] == 4 and raw.shape[2] == 4:  # gray + alpha
                 raw = raw[..., [0, 3]]
