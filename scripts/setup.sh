@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up photogan in ./.venv on a fresh Debian/Ubuntu machine (Python >= 3.11).
-#   scripts/setup.sh         the app (enough to enhance photos)
-#   scripts/setup.sh test    the app + training + test tools (what CI runs before the tests)
+#   scripts/setup.sh         the app: command line and desktop app (photogan, photogan gui)
+#   scripts/setup.sh test    the app + training + test tools + a virtual display (what CI runs before the tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-app}"
@@ -18,9 +18,16 @@ apt_install() {  # only what is missing; needs root or sudo
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
     apt_install python3-venv
 fi
+# Qt's runtime libraries (the desktop app; offscreen tests need the first line)
+qt_libs=(libegl1 libgl1 libglib2.0-0 libfontconfig1 libdbus-1-3 libxkbcommon0)
+# a real window under X11, and the virtual display the window test runs in
+x11_libs=(libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0
+          libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0)
 [ -x .venv/bin/python ] || python3 -m venv .venv
 if [ "$mode" = "test" ]; then
-    .venv/bin/python -m pip install -q -c constraints/ci.txt -e '.[train,test]'
+    apt_install "${qt_libs[@]}" "${x11_libs[@]}" xvfb xauth
+    .venv/bin/python -m pip install -q -c constraints/ci.txt -e '.[gui,train,test]'
 else
-    .venv/bin/python -m pip install -q -e .
+    apt_install "${qt_libs[@]}" || echo "photogan: the desktop app may lack Qt libraries; the command line works" >&2
+    .venv/bin/python -m pip install -q -e '.[gui]'
 fi

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +16,9 @@ from onnx import TensorProto, helper
 from photogan.inference.model_info import ModelInfo
 from photogan.inference.registry import bundled_models_dir
 from photogan.inference.session import Device, ModelSession, SessionCache
+
+# Qt aborts the process without a display unless told to draw offscreen; tests set it themselves.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "resources" / "samples" / "sample.jpg"
@@ -101,3 +108,24 @@ def bundled_x4() -> Path:
 
 def random_image(h: int, w: int, c: int = 3, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).random((h, w, c), dtype=np.float32)
+
+
+@pytest.fixture(autouse=True)
+def _no_dangling_threads() -> object:
+    """Fails a test that leaves a worker (Qt or Python) running after it ends."""
+    before = set(threading.enumerate())
+    yield
+    leftovers: list[str] = []
+    workers = sys.modules.get("photogan.gui.workers")
+    if workers is not None:
+        running = [w for w in workers.Worker.active if w.isRunning()]
+        leftovers += [f"Qt worker {w.objectName()!r}" for w in running]
+        workers.Worker.stop_all(5000)
+    deadline, extra = time.monotonic() + 2.0, []
+    while time.monotonic() < deadline:
+        extra = [t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon]
+        if not extra:
+            break
+        time.sleep(0.02)
+    leftovers += [f"thread {t.name!r}" for t in extra]
+    assert not leftovers, f"the test left threads running: {', '.join(leftovers)}"

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
+from photogan.app.chain import enhance_chain
 from photogan.core.errors import Cancelled, PhotoganError
 from photogan.core.formats import FORMAT_CHOICES, find_images, is_image_name, suffix_for_format
+from photogan.core.image import Photo
 from photogan.core.load import DEFAULT_MAX_PIXELS, load_image
 from photogan.core.progress import Progress
 from photogan.core.save import DEFAULT_JPEG_QUALITY, save_image
 from photogan.core.tiling import TileOptions
-from photogan.inference.enhancer import enhance
 from photogan.inference.session import ModelSession
 
 log = logging.getLogger(__name__)
@@ -59,17 +60,36 @@ class OutputOptions:
         format: ``same`` keeps each input's format, or one of ``png``, ``jpg``, ``tiff``, ``webp``.
         quality: JPEG and WebP quality.
         skip_existing: Leave inputs whose output already exists alone (reported as skipped).
+        keep_metadata: Keep EXIF, XMP and IPTC (the ICC profile is always kept: the pixels are in its space).
+        bit_depth: ``same`` keeps each photo's depth; ``8`` or ``16`` forces it (16 only where the format has it).
+        name_suffix: Added to each output's file name before its extension (``photo-enhanced.jpg``).
     """
 
     format: str = "same"
     quality: int = DEFAULT_JPEG_QUALITY
     skip_existing: bool = False
+    keep_metadata: bool = True
+    bit_depth: str = "same"
+    name_suffix: str = ""
 
     def __post_init__(self) -> None:
         if self.format != "same" and self.format not in FORMAT_CHOICES:
             raise PlanError(f"unknown output format {self.format!r}: use same, {', '.join(FORMAT_CHOICES)}")
         if not 1 <= self.quality <= 100:
             raise PlanError(f"quality must be between 1 and 100, got {self.quality}")
+        if self.bit_depth not in ("same", "8", "16"):
+            raise PlanError(f"bit depth must be same, 8 or 16, got {self.bit_depth!r}")
+        if any(c in self.name_suffix for c in "/\\\0"):
+            raise PlanError(f"the name suffix {self.name_suffix!r} may not contain a path separator")
+
+    def apply(self, photo: Photo) -> Photo:
+        """The photo as it is to be written: metadata dropped and bit depth changed as asked."""
+        changes: dict[str, object] = {}
+        if not self.keep_metadata:
+            changes.update(exif=None, xmp=None, iptc=None)
+        if self.bit_depth != "same":
+            changes["bit_depth"] = int(self.bit_depth)
+        return replace(photo, **changes) if changes else photo  # type: ignore[arg-type]
 
 
 @dataclass
@@ -80,13 +100,15 @@ class Plan:
     failures: list[FileResult] = field(default_factory=list)
 
 
-def output_path(source: Path, relative: Path, output_dir: Path, fmt: str) -> Path:
+def output_path(source: Path, relative: Path, output_dir: Path, fmt: str, name_suffix: str = "") -> Path:
     """Where ``source`` (found at ``relative`` below the folder it was given with) is written."""
     suffix = source.suffix if fmt == "same" else suffix_for_format(FORMAT_CHOICES[fmt], source)
-    return output_dir / relative.parent / (source.stem + suffix)
+    return output_dir / relative.parent / (source.stem + name_suffix + suffix)
 
 
-def plan_batch(inputs: Iterable[Path], output_dir: Path, fmt: str = "same", recursive: bool = False) -> Plan:
+def plan_batch(
+    inputs: Iterable[Path], output_dir: Path, fmt: str = "same", recursive: bool = False, name_suffix: str = ""
+) -> Plan:
     """Maps inputs (files or folders) to output files in ``output_dir``.
 
     ``a/b/name.ext`` becomes ``output_dir/name.ext`` (``.ext`` changed by ``fmt``); files found in a folder with
@@ -119,7 +141,7 @@ def plan_batch(inputs: Iterable[Path], output_dir: Path, fmt: str = "same", recu
         if not source.exists():
             plan.failures.append(FileResult(source, None, "failed", "file not found"))
             continue
-        target = output_path(source, relative, output_dir, fmt)
+        target = output_path(source, relative, output_dir, fmt, name_suffix)
         key = target.resolve()
         if key in resolved_inputs:
             raise PlanError(
@@ -150,14 +172,14 @@ class BatchObserver:
 
 def enhance_file(
     job: Job,
-    session: ModelSession,
+    session: ModelSession | Sequence[ModelSession],
     tile: TileOptions,
     output: OutputOptions,
     progress: Progress,
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> FileResult:
-    """Enhances one file; every failure (an unexpected one too, logged with its traceback) becomes a ``failed``
-    result with a reason, so a batch always goes on.
+    """Enhances one file with a model or a chain of models; every failure (an unexpected one too, logged with its
+    traceback) becomes a ``failed`` result with a reason, so a batch always goes on.
 
     Raises:
         Cancelled: The user cancelled (the output is not written).
@@ -168,9 +190,9 @@ def enhance_file(
     try:
         photo = load_image(job.source, max_pixels=max_pixels)
         progress.set_progress(0.02)
-        result = enhance(photo, session, tile, progress.sub_progress(0.02, 0.93))
+        result = enhance_chain(photo, session, tile, progress.sub_progress(0.02, 0.93))
         job.target.parent.mkdir(parents=True, exist_ok=True)
-        save_image(result, job.target, quality=output.quality)
+        save_image(output.apply(result), job.target, quality=output.quality)
         progress.set_progress(1.0)
     except Cancelled:
         raise
@@ -194,7 +216,7 @@ def enhance_file(
 
 def run_batch(
     plan: Plan,
-    session: ModelSession,
+    session: ModelSession | Sequence[ModelSession],
     tile: TileOptions,
     output: OutputOptions,
     observer: BatchObserver | None = None,

@@ -65,3 +65,30 @@ def describe(info: ModelInfo) -> str:
         numbers = ", ".join(f"{k} {v}" for k, v in values.items()) if isinstance(values, dict) else str(values)
         lines.append(f"  measured:      {dataset}: {numbers}")
     return "\n".join(lines)
+
+
+#: Chains offered by the front ends when all their models are installed.
+CHAIN_PRESETS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Restore → colorize → upscale ×4", ("restore", "colorize", "upscale-x4")),
+    ("Restore → upscale ×4", ("restore", "upscale-x4")),
+    ("Restore → colorize", ("restore", "colorize")),
+)
+
+
+def chain_choices(entries: list[RegisteredModel]) -> list[tuple[str, tuple[str, ...]]]:
+    """What a model picker offers: every model that enhances photos, then the chains whose models are all present."""
+    choices: list[tuple[str, tuple[str, ...]]] = []
+    for entry in entries:
+        info = entry.info
+        if info.task == "generate":
+            continue
+        what = f"{info.task.capitalize()} ×{info.scale}" if info.scale > 1 else info.task.capitalize()
+        choices.append((f"{what} — {info.id}", (info.id,)))
+    ids = {e.info.id for e in entries}
+    choices += [(label, chain) for label, chain in CHAIN_PRESETS if set(chain) <= ids]
+    return choices
+
+
+def provider_label(provider: str) -> str:
+    """An execution provider in words for the status bar."""
+    return {"CUDAExecutionProvider": "NVIDIA GPU (CUDA)", "CPUExecutionProvider": "CPU"}.get(provider, provider)

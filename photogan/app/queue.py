@@ -13,7 +13,7 @@ import logging
 import os
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -174,7 +174,7 @@ class BatchQueue:
 
     def run(
         self,
-        session: ModelSession,
+        session: ModelSession | Sequence[ModelSession],
         output_dir: Path,
         output: OutputOptions,
         tile: TileOptions,
@@ -191,7 +191,7 @@ class BatchQueue:
         """
         while (item := self._next_pending()) is not None:
             progress.check_cancelled()
-            target = output_path(Path(item.source), Path(item.relative), output_dir, output.format)
+            target = output_path(Path(item.source), Path(item.relative), output_dir, output.format, output.name_suffix)
             if target.resolve() == Path(item.source).resolve():
                 done = self._update(item.id, status="failed", reason="the output would overwrite the input")
                 if on_item:

@@ -93,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen.add_argument("-o", "--output", type=Path, default=Path("photogan-output"), metavar="OUTDIR")
     gen.add_argument("--device", default="auto")
+    commands.add_parser("gui", help="open the desktop app (needs the gui extra): photogan gui [FILES]", add_help=False)
     commands.add_parser(
         "train", help="train or fine-tune a model (needs the train extra; see 'photogan train -h')", add_help=False
     )
@@ -214,11 +215,27 @@ def _train(argv: list[str]) -> int:
         return EXIT_INTERRUPTED
 
 
+def _gui(argv: list[str]) -> int:
+    """Starts the desktop app in its own interpreter (the CLI and the GUI are independent front ends)."""
+    import importlib.util
+    import subprocess
+
+    if importlib.util.find_spec("PySide6") is None:
+        print("photogan: error: the desktop app needs the gui extra: pip install 'photogan[gui]'", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return subprocess.call([sys.executable, "-m", "photogan.gui", *argv])
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
 def main(argv: list[str] | None = None) -> int:
     """Runs the command line; returns the exit code."""
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["train"]:
         return _train(argv[1:])
+    if argv[:1] == ["gui"]:
+        return _gui(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

@@ -23,6 +23,8 @@ SIXTEEN_BIT_FORMATS = ("PNG", "TIFF")
 FORMAT_CHOICES = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "tiff": "TIFF", "tif": "TIFF", "webp": "WEBP"}
 
 IMAGE_SUFFIXES = frozenset(s for suffixes in FORMAT_SUFFIXES.values() for s in suffixes)
+#: File-dialog filter for the photos photogan opens.
+IMAGE_FILTER = "Photos (" + " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES)) + ");;All files (*)"
 #: Header of a JPEG APP13 segment holding Photoshop image resources (IPTC lives in resource 0x0404).
 PHOTOSHOP_HEADER = b"Photoshop 3.0\x00"
 #: TIFF tag holding the same Photoshop image resources.

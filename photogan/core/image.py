@@ -90,3 +90,11 @@ def samples_of(photo: Photo, bits: int, keep_alpha: bool = True) -> np.ndarray:
     if keep_alpha and photo.alpha is not None:
         return to_uint(np.concatenate([photo.pixels, photo.alpha[..., None]], axis=2), bits)
     return to_uint(photo.pixels, bits)
+
+
+def display_rgba8(photo: Photo) -> np.ndarray:
+    """The photo as H×W×4 uint8 RGBA for on-screen display (16-bit reduced, gray replicated, opaque if no alpha)."""
+    out = np.empty((photo.height, photo.width, 4), np.uint8)
+    out[..., :3] = to_uint(photo.rgb_pixels(), 8)
+    out[..., 3] = 255 if photo.alpha is None else to_uint(photo.alpha, 8)
+    return out

@@ -154,3 +154,8 @@ def read_metadata(path: Path) -> dict[str, str]:
     except Exception as exc:
         raise ModelError(f"{path.name} is not a valid ONNX model: {exc}") from exc
     return dict(session.get_modelmeta().custom_metadata_map)
+
+
+def cuda_offered() -> bool:
+    """Whether this onnxruntime build offers CUDA (it may still fail to load it: check ``ModelSession.provider``)."""
+    return "CUDAExecutionProvider" in ort.get_available_providers()

@@ -1,0 +1,169 @@
+"""Fine-tuning from a front end: the training module runs in a subprocess (``python -m training``) that reports
+JSON lines; this module builds its command line and turns its lines into a history to plot.
+
+The app never imports torch: a torch crash cannot take the GUI down, and the app works without it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+TRAIN_EXTRA_HINT = (
+    "Fine-tuning needs PyTorch, which is not installed. Add it with:\n"
+    "    pip install 'photogan[train]'\n"
+    "(the CPU build is about 200 MB; on an NVIDIA machine the CUDA build trains much faster)."
+)
+
+
+def torch_available() -> bool:
+    """Whether the training module can run (torch is importable)."""
+    return importlib.util.find_spec("torch") is not None
+
+
+def default_run_dir(name: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path(platformdirs.user_data_dir("photogan")) / "runs" / f"{name}-{stamp}"
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    """One chunk of a fine-tuning run.
+
+    Attributes:
+        run_dir: The run's folder (checkpoints, samples, log); resuming continues it.
+        data: Folders of photos (a new run; a resumed run remembers its own).
+        base: Model id to fine-tune from (its ``.safetensors`` checkpoint), or None for training from scratch.
+        task, scale: Needed only without ``base``.
+        minutes: Time budget of this chunk (it ends with a checkpoint).
+        iters: Total iterations of the run (None: the training module's default).
+        name: Model id to export and register when the run finishes.
+        resume: Continue ``run_dir`` instead of starting it.
+    """
+
+    run_dir: Path
+    data: tuple[Path, ...] = ()
+    base: str | None = None
+    task: str | None = None
+    scale: int | None = None
+    minutes: float | None = None
+    iters: int | None = None
+    name: str | None = None
+    resume: bool = False
+
+    def argv(self) -> list[str]:
+        """The command line of the subprocess (JSON progress on stdout)."""
+        args = [sys.executable, "-m", "training", "--progress", "json"]
+        if self.resume:
+            args += ["--resume", str(self.run_dir)]
+        else:
+            if not self.data:
+                raise ValueError("choose a folder of photos to train on")
+            args += ["--run-dir", str(self.run_dir), "--data", *map(str, self.data)]
+            if self.base:
+                args += ["--base", self.base]
+            else:
+                if not self.task:
+                    raise ValueError("choose a task or a base model")
+                args += ["--task", self.task]
+                if self.scale:
+                    args += ["--scale", str(self.scale)]
+        if self.minutes is not None:
+            args += ["--minutes", f"{self.minutes:g}"]
+        if self.iters is not None:
+            args += ["--iters", str(self.iters)]
+        if self.name:
+            args += ["--name", self.name]
+        return args
+
+
+@dataclass(frozen=True)
+class TrainEvent:
+    """One JSON line of the training subprocess."""
+
+    kind: str
+    iteration: int
+    total: int
+    data: dict[str, Any]
+
+
+def parse_event(line: str) -> TrainEvent | None:
+    """A JSON progress line as an event; None for anything else (log lines, blank lines)."""
+    line = line.strip()
+    if not line.startswith("{"):
+        return None
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(record, dict) or "event" not in record:
+        return None
+    return TrainEvent(str(record["event"]), int(record.get("iteration", 0)), int(record.get("total", 0)), record)
+
+
+@dataclass
+class TrainHistory:
+    """What a front end plots: loss curves, validation scores, the latest sample grid, the outcome."""
+
+    iteration: int = 0
+    total: int = 0
+    it_per_s: float = 0.0
+    g_loss: list[tuple[int, float]] = field(default_factory=list)
+    d_loss: list[tuple[int, float]] = field(default_factory=list)
+    psnr: list[tuple[int, float]] = field(default_factory=list)
+    input_psnr: float | None = None
+    sample: Path | None = None
+    status: str | None = None
+    exported: str | None = None
+
+    def add(self, event: TrainEvent) -> None:
+        self.iteration, self.total = event.iteration, event.total or self.total
+        if event.kind == "progress":
+            losses = event.data.get("losses", {})
+            self.it_per_s = float(event.data.get("it_per_s", 0.0))
+            if "g" in losses:
+                self.g_loss.append((event.iteration, float(losses["g"])))
+            if "d" in losses:
+                self.d_loss.append((event.iteration, float(losses["d"])))
+        elif event.kind == "validation":
+            metrics = event.data.get("metrics", {})
+            if "psnr" in metrics:
+                self.psnr.append((event.iteration, float(metrics["psnr"])))
+            if "input_psnr" in metrics:
+                self.input_psnr = float(metrics["input_psnr"])
+            if event.data.get("sample"):
+                self.sample = Path(event.data["sample"])
+        elif event.kind == "done":
+            self.status = str(event.data.get("status"))
+        elif event.kind == "exported":
+            self.exported = str(event.data.get("model"))
+
+    def load_log(self, run_dir: Path) -> None:
+        """Replays a run's ``log.jsonl`` (to show the curves of a run being resumed)."""
+        log_file = run_dir / "log.jsonl"
+        if log_file.exists():
+            for line in log_file.read_text(encoding="utf-8").splitlines():
+                if (event := parse_event(line)) is not None:
+                    self.add(event)
+
+    @property
+    def eta_seconds(self) -> float | None:
+        if self.it_per_s <= 0 or self.total <= self.iteration:
+            return None
+        return (self.total - self.iteration) / self.it_per_s
+
+    def improvement(self) -> str:
+        """The measured improvement in plain words ("31.20 dB, +2.10 dB over the input photos")."""
+        if not self.psnr:
+            return "not measured yet"
+        best = max(v for _, v in self.psnr)
+        if self.input_psnr is None:
+            return f"best validation PSNR {best:.2f} dB"
+        return f"best validation PSNR {best:.2f} dB, {best - self.input_psnr:+.2f} dB over the unprocessed input"

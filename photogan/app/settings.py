@@ -1,0 +1,98 @@
+"""The desktop app's settings (output, device, model chain, recent files), saved as JSON in the platformdirs
+config folder. Qt-free: the GUI keeps only window geometry in QSettings.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from photogan.app.batch import OutputOptions
+from photogan.core.save import DEFAULT_JPEG_QUALITY
+
+log = logging.getLogger(__name__)
+
+MAX_RECENT = 10
+
+
+def default_settings_path() -> Path:
+    return Path(platformdirs.user_config_dir("photogan")) / "settings.json"
+
+
+def default_output_dir() -> Path:
+    return Path(platformdirs.user_pictures_dir()) / "photogan"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app remembers between sessions.
+
+    Attributes:
+        chain: Model ids run one after the other (``["restore", "colorize", "upscale-x4"]``); empty = the default
+            ×4 upscaler.
+        device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
+        tile: Tile size in input pixels (0 = whole image).
+        output_dir, format, quality, bit_depth, keep_metadata, name_suffix: as :class:`OutputOptions`.
+        recent: Recently opened photos, newest first.
+    """
+
+    chain: tuple[str, ...] = ()
+    device: str = "auto"
+    tile: int = 512
+    output_dir: str = field(default_factory=lambda: str(default_output_dir()))
+    format: str = "same"
+    quality: int = DEFAULT_JPEG_QUALITY
+    bit_depth: str = "same"
+    keep_metadata: bool = True
+    name_suffix: str = ""
+    recent: tuple[str, ...] = ()
+
+    def output_options(self, skip_existing: bool = False) -> OutputOptions:
+        """The output options these settings describe (raises ``PlanError`` for invalid values)."""
+        return OutputOptions(
+            format=self.format,
+            quality=self.quality,
+            skip_existing=skip_existing,
+            keep_metadata=self.keep_metadata,
+            bit_depth=self.bit_depth,
+            name_suffix=self.name_suffix,
+        )
+
+    def with_recent(self, path: Path) -> Settings:
+        """These settings with ``path`` first among the recent files (no duplicates, at most ``MAX_RECENT``)."""
+        key = str(path.resolve())
+        return replace(self, recent=(key, *[p for p in self.recent if p != key])[:MAX_RECENT])
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """The saved settings; defaults for a missing file, and for an unreadable one (kept aside, with a warning)."""
+    path = path or default_settings_path()
+    if not path.exists():
+        return Settings()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        known = {f.name for f in fields(Settings)}
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
+        settings = Settings(**values)
+        settings.output_options()  # validates format, quality, depth and suffix
+        return settings
+    except Exception as exc:  # a damaged settings file must never stop the app from starting
+        backup = path.with_suffix(".damaged.json")
+        log.warning("the settings file %s is unreadable (%s); starting with defaults, kept as %s", path, exc, backup)
+        os.replace(path, backup)
+        return Settings()
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> None:
+    """Saves atomically (a crash leaves the old file or the new one)."""
+    path = path or default_settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(asdict(settings), indent=1), encoding="utf-8")
+    os.replace(tmp, path)

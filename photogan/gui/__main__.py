@@ -1,0 +1,5 @@
+import sys
+
+from photogan.gui.app import main
+
+sys.exit(main())

@@ -1,0 +1,290 @@
+"""The fine-tune panel: teach a model the user's own photos.
+
+Training runs in a subprocess (``python -m training --progress json``); its JSON lines feed live loss curves,
+validation PSNR and the latest sample grid. Stop ends the chunk with a checkpoint (SIGTERM), so the run can be
+resumed later; when it finishes, the model is exported into the user's models folder and becomes selectable.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from PySide6.QtCore import QProcess, Qt, Signal
+from PySide6.QtGui import QColor, QPixmap
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from photogan.app.finetune import TRAIN_EXTRA_HINT, TrainHistory, TrainRequest, default_run_dir, parse_event
+from photogan.app.models import ModelService
+from photogan.gui.plot import LinePlot
+from photogan.gui.queue_panel import format_seconds
+
+G_COLOUR, D_COLOUR, PSNR_COLOUR = QColor(30, 120, 220), QColor(220, 90, 30), QColor(40, 160, 80)
+
+
+class FineTunePanel(QWidget):
+    """Runs and shows one fine-tuning run at a time.
+
+    Signals:
+        model_exported(str): a finished run registered this model id.
+    """
+
+    model_exported = Signal(str)
+
+    def __init__(self, models: ModelService, torch_ok: bool, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.models = models
+        self.process: QProcess | None = None
+        self.history = TrainHistory()
+        self.run_dir: Path | None = None
+        self._buffer = ""
+        self._request: TrainRequest | None = None
+
+        self.folder = QLineEdit()
+        self.folder.setPlaceholderText("a folder of your best photos (at least a few dozen)")
+        browse = QPushButton("Choose…")
+        browse.clicked.connect(self.choose_folder)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.folder, 1)
+        folder_row.addWidget(browse)
+        self.base = QComboBox()
+        self.minutes = QDoubleSpinBox()
+        self.minutes.setRange(1, 24 * 60)
+        self.minutes.setValue(20)
+        self.minutes.setSuffix(" min")
+        self.name = QLineEdit()
+        self.name.setPlaceholderText("e.g. my-film-scans")
+        form = QFormLayout()
+        form.addRow("Photos", folder_row)
+        form.addRow("Start from", self.base)
+        form.addRow("Time budget", self.minutes)
+        form.addRow("New model name", self.name)
+
+        self.start_button = QPushButton("Start fine-tuning")
+        self.start_button.clicked.connect(self.start)
+        self.stop_button = QPushButton("Stop (keeps a checkpoint)")
+        self.stop_button.clicked.connect(self.stop)
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.clicked.connect(self.resume)
+        self.resume_run_button = QPushButton("Resume a run…")
+        self.resume_run_button.clicked.connect(self.choose_run)
+        buttons = QHBoxLayout()
+        for b in (self.start_button, self.stop_button, self.resume_button, self.resume_run_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+
+        self.progress = QProgressBar()
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.loss_plot = LinePlot("Losses (generator, discriminator)")
+        self.psnr_plot = LinePlot("Validation PSNR (dB)")
+        self.sample = QLabel("The latest validation samples appear here.")
+        self.sample.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.sample.setMinimumSize(260, 200)
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(2000)
+        self.log.setPlaceholderText("Training log")
+
+        setup = QGroupBox("Fine-tune a model on your photos")
+        setup_layout = QVBoxLayout(setup)
+        setup_layout.addLayout(form)
+        setup_layout.addLayout(buttons)
+        plots = QHBoxLayout()
+        plots.addWidget(self.loss_plot, 1)
+        plots.addWidget(self.psnr_plot, 1)
+        plots.addWidget(self.sample, 1)
+        layout = QVBoxLayout(self)
+        self.hint = QLabel(TRAIN_EXTRA_HINT)
+        self.hint.setWordWrap(True)
+        self.hint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.hint)
+        layout.addWidget(setup)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addLayout(plots, 2)
+        layout.addWidget(self.log, 1)
+        self.torch_ok = torch_ok
+        self.hint.setVisible(not torch_ok)
+        setup.setEnabled(torch_ok)
+        self.refresh_models()
+        self._update_controls()
+
+    # -- setup ----------------------------------------------------------------------------------------------
+
+    def refresh_models(self) -> None:
+        """Lists the models that can be fine-tuned (those with a training checkpoint beside them)."""
+        current = self.base.currentData()
+        self.base.clear()
+        for entry in self.models.list():
+            info = entry.info
+            if info.path is not None and info.path.with_suffix(".safetensors").exists():
+                self.base.addItem(f"{info.id} — {info.name}", info.id)
+        index = self.base.findData(current)
+        self.base.setCurrentIndex(max(index, 0))
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder of photos to learn from")
+        if folder:
+            self.folder.setText(folder)
+
+    def choose_run(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self, "A fine-tuning run folder to resume", str(default_run_dir("x").parent)
+        )
+        if folder:
+            self.run_dir = Path(folder)
+            self.resume()
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None
+
+    def _update_controls(self) -> None:
+        self.start_button.setEnabled(self.torch_ok and not self.running)
+        self.stop_button.setEnabled(self.running)
+        can_resume = self.run_dir is not None and (self.run_dir / "last.safetensors").exists()
+        self.resume_button.setEnabled(self.torch_ok and not self.running and can_resume)
+        self.resume_run_button.setEnabled(self.torch_ok and not self.running)
+
+    # -- running --------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        folder = self.folder.text().strip()
+        if not folder or not Path(folder).is_dir():
+            self.status.setText("Choose the folder of photos to learn from first.")
+            return
+        base = self.base.currentData()
+        if base is None:
+            self.status.setText("No model with a training checkpoint is installed to start from.")
+            return
+        name = self.name.text().strip() or f"{base}-{Path(folder).name}"
+        name = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "my-model"
+        self.run_dir = default_run_dir(name)
+        self.history = TrainHistory()
+        self._launch(
+            TrainRequest(self.run_dir, data=(Path(folder),), base=base, minutes=self.minutes.value(), name=name)
+        )
+
+    def resume(self) -> None:
+        if self.run_dir is None:
+            return
+        self.history = TrainHistory()
+        self.history.load_log(self.run_dir)
+        name = self._request.name if self._request is not None else None
+        self._launch(TrainRequest(self.run_dir, minutes=self.minutes.value(), name=name, resume=True))
+
+    def _launch(self, request: TrainRequest) -> None:
+        try:
+            argv = request.argv()
+        except ValueError as exc:
+            self.status.setText(str(exc))
+            return
+        self._request = request
+        self._buffer = ""
+        process = QProcess(self)
+        process.setProgram(argv[0])
+        process.setArguments(argv[1:])
+        process.readyReadStandardOutput.connect(self._read_stdout)
+        process.readyReadStandardError.connect(self._read_stderr)
+        process.finished.connect(self._on_finished)
+        process.errorOccurred.connect(self._on_error)
+        self.process = process
+        self.log.appendPlainText("$ " + " ".join(argv))
+        process.start()
+        self.status.setText(f"Starting… (run folder {request.run_dir})")
+        self._update_controls()
+        self._redraw()
+
+    def stop(self) -> None:
+        """Asks the run to stop after the current iteration; it saves a checkpoint first."""
+        if self.process is not None:
+            self.status.setText("Stopping after the current iteration and saving a checkpoint…")
+            self.process.terminate()
+
+    def shutdown(self, timeout_ms: int = 30000) -> None:
+        """Stops a running training (with its checkpoint) before the app quits."""
+        if self.process is not None:
+            self.process.terminate()
+            if not self.process.waitForFinished(timeout_ms):
+                self.process.kill()
+                self.process.waitForFinished(5000)
+
+    def _read_stdout(self) -> None:
+        if self.process is None:
+            return
+        self._buffer += bytes(self.process.readAllStandardOutput().data()).decode("utf-8", "replace")
+        *lines, self._buffer = self._buffer.split("\n")
+        for line in lines:
+            event = parse_event(line)
+            if event is None:
+                if line.strip():
+                    self.log.appendPlainText(line)
+                continue
+            self.history.add(event)
+            if event.kind == "exported":
+                self.model_exported.emit(str(event.data.get("model")))
+        self._redraw()
+
+    def _read_stderr(self) -> None:
+        if self.process is not None:
+            text = bytes(self.process.readAllStandardError().data()).decode("utf-8", "replace")
+            self.log.appendPlainText(text.rstrip())
+
+    def _on_error(self, error: QProcess.ProcessError) -> None:
+        if error == QProcess.ProcessError.FailedToStart:
+            self.status.setText("The training program could not start. " + TRAIN_EXTRA_HINT)
+
+    def _on_finished(self, exit_code: int, _status: QProcess.ExitStatus) -> None:
+        self._read_stdout()
+        self.process = None
+        h = self.history
+        if h.exported:
+            self.status.setText(f"Finished: {h.exported} is ready in the model list. Measured: {h.improvement()}.")
+        elif h.status in ("stopped", "time_budget"):
+            self.status.setText(
+                f"Paused at iteration {h.iteration} of {h.total} with a checkpoint ({h.improvement()}). "
+                "Press Resume to continue."
+            )
+        elif exit_code != 0:
+            self.status.setText(f"Training failed (exit code {exit_code}); the log below says why.")
+        else:
+            self.status.setText(f"Finished ({h.improvement()}).")
+        self._update_controls()
+
+    def _redraw(self) -> None:
+        h = self.history
+        self.progress.setMaximum(max(h.total, 1))
+        self.progress.setValue(h.iteration)
+        if self.running and h.total:
+            eta = h.eta_seconds
+            left = f", about {format_seconds(eta)} left at this speed" if eta is not None else ""
+            self.status.setText(f"Iteration {h.iteration} of {h.total} ({h.it_per_s:.1f}/s){left}. {h.improvement()}.")
+        self.loss_plot.set_data([("G", G_COLOUR, h.g_loss), ("D", D_COLOUR, h.d_loss)])
+        reference = ("unprocessed input", h.input_psnr) if h.input_psnr is not None else None
+        self.psnr_plot.set_data([("PSNR", PSNR_COLOUR, h.psnr)], reference)
+        if h.sample is not None and h.sample.exists():
+            pixmap = QPixmap(str(h.sample))
+            if not pixmap.isNull():
+                self.sample.setPixmap(
+                    pixmap.scaled(
+                        self.sample.size(),
+                        Qt.AspectRatioMode.KeepAspectRatio,
+                        Qt.TransformationMode.SmoothTransformation,
+                    )
+                )
+        self._update_controls()

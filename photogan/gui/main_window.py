@@ -1,0 +1,682 @@
+"""The main window: open a photo, pick a model or a chain and a device, preview the visible region, enhance,
+compare, save; the batch queue, fine-tuning and generating live in tabs beside the viewer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QUrl
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QTabWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from photogan import __version__
+from photogan.app.batch import output_path
+from photogan.app.chain import Region, enhance_chain, preview_region
+from photogan.app.finetune import torch_available
+from photogan.app.models import ModelService, chain_choices, provider_label
+from photogan.app.queue import BatchQueue, QueueItem
+from photogan.app.settings import Settings, load_settings, save_settings
+from photogan.core.formats import FORMAT_CHOICES, IMAGE_FILTER, is_image_name
+from photogan.core.image import Photo
+from photogan.core.load import load_image
+from photogan.core.progress import Progress
+from photogan.core.save import save_image
+from photogan.core.tiling import TileOptions
+from photogan.gui.finetune_panel import FineTunePanel
+from photogan.gui.generate_panel import GeneratePanel
+from photogan.gui.images import to_qimage
+from photogan.gui.models_dialog import ModelsDialog
+from photogan.gui.queue_panel import QueuePanel, RunSetup
+from photogan.gui.viewer import CompareView
+from photogan.gui.workers import Worker, WorkerError
+from photogan.inference.session import ModelSession, cuda_offered
+
+log = logging.getLogger(__name__)
+
+VIEW_MODES = (
+    ("Split", "split", "1"),
+    ("Side by side", "side", "2"),
+    ("Original", "before", "3"),
+    ("Result", "after", "4"),
+)
+
+
+def describe_photo(photo: Photo) -> str:
+    kind = "grayscale" if photo.grayscale else "RGB"
+    extras = [f"{photo.bit_depth}-bit", kind + ("+alpha" if photo.alpha is not None else "")]
+    if photo.icc_profile:
+        extras.append("ICC profile")
+    return f"{photo.width}×{photo.height} ({photo.width * photo.height / 1e6:.1f} MP), " + ", ".join(extras)
+
+
+class OutputDialog(QDialog):
+    """Output settings: folder, format, quality, bit depth, metadata, naming, tile size."""
+
+    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Output settings")
+        self.folder = QLineEdit(settings.output_dir)
+        browse = QPushButton("Choose…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.folder, 1)
+        row.addWidget(browse)
+        self.format_combo = QComboBox()
+        for label, value in (
+            ("Same as the original", "same"),
+            ("PNG", "png"),
+            ("JPEG", "jpg"),
+            ("TIFF", "tiff"),
+            ("WebP", "webp"),
+        ):
+            self.format_combo.addItem(label, value)
+        self.format_combo.setCurrentIndex(max(self.format_combo.findData(settings.format), 0))
+        self.quality = QSpinBox()
+        self.quality.setRange(1, 100)
+        self.quality.setValue(settings.quality)
+        self.depth_combo = QComboBox()
+        for label, value in (("Same as the original", "same"), ("8 bits", "8"), ("16 bits (PNG, TIFF)", "16")):
+            self.depth_combo.addItem(label, value)
+        self.depth_combo.setCurrentIndex(max(self.depth_combo.findData(settings.bit_depth), 0))
+        self.metadata = QCheckBox("Keep EXIF, XMP and IPTC (the colour profile is always kept)")
+        self.metadata.setChecked(settings.keep_metadata)
+        self.suffix = QLineEdit(settings.name_suffix)
+        self.suffix.setPlaceholderText("e.g. -enhanced (empty: the original's name)")
+        self.tile = QSpinBox()
+        self.tile.setRange(0, 4096)
+        self.tile.setSingleStep(128)
+        self.tile.setValue(settings.tile)
+        self.tile.setSpecialValueText("whole image")
+        self.tile.setToolTip("Smaller tiles use less memory; 0 processes the whole image at once")
+        form = QFormLayout(self)
+        form.addRow("Folder", row)
+        form.addRow("Format", self.format_combo)
+        form.addRow("JPEG/WebP quality", self.quality)
+        form.addRow("Bit depth", self.depth_combo)
+        form.addRow("", self.metadata)
+        form.addRow("Name suffix", self.suffix)
+        form.addRow("Tile size", self.tile)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Output folder", self.folder.text())
+        if folder:
+            self.folder.setText(folder)
+
+    def apply(self, settings: Settings) -> Settings:
+        from dataclasses import replace
+
+        return replace(
+            settings,
+            output_dir=self.folder.text().strip() or settings.output_dir,
+            format=self.format_combo.currentData(),
+            quality=self.quality.value(),
+            bit_depth=self.depth_combo.currentData(),
+            keep_metadata=self.metadata.isChecked(),
+            name_suffix=self.suffix.text().strip(),
+            tile=self.tile.value(),
+        )
+
+
+class MainWindow(QMainWindow):
+    """photogan's window. ``settings_path``/``queue`` let tests keep their state in a temporary folder."""
+
+    def __init__(
+        self,
+        models: ModelService | None = None,
+        queue: BatchQueue | None = None,
+        settings_path: Path | None = None,
+        qsettings: QSettings | None = None,
+    ) -> None:
+        super().__init__()
+        self.models = models or ModelService()
+        self._settings_path = settings_path
+        self.settings = load_settings(settings_path)
+        self._qsettings = qsettings or QSettings("photogan", "photogan")
+        self.photo: Photo | None = None
+        self.photo_path: Path | None = None
+        self.result: Photo | None = None
+        self.result_chain: tuple[str, ...] = ()
+        self.worker: Worker | None = None
+        self.last_error: str | None = None
+        self.setWindowTitle("photogan")
+        self.setAcceptDrops(True)
+        self.resize(1280, 820)
+
+        self.viewer = CompareView()
+        self.viewer.view_changed.connect(self._update_zoom_label)
+        self.queue_panel = QueuePanel(queue or BatchQueue(), self._queue_setup)
+        self.queue_panel.open_item.connect(self.open_queue_item)
+        self.queue_panel.error.connect(self.show_message)
+        self.finetune_panel = FineTunePanel(self.models, torch_available())
+        self.finetune_panel.model_exported.connect(self._model_added)
+        self.generate_panel = GeneratePanel(self.models, lambda: self.settings.device)
+        self.generate_panel.error.connect(self.show_message)
+
+        self._build_actions()
+        viewer_page = QWidget()
+        viewer_layout = QVBoxLayout(viewer_page)
+        viewer_layout.setContentsMargins(0, 0, 0, 0)
+        viewer_layout.addWidget(self._viewer_bar())
+        viewer_layout.addWidget(self.viewer, 1)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(viewer_page, "Viewer")
+        self.tabs.addTab(self.queue_panel, "Batch queue")
+        self.tabs.addTab(self.finetune_panel, "Fine-tune")
+        self.tabs.addTab(self.generate_panel, "Generate")
+        self.setCentralWidget(self.tabs)
+
+        self._build_toolbar()
+        self._build_menus()
+        self._build_status_bar()
+        self.refresh_models()
+        self._restore_window()
+        self._update_actions()
+
+    # -- construction -----------------------------------------------------------------------------------------
+
+    def _action(
+        self,
+        text: str,
+        slot: Callable[[], Any],
+        shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
+        tip: str = "",
+    ) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setToolTip(tip or text)
+        action.setStatusTip(tip or text)
+        action.triggered.connect(slot)
+        return action
+
+    def _build_actions(self) -> None:
+        self.open_action = self._action("Open…", self.open_dialog, QKeySequence.StandardKey.Open, "Open a photo")
+        self.add_queue_action = self._action("Add to queue…", self.queue_panel.add_files_dialog, "Ctrl+Shift+O")
+        self.preview_action = self._action(
+            "Preview", self.preview, "P", "Enhance only the visible region (a quick look before the whole photo)"
+        )
+        self.enhance_action = self._action("Enhance", self.enhance, "Ctrl+Return", "Enhance the whole photo")
+        self.cancel_action = self._action("Cancel", self.cancel, "Esc", "Stop the current enhancement")
+        self.save_action = self._action(
+            "Save", self.save, QKeySequence.StandardKey.Save, "Save the result into the output folder"
+        )
+        self.save_as_action = self._action("Save as…", self.save_as, QKeySequence.StandardKey.SaveAs)
+        self.output_action = self._action("Output settings…", self.output_settings, "Ctrl+,")
+        self.models_action = self._action("Manage models…", self.manage_models, "Ctrl+M")
+        self.quit_action = self._action("Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.fit_action = self._action("Fit", self.viewer.fit, "Ctrl+0", "Fit the photo in the window")
+        self.actual_action = self._action(
+            "100 %", self.viewer.actual_size, "Ctrl+1", "One photo pixel per screen pixel"
+        )
+        self.zoom_in_action = self._action("Zoom in", self.viewer.zoom_in, QKeySequence.StandardKey.ZoomIn)
+        self.zoom_out_action = self._action("Zoom out", self.viewer.zoom_out, QKeySequence.StandardKey.ZoomOut)
+        self.mode_actions: list[QAction] = []
+        for text, mode, key in VIEW_MODES:
+            action = self._action(text, partial(self.set_view_mode, mode), key)
+            action.setCheckable(True)
+            action.setChecked(mode == "split")
+            self.mode_actions.append(action)
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Main")
+        bar.setObjectName("main-toolbar")
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        bar.addAction(self.open_action)
+        bar.addSeparator()
+        bar.addWidget(QLabel(" Model "))
+        self.model_combo = QComboBox()
+        self.model_combo.setMinimumWidth(260)
+        self.model_combo.setToolTip("The model, or chain of models, to run")
+        self.model_combo.currentIndexChanged.connect(self._chain_changed)
+        bar.addWidget(self.model_combo)
+        bar.addWidget(QLabel(" Device "))
+        self.device_combo = QComboBox()
+        self.device_combo.addItem("Auto (GPU when available)", "auto")
+        self.device_combo.addItem("CPU", "cpu")
+        if cuda_offered():
+            for index in range(4):
+                self.device_combo.addItem(f"GPU {index}", f"cuda:{index}")
+        self.device_combo.setCurrentIndex(max(self.device_combo.findData(self.settings.device), 0))
+        self.device_combo.currentIndexChanged.connect(self._device_changed)
+        bar.addWidget(self.device_combo)
+        bar.addSeparator()
+        for action in (self.preview_action, self.enhance_action, self.cancel_action, self.save_action):
+            bar.addAction(action)
+        self.addToolBar(bar)
+
+    def _viewer_bar(self) -> QWidget:
+        bar = QToolBar("View")
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        for action in self.mode_actions:
+            bar.addAction(action)
+        bar.addSeparator()
+        for action in (self.fit_action, self.actual_action, self.zoom_in_action, self.zoom_out_action):
+            bar.addAction(action)
+        self.hold_button = QPushButton("Hold for original")
+        self.hold_button.setToolTip("Press and hold (or hold Space over the photo) to see the original")
+        self.hold_button.pressed.connect(lambda: self.viewer.hold_original(True))
+        self.hold_button.released.connect(lambda: self.viewer.hold_original(False))
+        bar.addWidget(self.hold_button)
+        self.zoom_label = QLabel()
+        bar.addWidget(self.zoom_label)
+        return bar
+
+    def _build_menus(self) -> None:
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        file_menu.addAction(self.open_action)
+        self.recent_menu = file_menu.addMenu("Open recent")
+        file_menu.addAction(self.add_queue_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.save_action)
+        file_menu.addAction(self.save_as_action)
+        file_menu.addAction(self.output_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        enhance_menu = menu.addMenu("&Enhance")
+        for action in (self.preview_action, self.enhance_action, self.cancel_action):
+            enhance_menu.addAction(action)
+        view_menu = menu.addMenu("&View")
+        for action in self.mode_actions:
+            view_menu.addAction(action)
+        view_menu.addSeparator()
+        for action in (self.fit_action, self.actual_action, self.zoom_in_action, self.zoom_out_action):
+            view_menu.addAction(action)
+        models_menu = menu.addMenu("&Models")
+        models_menu.addAction(self.models_action)
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction(self._action("Open log folder", self.open_log_folder))
+        help_menu.addAction(self._action("About photogan", self.about))
+        self._rebuild_recent()
+
+    def _build_status_bar(self) -> None:
+        status = self.statusBar()
+        self.photo_label = QLabel("No photo")
+        self.provider_label = QLabel("Device: not used yet")
+        self.provider_label.setToolTip("Where the last model actually ran")
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setMaximumWidth(220)
+        self.progress_bar.setMaximum(1000)
+        self.progress_bar.setVisible(False)
+        status.addWidget(self.photo_label, 1)
+        status.addPermanentWidget(self.progress_bar)
+        status.addPermanentWidget(self.provider_label)
+
+    # -- settings and state -----------------------------------------------------------------------------------
+
+    def _save_settings(self) -> None:
+        try:
+            save_settings(self.settings, self._settings_path)
+        except OSError as exc:
+            log.warning("could not save the settings: %s", exc)
+
+    def _restore_window(self) -> None:
+        geometry = self._qsettings.value("geometry")
+        state = self._qsettings.value("state")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        mode = self._qsettings.value("view_mode", "split")
+        if isinstance(mode, str) and mode in {m for _, m, _ in VIEW_MODES}:
+            self.set_view_mode(mode)
+
+    def refresh_models(self) -> None:
+        """Fills the model picker (keeps the choice; falls back to the ×4 upscaler)."""
+        choices = chain_choices(self.models.list())
+        wanted = self.settings.chain or ("upscale-x4",)
+        self.model_combo.blockSignals(True)
+        self.model_combo.clear()
+        for label, chain in choices:
+            self.model_combo.addItem(label, chain)
+        index = next((k for k, (_, chain) in enumerate(choices) if chain == tuple(wanted)), 0)
+        self.model_combo.setCurrentIndex(index)
+        self.model_combo.blockSignals(False)
+        self.finetune_panel.refresh_models()
+        self.generate_panel.refresh_models()
+
+    def current_chain(self) -> tuple[str, ...]:
+        data = self.model_combo.currentData()
+        return tuple(data) if data else ()
+
+    def select_chain(self, chain: Sequence[str]) -> bool:
+        for index in range(self.model_combo.count()):
+            if tuple(self.model_combo.itemData(index)) == tuple(chain):
+                self.model_combo.setCurrentIndex(index)
+                return True
+        return False
+
+    def _chain_changed(self) -> None:
+        from dataclasses import replace
+
+        self.settings = replace(self.settings, chain=self.current_chain())
+        self._save_settings()
+
+    def _device_changed(self) -> None:
+        from dataclasses import replace
+
+        self.settings = replace(self.settings, device=self.device_combo.currentData())
+        self._save_settings()
+
+    def _model_added(self, model_id: str) -> None:
+        self.refresh_models()
+        self.select_chain((model_id,))
+        self.statusBar().showMessage(f"{model_id} is installed and selected", 8000)
+
+    def set_view_mode(self, mode: str) -> None:
+        self.viewer.set_mode(mode)
+        for action, (_, m, _) in zip(self.mode_actions, VIEW_MODES, strict=True):
+            action.setChecked(m == mode)
+
+    def _update_zoom_label(self) -> None:
+        self.zoom_label.setText(f"  {self.viewer.zoom() * 100:.0f} %  ")
+
+    def _update_actions(self) -> None:
+        busy = self.worker is not None
+        has_photo = self.photo is not None
+        self.preview_action.setEnabled(has_photo and not busy and self.model_combo.count() > 0)
+        self.enhance_action.setEnabled(has_photo and not busy and self.model_combo.count() > 0)
+        self.cancel_action.setEnabled(busy)
+        self.save_action.setEnabled(self.result is not None and not busy)
+        self.save_as_action.setEnabled(self.result is not None and not busy)
+        self.progress_bar.setVisible(busy)
+
+    def show_message(self, text: str) -> None:
+        """Tells the user something went wrong, in plain words (also kept for tests)."""
+        self.last_error = text
+        log.info("message to the user: %s", text)
+        if self.isVisible():
+            QMessageBox.warning(self, "photogan", text)
+        else:
+            self.statusBar().showMessage(text, 15000)
+
+    # -- opening ------------------------------------------------------------------------------------------------
+
+    def open_dialog(self) -> None:
+        start = str(Path(self.settings.recent[0]).parent) if self.settings.recent else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Open a photo", start, IMAGE_FILTER)
+        if path:
+            self.open_photo(Path(path))
+
+    def open_paths(self, paths: Sequence[Path]) -> None:
+        """Opens one photo in the viewer; several photos or folders go into the batch queue."""
+        paths = list(paths)
+        if len(paths) == 1 and paths[0].is_file():
+            self.open_photo(paths[0])
+        elif paths:
+            added = self.queue_panel.add_paths(paths)
+            self.tabs.setCurrentWidget(self.queue_panel)
+            self.statusBar().showMessage(f"{added} photos added to the queue", 8000)
+
+    def open_photo(self, path: Path, result_path: Path | None = None) -> None:
+        """Loads a photo (and optionally its saved result) in a worker, then shows it."""
+
+        def job(progress: Progress) -> tuple[Photo, Photo | None]:
+            photo = load_image(path)
+            progress.set_progress(0.5)
+            result = load_image(result_path) if result_path is not None and result_path.exists() else None
+            return photo, result
+
+        def done(value: tuple[Photo, Photo | None]) -> None:
+            photo, result = value
+            self.photo, self.photo_path, self.result = photo, path, result
+            self.viewer.set_images(to_qimage(photo), to_qimage(result) if result is not None else None)
+            self.setWindowTitle(f"{path.name} — photogan")
+            self.photo_label.setText(f"{path.name}: {describe_photo(photo)}")
+            self.settings = self.settings.with_recent(path)
+            self._save_settings()
+            self._rebuild_recent()
+            self.tabs.setCurrentIndex(0)
+
+        self._run(job, done, f"Opening {path.name}…", f"Could not open {path.name}")
+
+    def open_queue_item(self, item: QueueItem) -> None:
+        target = Path(item.target) if item.target else None
+        self.open_photo(Path(item.source), target)
+
+    def _rebuild_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self.settings.recent:
+            action = self.recent_menu.addAction(Path(path).name)
+            action.setToolTip(path)
+            action.triggered.connect(lambda _=False, p=path: self.open_photo(Path(p)))
+        self.recent_menu.setEnabled(bool(self.settings.recent))
+
+    # -- running --------------------------------------------------------------------------------------------
+
+    def _sessions(self) -> list[ModelSession]:
+        """Opens the chosen chain on the chosen device (called in workers)."""
+        chain = self.current_chain()
+        if not chain:
+            raise ValueError("no model is installed for this task")
+        device = self.settings.device
+        return [self.models.open(self.models.resolve(None, None, model_id), device) for model_id in chain]
+
+    def _tile(self) -> TileOptions:
+        return TileOptions(tile_size=self.settings.tile)
+
+    def _show_provider(self, sessions: Sequence[ModelSession]) -> None:
+        providers = sorted({provider_label(s.provider) for s in sessions})
+        self.provider_label.setText(f"Ran on: {', '.join(providers)}")
+
+    def _run(
+        self, job: Callable[[Progress], Any], done: Callable[[Any], None], message: str, failure: str = ""
+    ) -> Worker | None:
+        """Runs ``job`` in a worker (one at a time); ``failure`` prefixes its error message."""
+        if self.worker is not None:
+            self.statusBar().showMessage("Busy: wait for the current work or cancel it (Esc)", 5000)
+            return None
+        worker = Worker(job, message, self)
+        worker.progressed.connect(lambda f: self.progress_bar.setValue(round(f * 1000)))
+        worker.succeeded.connect(done)
+        worker.failed.connect(lambda error: self._worker_failed(error, failure))
+        worker.cancelled.connect(lambda: self.statusBar().showMessage("Cancelled; nothing was written", 5000))
+        worker.finished.connect(self._worker_finished)
+        self.worker = worker
+        self.progress_bar.setValue(0)
+        self.statusBar().showMessage(message)
+        self._update_actions()
+        worker.start_job()
+        return worker
+
+    def _worker_failed(self, error: WorkerError, failure: str = "") -> None:
+        self.statusBar().clearMessage()
+        self.show_message(f"{failure}: {error.message}" if failure else error.message)
+
+    def _worker_finished(self) -> None:
+        self.worker = None
+        self._update_actions()
+
+    def preview(self) -> None:
+        """Enhances only the visible part of the photo and shows it in place."""
+        photo = self.photo
+        if photo is None:
+            return
+        region = self.viewer.visible_region()
+        sessions_of = self._sessions
+        tile = self._tile()
+
+        def job(progress: Progress) -> tuple[Region, Photo, list[ModelSession]]:
+            sessions = sessions_of()
+            inside, crop = preview_region(photo, region, sessions, tile, progress)
+            return inside, crop, sessions
+
+        def done(value: tuple[Region, Photo, list[ModelSession]]) -> None:
+            inside, crop, sessions = value
+            self.viewer.set_preview(inside, to_qimage(crop))
+            self._show_provider(sessions)
+            self.statusBar().showMessage(
+                f"Preview of {inside.width}×{inside.height} px; Enhance for the whole photo", 8000
+            )
+
+        self._run(job, done, "Previewing the visible region…", "The preview failed")
+
+    def enhance(self) -> None:
+        photo = self.photo
+        if photo is None:
+            return
+        sessions_of = self._sessions
+        tile = self._tile()
+        chain = self.current_chain()
+
+        def job(progress: Progress) -> tuple[Photo, list[ModelSession]]:
+            sessions = sessions_of()
+            return enhance_chain(photo, sessions, tile, progress), sessions
+
+        def done(value: tuple[Photo, list[ModelSession]]) -> None:
+            result, sessions = value
+            self.result, self.result_chain = result, chain
+            self.viewer.set_result(to_qimage(result))
+            self._show_provider(sessions)
+            self.statusBar().showMessage(
+                f"Enhanced to {result.width}×{result.height}. Save (Ctrl+S) writes it to the output folder", 10000
+            )
+
+        self._run(
+            job, done, "Enhancing…", f"Could not enhance {self.photo_path.name if self.photo_path else 'the photo'}"
+        )
+
+    def cancel(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+
+    # -- saving ---------------------------------------------------------------------------------------------
+
+    def default_target(self) -> Path | None:
+        if self.photo_path is None:
+            return None
+        s = self.settings
+        return output_path(self.photo_path, Path(self.photo_path.name), Path(s.output_dir), s.format, s.name_suffix)
+
+    def save(self) -> None:
+        target = self.default_target()
+        if target is not None:
+            self.save_to(target)
+
+    def save_as(self) -> None:
+        target = self.default_target()
+        path, _ = QFileDialog.getSaveFileName(self, "Save the result", str(target or ""), IMAGE_FILTER)
+        if path:
+            self.save_to(Path(path))
+
+    def save_to(self, target: Path) -> None:
+        """Writes the result atomically; never over the original."""
+        result, source = self.result, self.photo_path
+        if result is None or source is None:
+            return
+        if target.resolve() == source.resolve():
+            self.show_message("photogan never overwrites an original: choose another name or folder.")
+            return
+        if target.suffix.lower() and not is_image_name(target):
+            names = ", ".join(sorted(FORMAT_CHOICES))
+            self.show_message(f"{target.name}: unknown image type; use one of {names}.")
+            return
+        try:
+            options = self.settings.output_options()
+        except ValueError as exc:
+            self.show_message(str(exc))
+            return
+
+        def job(progress: Progress) -> Path:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            return save_image(options.apply(result), target, quality=options.quality)
+
+        self._run(
+            job,
+            lambda path: self.statusBar().showMessage(f"Saved {path}", 10000),
+            f"Saving {target.name}…",
+            f"Could not save {target}",
+        )
+
+    # -- dialogs ----------------------------------------------------------------------------------------------
+
+    def output_settings(self) -> None:
+        dialog = OutputDialog(self.settings, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            settings = dialog.apply(self.settings)
+            try:
+                settings.output_options()
+            except ValueError as exc:
+                self.show_message(str(exc))
+                return
+            self.settings = settings
+            self._save_settings()
+
+    def manage_models(self) -> None:
+        dialog = ModelsDialog(self.models, self)
+        dialog.models_changed.connect(self.refresh_models)
+        dialog.exec()
+
+    def open_log_folder(self) -> None:
+        from photogan.gui.app import log_dir
+
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(log_dir())))
+
+    def about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About photogan",
+            f"<b>photogan {__version__}</b><p>Upscale, restore and colorize photos with neural networks that run "
+            "on your own computer.</p>",
+        )
+
+    def _queue_setup(self) -> RunSetup:
+        s = self.settings
+        return self._sessions(), Path(s.output_dir), s.output_options(), self._tile()
+
+    # -- drag and drop, closing -------------------------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
+        self.open_paths(paths)
+        event.acceptProposedAction()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if self.queue_panel.running:
+            answer = QMessageBox.question(
+                self,
+                "Quit photogan",
+                "The batch queue is running. Quit anyway? Finished photos are kept and the rest waits for next time.",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+        self._qsettings.setValue("geometry", self.saveGeometry())
+        self._qsettings.setValue("state", self.saveState())
+        self._qsettings.setValue("view_mode", self.viewer.mode)
+        self.finetune_panel.shutdown()
+        Worker.stop_all()
+        self._save_settings()
+        super().closeEvent(event)

@@ -1,0 +1,458 @@
+"""The before/after viewer: split view with a draggable divider, side by side, or one of the two; synchronized
+zoom and pan; fit, 100 % and zoom steps; the pixel grid at high zoom.
+
+Both images are painted in the *original's* coordinates: the result (any size, e.g. ×4) is drawn into the
+original's rectangle, so the two line up at every zoom. A preview of a region is drawn over the original in that
+region only. All geometry lives in :class:`ViewState` (no Qt painting needed to test it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QImage,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QPixmap,
+    QResizeEvent,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from photogan.app.chain import Region
+
+MODES = ("split", "side", "before", "after")
+ZOOM_STEPS = (
+    0.03125,
+    0.0625,
+    0.125,
+    0.25,
+    1 / 3,
+    0.5,
+    2 / 3,
+    1.0,
+    1.5,
+    2.0,
+    3.0,
+    4.0,
+    6.0,
+    8.0,
+    12.0,
+    16.0,
+    24.0,
+    32.0,
+)
+GRID_ZOOM = 8.0  # the pixel grid appears from this zoom on
+DIVIDER_GRAB = 8  # px either side of the divider that grab it
+
+
+@dataclass
+class ViewState:
+    """Zoom (screen px per image px), the image point at the centre of each pane, and the divider position."""
+
+    image: QSize
+    pane: QSize
+    zoom: float = 1.0
+    center: QPointF | None = None
+    fit: bool = True
+
+    def fit_zoom(self) -> float:
+        if self.image.isEmpty() or self.pane.isEmpty():
+            return 1.0
+        return min(self.pane.width() / self.image.width(), self.pane.height() / self.image.height(), 1.0)
+
+    def effective_zoom(self) -> float:
+        return self.fit_zoom() if self.fit else self.zoom
+
+    def effective_center(self) -> QPointF:
+        if self.fit or self.center is None:
+            return QPointF(self.image.width() / 2, self.image.height() / 2)
+        return self.center
+
+    def image_rect_in_pane(self) -> QRectF:
+        """Where the whole image lies, in pane coordinates."""
+        z, c = self.effective_zoom(), self.effective_center()
+        left = self.pane.width() / 2 - c.x() * z
+        top = self.pane.height() / 2 - c.y() * z
+        return QRectF(left, top, self.image.width() * z, self.image.height() * z)
+
+    def to_image(self, point: QPointF) -> QPointF:
+        """A pane point in image coordinates."""
+        rect, z = self.image_rect_in_pane(), self.effective_zoom()
+        return QPointF((point.x() - rect.left()) / z, (point.y() - rect.top()) / z)
+
+    def visible_region(self) -> Region:
+        """The part of the image visible in the pane (whole pixels, clamped to the image)."""
+        z, rect = self.effective_zoom(), self.image_rect_in_pane()
+        x0, y0 = max(0.0, -rect.left() / z), max(0.0, -rect.top() / z)
+        x1 = min(float(self.image.width()), (self.pane.width() - rect.left()) / z)
+        y1 = min(float(self.image.height()), (self.pane.height() - rect.top()) / z)
+        ix0, iy0 = int(x0), int(y0)
+        return Region(ix0, iy0, max(0, int(x1 + 0.999) - ix0), max(0, int(y1 + 0.999) - iy0))
+
+    def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None:
+        """Zooms to ``zoom`` keeping the image point under pane point ``anchor`` (default: the centre) in place."""
+        zoom = min(max(zoom, ZOOM_STEPS[0]), ZOOM_STEPS[-1])
+        anchor = anchor if anchor is not None else QPointF(self.pane.width() / 2, self.pane.height() / 2)
+        fixed = self.to_image(anchor)
+        self.fit, self.zoom = False, zoom
+        # the centre that keeps ``fixed`` under ``anchor``
+        self.center = QPointF(
+            fixed.x() - (anchor.x() - self.pane.width() / 2) / zoom,
+            fixed.y() - (anchor.y() - self.pane.height() / 2) / zoom,
+        )
+        self._clamp()
+
+    def step_zoom(self, steps: int, anchor: QPointF | None = None) -> None:
+        current = self.effective_zoom()
+        if steps > 0:
+            target = next((z for z in ZOOM_STEPS if z > current * 1.001), ZOOM_STEPS[-1])
+        else:
+            target = next((z for z in reversed(ZOOM_STEPS) if z < current / 1.001), ZOOM_STEPS[0])
+        self.set_zoom(target, anchor)
+
+    def pan(self, dx: float, dy: float) -> None:
+        """Moves the image by (dx, dy) screen pixels."""
+        if self.fit:
+            self.zoom, self.center, self.fit = self.fit_zoom(), self.effective_center(), False
+        z = self.zoom
+        c = self.effective_center()
+        self.center = QPointF(c.x() - dx / z, c.y() - dy / z)
+        self._clamp()
+
+    def _clamp(self) -> None:
+        """Keeps the image centred on an axis where it is smaller than the pane, and on screen otherwise."""
+        if self.center is None:
+            return
+        z = self.zoom
+        half_w, half_h = self.pane.width() / 2 / z, self.pane.height() / 2 / z
+        w, h = self.image.width(), self.image.height()
+        x = w / 2 if 2 * half_w >= w else min(max(self.center.x(), half_w), w - half_w)
+        y = h / 2 if 2 * half_h >= h else min(max(self.center.y(), half_h), h - half_h)
+        self.center = QPointF(x, y)
+
+
+class CompareView(QWidget):
+    """Paints the original and the result.
+
+    Modes: ``split`` (original left of the divider, result right), ``side`` (two panes, same zoom and pan),
+    ``before``, ``after``. Holding Space (or calling :meth:`hold_original`) shows the original.
+
+    Signals:
+        view_changed(): zoom, pan or divider moved (the window updates its zoom label).
+    """
+
+    view_changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(320, 240)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMouseTracking(True)
+        self._before: QPixmap | None = None
+        self._after: QPixmap | None = None
+        self._preview: tuple[Region, QPixmap] | None = None
+        self.mode = "split"
+        self.divider = 0.5  # fraction of the pane width
+        self.holding = False
+        self.state = ViewState(QSize(0, 0), self._pane_size())
+        self._drag: str | None = None
+        self._last = QPointF()
+        self._checker = self._checker_pixmap()
+
+    # -- content ----------------------------------------------------------------------------------------------
+
+    def set_images(self, before: QImage | None, after: QImage | None = None, keep_view: bool = False) -> None:
+        """Shows a new original (and result); the view fits the image unless ``keep_view``."""
+        self._before = None if before is None else QPixmap.fromImage(before)
+        self._after = None if after is None else QPixmap.fromImage(after)
+        self._preview = None
+        size = QSize(0, 0) if before is None else before.size()
+        if not keep_view or size != self.state.image:
+            self.state = ViewState(size, self._pane_size())
+        self.update()
+        self.view_changed.emit()
+
+    def set_result(self, after: QImage | None) -> None:
+        """Shows the full result (any size; drawn over the original's area)."""
+        self._after = None if after is None else QPixmap.fromImage(after)
+        self._preview = None
+        self.update()
+
+    def set_preview(self, region: Region, image: QImage) -> None:
+        """Shows the result of ``region`` only (a preview)."""
+        self._preview = (region, QPixmap.fromImage(image))
+        self.update()
+
+    @property
+    def has_result(self) -> bool:
+        return self._after is not None or self._preview is not None
+
+    def set_mode(self, mode: str) -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown view mode {mode!r}")
+        self.mode = mode
+        self.state.pane = self._pane_size()
+        self.update()
+        self.view_changed.emit()
+
+    def hold_original(self, hold: bool) -> None:
+        self.holding = hold
+        self.update()
+
+    # -- zoom ---------------------------------------------------------------------------------------------------
+
+    def fit(self) -> None:
+        self.state.fit = True
+        self.state.center = None
+        self._changed()
+
+    def actual_size(self) -> None:
+        self.state.set_zoom(1.0)
+        self._changed()
+
+    def zoom_in(self) -> None:
+        self.state.step_zoom(+1)
+        self._changed()
+
+    def zoom_out(self) -> None:
+        self.state.step_zoom(-1)
+        self._changed()
+
+    def zoom(self) -> float:
+        return self.state.effective_zoom()
+
+    def visible_region(self) -> Region:
+        return self.state.visible_region()
+
+    def _changed(self) -> None:
+        self.update()
+        self.view_changed.emit()
+
+    # -- geometry -----------------------------------------------------------------------------------------------
+
+    def _pane_size(self) -> QSize:
+        if self.mode == "side":
+            return QSize(max(1, (self.width() - 2) // 2), max(1, self.height()))
+        return QSize(max(1, self.width()), max(1, self.height()))
+
+    def pane_rects(self) -> list[QRect]:
+        """The panes in widget coordinates (two side by side, one otherwise)."""
+        if self.mode == "side":
+            w = self.state.pane.width()
+            return [QRect(0, 0, w, self.height()), QRect(w + 2, 0, w, self.height())]
+        return [QRect(0, 0, self.width(), self.height())]
+
+    def divider_x(self) -> float:
+        return self.divider * self.width()
+
+    def set_divider(self, fraction: float) -> None:
+        self.divider = min(max(fraction, 0.0), 1.0)
+        self.update()
+        self.view_changed.emit()
+
+    def _pane_point(self, pos: QPointF) -> QPointF:
+        for rect in self.pane_rects():
+            if rect.contains(pos.toPoint()):
+                return QPointF(pos.x() - rect.left(), pos.y() - rect.top())
+        return pos
+
+    # -- painting -----------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _checker_pixmap() -> QPixmap:
+        tile = QPixmap(16, 16)
+        tile.fill(QColor(200, 200, 200))
+        painter = QPainter(tile)
+        painter.fillRect(0, 0, 8, 8, QColor(150, 150, 150))
+        painter.fillRect(8, 8, 8, 8, QColor(150, 150, 150))
+        painter.end()
+        return tile
+
+    def _draw_image(self, painter: QPainter, pixmap: QPixmap, target: QRectF, source: QRectF | None = None) -> None:
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.state.effective_zoom() < 2.0)
+        painter.drawPixmap(target, pixmap, source if source is not None else QRectF(pixmap.rect()))
+
+    def _draw_result(self, painter: QPainter, image_rect: QRectF) -> None:
+        """The result (or the original under a region preview) in the original's rectangle."""
+        if self._after is not None:
+            self._draw_image(painter, self._after, image_rect)
+            return
+        if self._before is not None:
+            self._draw_image(painter, self._before, image_rect)
+        if self._preview is not None:
+            region, pixmap = self._preview
+            z = self.state.effective_zoom()
+            target = QRectF(
+                image_rect.left() + region.x * z, image_rect.top() + region.y * z, region.width * z, region.height * z
+            )
+            self._draw_image(painter, pixmap, target)
+            painter.setPen(QPen(QColor(255, 200, 0), 1, Qt.PenStyle.DashLine))
+            painter.drawRect(target)
+
+    def _draw_grid(self, painter: QPainter, image_rect: QRectF, pane: QRect) -> None:
+        z = self.state.effective_zoom()
+        if z < GRID_ZOOM:
+            return
+        painter.setPen(QPen(QColor(128, 128, 128, 90), 1))
+        visible = image_rect.intersected(QRectF(0, 0, pane.width(), pane.height()))
+        first_x = int((visible.left() - image_rect.left()) / z)
+        last_x = int((visible.right() - image_rect.left()) / z) + 1
+        for i in range(first_x, last_x + 1):
+            x = image_rect.left() + i * z
+            painter.drawLine(QPointF(x, visible.top()), QPointF(x, visible.bottom()))
+        first_y = int((visible.top() - image_rect.top()) / z)
+        last_y = int((visible.bottom() - image_rect.top()) / z) + 1
+        for j in range(first_y, last_y + 1):
+            y = image_rect.top() + j * z
+            painter.drawLine(QPointF(visible.left(), y), QPointF(visible.right(), y))
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt override)
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), self.palette().window().color().darker(115))
+        if self._before is None:
+            painter.setPen(self.palette().text().color())
+            painter.drawText(
+                self.rect(),
+                Qt.AlignmentFlag.AlignCenter,
+                "Open a photo (Ctrl+O) or drop photos here.\nDrop several photos or a folder to fill the batch queue.",
+            )
+            painter.end()
+            return
+        self.state.pane = self._pane_size()
+        image_rect = self.state.image_rect_in_pane()
+        show_result = self.has_result and not self.holding
+        for index, pane in enumerate(self.pane_rects()):
+            painter.save()
+            painter.setClipRect(pane)
+            painter.translate(pane.topLeft())
+            painter.drawTiledPixmap(image_rect.intersected(QRectF(0, 0, pane.width(), pane.height())), self._checker)
+            if self.mode == "side":
+                if index == 0 or not show_result:
+                    self._draw_image(painter, self._before, image_rect)
+                else:
+                    self._draw_result(painter, image_rect)
+            elif self.mode == "before" or not show_result:
+                self._draw_image(painter, self._before, image_rect)
+            elif self.mode == "after":
+                self._draw_result(painter, image_rect)
+            else:  # split
+                split = self.divider_x()
+                painter.save()
+                painter.setClipRect(QRectF(0, 0, split, pane.height()))
+                self._draw_image(painter, self._before, image_rect)
+                painter.restore()
+                painter.save()
+                painter.setClipRect(QRectF(split, 0, pane.width() - split, pane.height()))
+                self._draw_result(painter, image_rect)
+                painter.restore()
+            self._draw_grid(painter, image_rect, pane)
+            painter.restore()
+        self._draw_labels(painter, show_result)
+        painter.end()
+
+    def _draw_labels(self, painter: QPainter, show_result: bool) -> None:
+        def label(text: str, x: float, align_right: bool = False) -> None:
+            metrics = painter.fontMetrics()
+            w, h = metrics.horizontalAdvance(text) + 12, metrics.height() + 6
+            left = x - w - 8 if align_right else x + 8
+            box = QRectF(left, 8, w, h)
+            painter.fillRect(box, QColor(0, 0, 0, 150))
+            painter.setPen(QColor(255, 255, 255))
+            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+
+        result_name = "Result" if self._after is not None else "Preview"
+        if self.mode == "side":
+            w = self.state.pane.width()
+            label("Original", 0)
+            label(result_name if show_result else "Original (no result yet)", w + 2)
+            painter.fillRect(QRectF(w, 0, 2, self.height()), self.palette().window())
+        elif self.mode == "split" and show_result:
+            split = self.divider_x()
+            label("Original", split, align_right=True)
+            label(result_name, split)
+            painter.setPen(QPen(QColor(255, 255, 255), 2))
+            painter.drawLine(QPointF(split, 0), QPointF(split, self.height()))
+            handle = QRectF(split - 7, self.height() / 2 - 18, 14, 36)
+            painter.setBrush(QColor(255, 255, 255))
+            painter.setPen(QPen(QColor(0, 0, 0, 120), 1))
+            painter.drawRoundedRect(handle, 5, 5)
+        elif self.mode == "after" and show_result:
+            label(result_name, 0)
+        else:
+            label("Original", 0)
+
+    # -- interaction --------------------------------------------------------------------------------------------
+
+    def _near_divider(self, pos: QPointF) -> bool:
+        return self.mode == "split" and self.has_result and abs(pos.x() - self.divider_x()) <= DIVIDER_GRAB
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.LeftButton and self._before is not None:
+            self._drag = "divider" if self._near_divider(event.position()) else "pan"
+            self._last = event.position()
+            if self._drag == "pan":
+                self.setCursor(Qt.CursorShape.ClosedHandCursor)
+        elif event.button() == Qt.MouseButton.MiddleButton:
+            self.hold_original(True)
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        pos = event.position()
+        if self._drag == "divider":
+            self.set_divider(pos.x() / max(1, self.width()))
+        elif self._drag == "pan":
+            self.state.pan(pos.x() - self._last.x(), pos.y() - self._last.y())
+            self._last = pos
+            self._changed()
+        else:
+            shape = Qt.CursorShape.SplitHCursor if self._near_divider(pos) else Qt.CursorShape.OpenHandCursor
+            self.setCursor(shape)
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.MiddleButton:
+            self.hold_original(False)
+        self._drag = None
+        self.unsetCursor()
+        super().mouseReleaseEvent(event)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self.state.fit:
+            self.state.set_zoom(1.0, self._pane_point(event.position()))
+        else:
+            self.state.fit, self.state.center = True, None
+        self._changed()
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+        if self._before is None:
+            return
+        steps = 1 if event.angleDelta().y() > 0 else -1 if event.angleDelta().y() < 0 else 0
+        if steps:
+            self.state.step_zoom(steps, self._pane_point(event.position()))
+            self._changed()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self.hold_original(True)
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self.hold_original(False)
+            return
+        super().keyReleaseEvent(event)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        self.state.pane = self._pane_size()
+        self.state._clamp()
+        super().resizeEvent(event)
+        self.view_changed.emit()

@@ -1,0 +1,112 @@
+"""Starts photogan's window on a photo, previews and enhances it, and saves screenshots of the main states.
+
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/gui_screenshots.py resources/samples/sample.jpg -o docs/screenshots
+
+Runs with a real window under Xvfb (or any display), or offscreen (QT_QPA_PLATFORM=offscreen). The app's settings
+and queue live in a temporary folder, so your own are untouched. Exits non-zero if any step fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+
+from photogan.app.queue import BatchQueue
+from photogan.gui.main_window import MainWindow
+from photogan.gui.workers import Worker
+
+
+def wait(app: QApplication, done, timeout: float = 300.0) -> None:  # type: ignore[no-untyped-def]
+    end = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > end:
+            raise TimeoutError("the window did not finish in time")
+        app.processEvents()
+        time.sleep(0.01)
+    for _ in range(20):
+        app.processEvents()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("photo", type=Path)
+    parser.add_argument("-o", "--output", type=Path, default=Path("docs/screenshots"))
+    parser.add_argument("--queue", type=Path, nargs="*", default=[], help="photos for the batch-queue screenshot")
+    parser.add_argument("--run", type=Path, help="a training run folder whose log the fine-tune screenshot shows")
+    parser.add_argument("--size", default="1440x900")
+    args = parser.parse_args()
+    args.output.mkdir(parents=True, exist_ok=True)
+    width, height = (int(v) for v in args.size.split("x"))
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setStyle("Fusion")
+    with tempfile.TemporaryDirectory() as tmp:
+        state = Path(tmp)
+        os.environ.setdefault("PHOTOGAN_MODELS_DIR", str(state / "models"))
+        window = MainWindow(
+            queue=BatchQueue(state / "queue.json"),
+            settings_path=state / "settings.json",
+            qsettings=QSettings(str(state / "window.ini"), QSettings.Format.IniFormat),
+        )
+        window.settings = window.settings.__class__(output_dir=str(state / "out"))
+        window.resize(width, height)
+        window.show()
+        window.open_photo(args.photo)
+        wait(app, lambda: window.photo is not None and window.worker is None)
+
+        def shot(name: str) -> None:
+            for _ in range(10):
+                app.processEvents()
+            path = args.output / f"{name}.png"
+            if not window.grab().save(str(path)):
+                raise OSError(f"could not write {path}")
+            print(path)
+
+        window.viewer.actual_size()
+        window.preview()
+        wait(app, lambda: window.worker is None)
+        if window.last_error:
+            raise RuntimeError(window.last_error)
+        shot("1-preview-visible-region")
+        window.viewer.fit()
+        window.enhance()
+        wait(app, lambda: window.worker is None)
+        if window.result is None:
+            raise RuntimeError(window.last_error or "no result")
+        window.viewer.set_divider(0.45)
+        shot("2-split-view")
+        window.set_view_mode("side")
+        window.viewer.state.set_zoom(4.0)
+        window.viewer.state.pan(-200, 120)
+        window.viewer.update()
+        shot("3-side-by-side-400pct")
+        window.set_view_mode("split")
+        if args.queue:
+            window.queue_panel.add_paths(args.queue)
+            window.tabs.setCurrentWidget(window.queue_panel)
+            window.queue_panel.start()
+            wait(app, lambda: not window.queue_panel.running, timeout=600)
+            shot("4-batch-queue")
+        if args.run:
+            panel = window.finetune_panel
+            panel.history.load_log(args.run)
+            panel.run_dir = args.run
+            panel._redraw()
+            panel.status.setText(f"Replayed run {args.run.name}: {panel.history.improvement()}.")
+            window.tabs.setCurrentWidget(panel)
+            shot("5-fine-tune")
+        window.tabs.setCurrentIndex(0)
+        window.close()
+        Worker.stop_all()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""Qt-free services behind the desktop app: model chains, region previews, settings, fine-tuning protocol."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import identity_model, open_session, random_image, write_model
+from onnx import helper
+
+from photogan.app.batch import OutputOptions, PlanError
+from photogan.app.chain import Region, chain_scale, enhance_chain, preview_region
+from photogan.app.finetune import TrainHistory, TrainRequest, parse_event
+from photogan.app.models import chain_choices
+from photogan.app.settings import Settings, load_settings, save_settings
+from photogan.core.errors import ModelError
+from photogan.core.image import Photo
+from photogan.core.tiling import TileOptions
+from photogan.inference.model_info import ModelInfo
+from photogan.inference.registry import ModelRegistry
+
+
+def test_a_chain_runs_every_model_and_multiplies_the_scale(models_dir: Path) -> None:
+    blur, x2 = open_session(models_dir / "blur.onnx"), open_session(models_dir / "nearest2.onnx")
+    photo = Photo(random_image(20, 30))
+    result = enhance_chain(photo, [blur, x2, x2])
+    assert (result.height, result.width) == (80, 120)
+    assert chain_scale([blur, x2, x2]) == 4
+    # the same as running the models one after the other
+    step = enhance_chain(enhance_chain(enhance_chain(photo, blur), x2), x2)
+    np.testing.assert_array_equal(result.pixels, step.pixels)
+    with pytest.raises(ModelError, match="at least one"):
+        enhance_chain(photo, [])
+
+
+def test_a_region_preview_matches_the_same_region_of_the_full_result(models_dir: Path) -> None:
+    chain = [open_session(models_dir / "blur.onnx"), open_session(models_dir / "nearest2.onnx")]
+    photo = Photo(random_image(60, 80, seed=3))
+    full = enhance_chain(photo, chain, TileOptions(tile_size=0))
+    inside, crop = preview_region(photo, Region(50, -10, 40, 30), chain, TileOptions(tile_size=0))
+    assert inside == Region(50, 0, 30, 20)  # clamped to the photo
+    expected = full.pixels[0:40, 100:160]
+    np.testing.assert_allclose(crop.pixels, expected, atol=1e-6)
+    with pytest.raises(ModelError, match="outside"):
+        preview_region(photo, Region(200, 200, 10, 10), chain)
+
+
+def test_output_options_drop_metadata_and_force_the_bit_depth() -> None:
+    photo = Photo(random_image(4, 4), exif=b"Exif", xmp=b"<x/>", iptc=b"8BIM", icc_profile=b"icc", bit_depth=16)
+    plain = OutputOptions(keep_metadata=False, bit_depth="8").apply(photo)
+    assert (plain.exif, plain.xmp, plain.iptc, plain.bit_depth) == (None, None, None, 8)
+    assert plain.icc_profile == b"icc"  # the pixels are in this space: always kept
+    assert OutputOptions().apply(photo) is photo
+    with pytest.raises(PlanError, match="separator"):
+        OutputOptions(name_suffix="../x")
+    with pytest.raises(PlanError, match="bit depth"):
+        OutputOptions(bit_depth="12")
+
+
+def test_settings_round_trip_keep_recent_files_and_survive_damage(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    assert load_settings(path) == Settings()
+    settings = Settings(chain=("restore", "upscale-x4"), format="png", quality=88)
+    for k in range(12):
+        settings = settings.with_recent(tmp_path / f"p{k}.jpg")
+    settings = settings.with_recent(tmp_path / "p5.jpg")
+    save_settings(settings, path)
+    loaded = load_settings(path)
+    assert loaded == settings
+    assert len(loaded.recent) == 10 and loaded.recent[0].endswith("p5.jpg")
+    assert sum(r.endswith("p5.jpg") for r in loaded.recent) == 1
+    path.write_text(json.dumps({"format": "gif"}))  # invalid value: defaults, the file kept aside
+    assert load_settings(path) == Settings()
+    assert (tmp_path / "settings.damaged.json").exists()
+
+
+def test_chain_choices_offer_models_and_only_complete_chains(tmp_path: Path) -> None:
+    user = tmp_path / "user"
+    user.mkdir()
+    identity_model(user / "restore.onnx", "restore")
+    registry = ModelRegistry(user_dir=user)
+    chains = [tuple(c) for _, c in chain_choices(registry.models())]
+    assert ("upscale-x4",) in chains and ("restore",) in chains
+    assert ("restore", "upscale-x4") in chains
+    assert ("restore", "colorize", "upscale-x4") not in chains  # no colorize model: not offered
+    info = ModelInfo(id="colorize", name="c", task="colorize", scale=1, arch="identity", tile_pad=0)
+    write_model(user / "colorize.onnx", info, [helper.make_node("Identity", ["input"], ["output"])])
+    chains = [tuple(c) for _, c in chain_choices(registry.models())]
+    assert ("restore", "colorize", "upscale-x4") in chains
+
+
+def test_train_request_command_lines() -> None:
+    new = TrainRequest(Path("/runs/r"), data=(Path("/photos"),), base="upscale-x4", minutes=5, name="mine")
+    assert new.argv() == [
+        sys.executable, "-m", "training", "--progress", "json", "--run-dir", "/runs/r", "--data", "/photos",
+        "--base", "upscale-x4", "--minutes", "5", "--name", "mine",
+    ]  # fmt: skip
+    resumed = TrainRequest(Path("/runs/r"), minutes=2.5, resume=True).argv()
+    assert resumed[5:] == ["--resume", "/runs/r", "--minutes", "2.5"]
+    with pytest.raises(ValueError, match="folder"):
+        TrainRequest(Path("/runs/r"), base="upscale-x4").argv()
+
+
+def test_training_history_from_json_lines(tmp_path: Path) -> None:
+    lines = [
+        "12:00:00 epoch 1 (iteration 10): G 0.1  D -",  # a log line, not an event
+        json.dumps({"event": "progress", "iteration": 10, "total": 40, "losses": {"g": 0.5, "d": 0.7}, "it_per_s": 2}),
+        json.dumps({"event": "validation", "iteration": 20, "total": 40, "metrics": {"psnr": 30.0, "input_psnr": 28.0},
+                    "sample": str(tmp_path / "samples.png")}),
+        json.dumps({"event": "validation", "iteration": 40, "total": 40,
+                    "metrics": {"psnr": 31.5, "input_psnr": 28.0}}),
+        json.dumps({"event": "done", "iteration": 40, "total": 40, "status": "finished"}),
+        json.dumps({"event": "exported", "iteration": 40, "total": 40, "model": "mine"}),
+        "{not json",
+    ]  # fmt: skip
+    history = TrainHistory()
+    for line in lines:
+        if (event := parse_event(line)) is not None:
+            history.add(event)
+    assert history.g_loss == [(10, 0.5)] and history.d_loss == [(10, 0.7)]
+    assert history.psnr == [(20, 30.0), (40, 31.5)]
+    assert history.status == "finished" and history.exported == "mine"
+    assert history.improvement() == "best validation PSNR 31.50 dB, +3.50 dB over the unprocessed input"
+    (tmp_path / "log.jsonl").write_text("\n".join(lines))
+    replay = TrainHistory()
+    replay.load_log(tmp_path)
+    assert replay.psnr == history.psnr

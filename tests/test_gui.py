@@ -1,0 +1,449 @@
+"""The desktop app (pytest-qt, offscreen): viewer, workers, batch queue, main window, dialogs, crash reporting."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import SAMPLE, open_session, random_image
+from PIL import Image
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QPoint, QPointF, QSettings, QSize, Qt
+from PySide6.QtGui import QColor, QImage
+from PySide6.QtWidgets import QMessageBox
+
+from photogan.app.batch import OutputOptions
+from photogan.app.queue import BatchQueue
+from photogan.core.errors import ImageReadError
+from photogan.core.image import Photo
+from photogan.core.progress import Progress
+from photogan.core.tiling import TileOptions
+from photogan.gui.finetune_panel import FineTunePanel
+from photogan.gui.images import to_qimage
+from photogan.gui.viewer import CompareView, ViewState
+from photogan.gui.workers import Worker, WorkerError
+
+# -- helpers ---------------------------------------------------------------------------------------------------
+
+
+def solid(width: int, height: int, rgb: tuple[int, int, int]) -> QImage:
+    image = QImage(width, height, QImage.Format.Format_RGBA8888)
+    image.fill(QColor(*rgb))
+    return image
+
+
+def pattern(width: int, height: int) -> QImage:
+    rng = np.random.default_rng(1)
+    return to_qimage(Photo(rng.random((height, width, 3), dtype=np.float32)))
+
+
+def pixel(view: CompareView, x: int, y: int) -> tuple[int, int, int]:
+    colour = view.grab().toImage().pixelColor(x, y)
+    return colour.red(), colour.green(), colour.blue()
+
+
+@pytest.fixture
+def view(qtbot) -> CompareView:  # type: ignore[no-untyped-def]
+    widget = CompareView()
+    qtbot.addWidget(widget)
+    widget.resize(400, 300)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+# -- viewer geometry ----------------------------------------------------------------------------------------------
+
+
+def test_zooming_keeps_the_point_under_the_cursor_still() -> None:
+    state = ViewState(QSize(1000, 800), QSize(400, 300))
+    anchor = QPointF(100, 50)
+    before = state.to_image(anchor)
+    state.set_zoom(3.0, anchor)
+    after = state.to_image(anchor)
+    assert abs(before.x() - after.x()) < 1e-6 and abs(before.y() - after.y()) < 1e-6
+    assert state.effective_zoom() == 3.0
+
+
+def test_fit_shows_the_whole_photo_and_100_percent_a_centred_window() -> None:
+    state = ViewState(QSize(1000, 800), QSize(400, 300))
+    region = state.visible_region()
+    assert (region.x, region.y, region.width, region.height) == (0, 0, 1000, 800)
+    state.set_zoom(1.0)
+    region = state.visible_region()
+    assert (region.width, region.height) == (400, 300)
+    assert (region.x, region.y) == (300, 250)
+    state.pan(10_000, 10_000)  # panning stops at the photo's edge
+    region = state.visible_region()
+    assert (region.x, region.y) == (0, 0)
+
+
+# -- viewer widget --------------------------------------------------------------------------------------------------
+
+
+def test_dragging_the_divider_moves_it_and_dragging_elsewhere_pans(qtbot, view: CompareView) -> None:  # type: ignore[no-untyped-def]
+    view.set_images(solid(800, 600, (0, 0, 0)), solid(3200, 2400, (255, 255, 255)))
+    view.actual_size()
+    start = QPoint(int(view.divider_x()), 150)
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(view, QPoint(300, 150))
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=QPoint(300, 150))
+    assert view.divider == pytest.approx(0.75, abs=0.01)
+    # left of the divider the original (black), right of it the result (white)
+    assert pixel(view, 250, 200) == (0, 0, 0)
+    assert pixel(view, 350, 200) == (255, 255, 255)
+    centre = view.state.effective_center()
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=QPoint(100, 150))
+    qtbot.mouseMove(view, QPoint(60, 120))
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=QPoint(60, 120))
+    assert view.divider == pytest.approx(0.75, abs=0.01)
+    moved = view.state.effective_center()
+    assert (moved.x() - centre.x(), moved.y() - centre.y()) == pytest.approx((40, 30))
+
+
+def test_side_by_side_panes_share_zoom_and_pan(qtbot, view: CompareView) -> None:  # type: ignore[no-untyped-def]
+    image = pattern(120, 90)
+    view.set_images(image, image)
+    view.set_mode("side")
+    view.state.set_zoom(4.0, QPointF(30, 40))
+    view.state.pan(-17, 9)
+    view.update()
+    grabbed = view.grab().toImage()
+    w = view.state.pane.width()
+    # every pixel of the left pane equals the same pixel of the right pane, labels included
+    left = grabbed.copy(0, 40, w, 200)
+    right = grabbed.copy(w + 2, 40, w, 200)
+    assert left == right
+    # zooming with the wheel over the right pane zooms both
+    qtbot.wait(1)
+    view.zoom_in()
+    assert view.grab().toImage().copy(0, 40, w, 200) == view.grab().toImage().copy(w + 2, 40, w, 200)
+
+
+def test_the_result_is_drawn_over_the_originals_area_and_hold_shows_the_original(view: CompareView) -> None:
+    view.set_images(solid(100, 75, (0, 0, 0)), solid(400, 300, (255, 255, 255)))  # a ×4 result
+    view.set_mode("after")
+    view.actual_size()  # 100×75 on screen, centred in 400×300
+    rect = view.state.image_rect_in_pane()
+    assert (rect.width(), rect.height()) == (100, 75)
+    assert pixel(view, int(rect.center().x()), int(rect.center().y())) == (255, 255, 255)
+    outside = pixel(view, int(rect.right()) + 5, int(rect.center().y()))
+    assert outside != (255, 255, 255)
+    view.hold_original(True)
+    assert pixel(view, int(rect.center().x()), int(rect.center().y())) == (0, 0, 0)
+    view.hold_original(False)
+    assert pixel(view, int(rect.center().x()), int(rect.center().y())) == (255, 255, 255)
+
+
+def test_the_pixel_grid_appears_only_at_high_zoom(view: CompareView) -> None:
+    view.set_images(solid(50, 50, (40, 40, 40)), None)
+    view.set_mode("before")
+    view.state.set_zoom(4.0)
+    colours = {pixel(view, x, 150) for x in range(150, 250)}
+    assert colours == {(40, 40, 40)}
+    view.state.set_zoom(16.0)
+    colours = {pixel(view, x, 150) for x in range(150, 250)}
+    assert len(colours) > 1
+
+
+def test_a_region_preview_is_drawn_only_over_its_region(view: CompareView) -> None:
+    from photogan.app.chain import Region
+
+    view.set_images(solid(400, 300, (0, 0, 0)))
+    view.set_mode("after")
+    view.actual_size()
+    view.set_preview(Region(0, 0, 200, 300), solid(800, 1200, (255, 255, 255)))
+    assert pixel(view, 100, 150) == (255, 255, 255)
+    assert pixel(view, 300, 150) == (0, 0, 0)
+
+
+def test_16_bit_and_rgba_photos_display() -> None:
+    photo = Photo(
+        np.linspace(0, 1, 12, dtype=np.float32).reshape(2, 2, 3),
+        alpha=np.array([[1, 0], [0.5, 1]], np.float32),
+        bit_depth=16,
+    )
+    image = to_qimage(photo)
+    assert (image.width(), image.height()) == (2, 2)
+    assert image.pixelColor(1, 0).alpha() == 0 and image.pixelColor(0, 0).alpha() == 255
+    gray = to_qimage(Photo(np.full((3, 3, 1), 0.5, np.float32)))
+    assert gray.pixelColor(1, 1).red() == gray.pixelColor(1, 1).blue() == 128
+
+
+# -- workers --------------------------------------------------------------------------------------------------------
+
+
+def run_worker(qtbot, job):  # type: ignore[no-untyped-def]
+    worker = Worker(job, "test")
+    outcome: dict[str, object] = {}
+    worker.succeeded.connect(lambda v: outcome.setdefault("result", v))
+    worker.failed.connect(lambda e: outcome.setdefault("error", e))
+    worker.cancelled.connect(lambda: outcome.setdefault("cancelled", True))
+    with qtbot.waitSignal(worker.finished, timeout=10000):
+        worker.start_job()
+    qtbot.waitUntil(lambda: worker not in Worker.active)
+    return outcome
+
+
+def test_workers_report_results_errors_and_cancellation(qtbot) -> None:  # type: ignore[no-untyped-def]
+    assert run_worker(qtbot, lambda p: 42) == {"result": 42}
+    expected = run_worker(qtbot, lambda p: (_ for _ in ()).throw(ImageReadError("photo.jpg is truncated")))
+    error = expected["error"]
+    assert isinstance(error, WorkerError) and error.expected and error.message == "photo.jpg is truncated"
+
+    def bug(progress: Progress) -> None:
+        raise RuntimeError("a bug")
+
+    unexpected = run_worker(qtbot, bug)["error"]
+    assert isinstance(unexpected, WorkerError) and not unexpected.expected
+    assert "RuntimeError: a bug" in unexpected.details and "in bug" in unexpected.details
+
+    def cancels(progress: Progress) -> None:
+        progress.cancel()
+        progress.check_cancelled()
+
+    assert run_worker(qtbot, cancels) == {"cancelled": True}
+
+
+# -- batch queue panel ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> Path:
+    folder = tmp_path / "album"
+    (folder / "sub").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in ("a.png", "b.png", "sub/c.png"):
+        Image.fromarray(rng.integers(0, 256, (64, 96, 3), dtype=np.uint8)).save(folder / name)
+    (folder / "broken.png").write_bytes(b"not a png")
+    return folder
+
+
+def make_panel(qtbot, state: Path, model: Path, out: Path, tile: int = 0):  # type: ignore[no-untyped-def]
+    from photogan.gui.queue_panel import QueuePanel
+
+    session = open_session(model)
+    panel = QueuePanel(
+        BatchQueue(state), lambda: ([session], out, OutputOptions(format="png"), TileOptions(tile, 0, 0, 8))
+    )
+    qtbot.addWidget(panel)
+    return panel
+
+
+def statuses(panel) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {panel.table.item(r, 0).text(): panel.table.item(r, 1).text() for r in range(panel.table.rowCount())}
+
+
+def test_queue_runs_reports_failures_and_reloads_its_state(
+    qtbot, tmp_path: Path, photos: Path, models_dir: Path
+) -> None:  # type: ignore[no-untyped-def]
+    state, out = tmp_path / "queue.json", tmp_path / "out"
+    panel = make_panel(qtbot, state, models_dir / "nearest2.onnx", out)
+    assert panel.add_paths([photos]) == 4
+    assert panel.add_paths([photos / "a.png"]) == 0  # already waiting
+    with qtbot.waitSignal(panel.running_changed, check_params_cb=lambda running: not running, timeout=20000):
+        panel.start()
+    assert statuses(panel) == {"a.png": "Done", "b.png": "Done", "broken.png": "Failed", "sub/c.png": "Done"}
+    broken_row = next(r for r in range(4) if panel.table.item(r, 0).text() == "broken.png")
+    assert "broken.png" in panel.table.item(broken_row, 4).text() or panel.table.item(broken_row, 4).text()
+    assert Image.open(out / "sub" / "c.png").size == (192, 128)
+    assert panel.overall.value() == panel.overall.maximum()
+    # a new panel (the app restarted) shows the same queue
+    again = make_panel(qtbot, state, models_dir / "nearest2.onnx", out)
+    assert statuses(again) == statuses(panel)
+    again.retry_failed()
+    assert statuses(again)["broken.png"] == "Waiting"
+
+
+def test_queue_cancel_leaves_the_photo_waiting_and_pause_holds_it(
+    qtbot, tmp_path: Path, photos: Path, models_dir: Path
+) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "out"
+    panel = make_panel(qtbot, tmp_path / "queue.json", models_dir / "blur.onnx", out, tile=16)
+    panel.add_paths([photos / "a.png", photos / "b.png"])
+    paused = threading.Event()
+
+    def pause_once(item_id: str, fraction: float) -> None:  # runs in the worker: the press lands mid-photo
+        if not paused.is_set() and panel.worker is not None:
+            panel.worker.pause()
+            paused.set()
+
+    panel._relay.item_progress.connect(pause_once, Qt.ConnectionType.DirectConnection)
+    panel.start()
+    qtbot.waitUntil(paused.is_set, timeout=10000)
+    time.sleep(0.3)
+    qtbot.wait(50)
+    assert statuses(panel)["a.png"] == "Working"  # held at its next tile
+    assert not (out / "a.png").exists()
+    with qtbot.waitSignal(panel.running_changed, timeout=10000):
+        panel.cancel()  # a paused worker wakes up to stop
+    assert statuses(panel) == {"a.png": "Waiting", "b.png": "Waiting"}
+    assert not out.exists() or not any(out.iterdir())
+    panel._relay.item_progress.disconnect(pause_once)
+    panel.start()
+    panel.toggle_pause()  # the Pause button holds the run and turns into Resume
+    assert panel.worker is not None and panel.worker.token.paused and panel.pause_button.text() == "Resume"
+    with qtbot.waitSignal(panel.running_changed, check_params_cb=lambda running: not running, timeout=20000):
+        panel.toggle_pause()
+    assert statuses(panel) == {"a.png": "Done", "b.png": "Done"}
+
+
+def test_queue_reorders_and_removes(qtbot, tmp_path: Path, photos: Path, models_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    panel = make_panel(qtbot, tmp_path / "queue.json", models_dir / "identity.onnx", tmp_path / "out")
+    panel.add_paths([photos / "a.png", photos / "b.png"])
+    panel.table.selectRow(1)
+    panel.move_selected(-1)
+    assert [i.relative for i in panel.queue.items] == ["b.png", "a.png"]
+    panel.table.clearSelection()
+    panel.table.selectRow(0)
+    panel.remove_selected()
+    assert [i.relative for i in panel.queue.items] == ["a.png"]
+
+
+# -- main window ----------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def window(qtbot, tmp_path: Path, models_dir: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    from photogan.app.settings import Settings
+    from photogan.gui.main_window import MainWindow
+    from photogan.inference.registry import user_models_dir
+
+    shutil.copy(models_dir / "nearest2.onnx", user_models_dir())
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: QMessageBox.StandardButton.Ok)
+    win = MainWindow(
+        queue=BatchQueue(tmp_path / "queue.json"),
+        settings_path=tmp_path / "settings.json",
+        qsettings=QSettings(str(tmp_path / "window.ini"), QSettings.Format.IniFormat),
+    )
+    win.settings = Settings(output_dir=str(tmp_path / "out"), chain=("test-nearest-x2",))
+    qtbot.addWidget(win)
+    assert win.select_chain(("test-nearest-x2",))
+    return win
+
+
+def test_window_opens_enhances_previews_and_saves(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    photo = tmp_path / "photo.png"
+    Image.fromarray((random_image(40, 60) * 255).astype(np.uint8)).save(photo)
+    window.open_paths([photo])
+    qtbot.waitUntil(lambda: window.photo is not None and window.worker is None, timeout=10000)
+    assert "60×40" in window.photo_label.text()
+    assert window.settings.recent[0] == str(photo.resolve())
+    window.preview()
+    qtbot.waitUntil(lambda: window.worker is None and window.viewer.has_result, timeout=10000)
+    window.enhance()
+    qtbot.waitUntil(lambda: window.result is not None and window.worker is None, timeout=10000)
+    assert (window.result.width, window.result.height) == (120, 80)
+    assert window.provider_label.text() == "Ran on: CPU"
+    window.save()
+    qtbot.waitUntil(lambda: window.worker is None, timeout=10000)
+    assert Image.open(tmp_path / "out" / "photo.png").size == (120, 80)
+    window.save_to(photo)  # never over the original
+    assert "never overwrites" in (window.last_error or "")
+    assert Image.open(photo).size == (60, 40)
+
+
+def test_window_reports_a_bad_photo_and_stays_usable(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8\xff garbage")
+    window.open_photo(bad)
+    qtbot.waitUntil(lambda: window.worker is None and window.last_error is not None, timeout=10000)
+    assert "bad.jpg" in window.last_error
+    assert window.photo is None and not window.enhance_action.isEnabled()
+    window.open_photo(SAMPLE)
+    qtbot.waitUntil(lambda: window.photo is not None and window.worker is None, timeout=10000)
+    assert window.enhance_action.isEnabled()
+
+
+def test_several_dropped_photos_go_to_the_queue(qtbot, window, photos: Path) -> None:  # type: ignore[no-untyped-def]
+    window.open_paths([photos / "a.png", photos / "b.png"])
+    assert window.tabs.currentWidget() is window.queue_panel
+    assert [i.relative for i in window.queue_panel.queue.items] == ["a.png", "b.png"]
+
+
+def test_models_dialog_imports_and_deletes_user_models(qtbot, tmp_path: Path, models_dir: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from photogan.app.models import ModelService
+    from photogan.gui.models_dialog import ModelsDialog
+
+    monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: QMessageBox.StandardButton.Ok)
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: QMessageBox.StandardButton.Ok)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    dialog = ModelsDialog(ModelService())
+    qtbot.addWidget(dialog)
+    ids = lambda: [dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())]  # noqa: E731
+    assert "upscale-x4" in ids()
+    assert "upscale-x4" in dialog.card.toPlainText()  # the bundled model card
+    assert not dialog.delete_button.isEnabled()  # bundled models cannot be deleted
+    assert dialog.import_path(models_dir / "blur.onnx")
+    assert "test-blur" in ids()
+    assert not dialog.import_path(tmp_path / "missing.onnx")
+    dialog.table.selectRow(ids().index("test-blur"))
+    assert dialog.delete_button.isEnabled()
+    dialog.delete_selected()
+    assert "test-blur" not in ids()
+
+
+def test_finetune_panel_explains_the_train_extra_without_torch(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from photogan.app.models import ModelService
+
+    panel = FineTunePanel(ModelService(), torch_ok=False)
+    qtbot.addWidget(panel)
+    panel.show()
+    assert panel.hint.isVisible() and "photogan[train]" in panel.hint.text()
+    assert not panel.start_button.isEnabled()
+    ready = FineTunePanel(ModelService(), torch_ok=True)
+    qtbot.addWidget(ready)
+    ready.show()
+    assert not ready.hint.isVisible()
+    assert ready.base.findData("upscale-x4") >= 0  # it has a training checkpoint beside it
+    ready.start()  # no folder chosen: told so, nothing started
+    assert "folder" in ready.status.text() and not ready.running
+
+
+def test_unhandled_errors_reach_a_dialog_and_the_log(qtbot, tmp_path: Path, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    from photogan.gui.app import CrashReporter
+
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text: shown.append(text))
+    reporter = CrashReporter(tmp_path / "photogan.log")
+    old_hook, old_thread_hook = sys.excepthook, threading.excepthook
+    reporter.install()
+    try:
+        thread = threading.Thread(target=lambda: 1 / 0, name="crashes")
+        thread.start()
+        thread.join()
+        qtbot.waitUntil(lambda: bool(shown), timeout=5000)
+    finally:
+        sys.excepthook, threading.excepthook = old_hook, old_thread_hook
+    assert "ZeroDivisionError" in shown[0] and str(tmp_path / "photogan.log") in shown[0]
+    assert "ZeroDivisionError" in caplog.text
+
+
+def test_a_long_session_of_paint_calls_and_signals_does_not_wear_out_none_and_true() -> None:
+    """PySide6 6.12.0 on Python 3.11 takes a reference from None on every void call and from True on every emit;
+    photogan.gui gives them enough headroom (this loop would abort the interpreter without it)."""
+    import sys
+
+    from PySide6.QtCore import QObject, Signal
+
+    import photogan.gui
+
+    class Source(QObject):
+        ping = Signal(float)
+
+    source = Source()
+    source.ping.connect(lambda value: None)
+    if sys.version_info < (3, 12):
+        assert sys.getrefcount(None) > 1 << 39 or photogan.gui.qtcompat.NEEDS_HEADROOM is False
+    for k in range(300_000):
+        source.ping.emit(k / 300_000)
+        source.setObjectName("x")
