@@ -69,7 +69,8 @@ def main() -> int:
                 raise OSError(f"could not write {path}")
             print(path)
 
-        window.viewer.actual_size()
+        window.viewer.state.set_zoom(2.0)  # a quick look at a part of the photo, before the whole of it
+        window.viewer.update()
         window.preview()
         wait(app, lambda: window.worker is None)
         if window.last_error:

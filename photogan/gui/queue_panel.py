@@ -115,6 +115,8 @@ class QueuePanel(QWidget):
         self.remove_button = button("Remove", self.remove_selected, "Remove the selected photos", "Del")
         self.up_button = button("▲", lambda: self.move_selected(-1), "Move up", "Alt+Up")
         self.down_button = button("▼", lambda: self.move_selected(+1), "Move down", "Alt+Down")
+        for b in (self.up_button, self.down_button):
+            b.setFixedWidth(36)
         self.clear_button = button("Clear finished", self.clear_finished, "Remove done and skipped photos")
         self.open_folder_button = button("Open output folder", self.open_output_folder, "Show the results")
         self.overall = QProgressBar()
