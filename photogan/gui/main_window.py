@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QUrl
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -439,16 +439,17 @@ class MainWindow(QMainWindow):
     def open_photo(self, path: Path, result_path: Path | None = None) -> None:
         """Loads a photo (and optionally its saved result) in a worker, then shows it."""
 
-        def job(progress: Progress) -> tuple[Photo, Photo | None]:
+        def job(progress: Progress) -> tuple[Photo, Photo | None, QImage, QImage | None]:
             photo = load_image(path)
             progress.set_progress(0.5)
             result = load_image(result_path) if result_path is not None and result_path.exists() else None
-            return photo, result
+            # display copies are made here too: converting a large photo must not hold up the window
+            return photo, result, to_qimage(photo), None if result is None else to_qimage(result)
 
-        def done(value: tuple[Photo, Photo | None]) -> None:
-            photo, result = value
+        def done(value: tuple[Photo, Photo | None, QImage, QImage | None]) -> None:
+            photo, result, shown, shown_result = value
             self.photo, self.photo_path, self.result = photo, path, result
-            self.viewer.set_images(to_qimage(photo), to_qimage(result) if result is not None else None)
+            self.viewer.set_images(shown, shown_result)
             self.setWindowTitle(f"{path.name} — photogan")
             self.photo_label.setText(f"{path.name}: {describe_photo(photo)}")
             self.settings = self.settings.with_recent(path)
@@ -547,14 +548,15 @@ class MainWindow(QMainWindow):
         tile = self._tile()
         chain = self.current_chain()
 
-        def job(progress: Progress) -> tuple[Photo, list[ModelSession]]:
+        def job(progress: Progress) -> tuple[Photo, QImage, list[ModelSession]]:
             sessions = sessions_of()
-            return enhance_chain(photo, sessions, tile, progress), sessions
+            result = enhance_chain(photo, sessions, tile, progress)
+            return result, to_qimage(result), sessions
 
-        def done(value: tuple[Photo, list[ModelSession]]) -> None:
-            result, sessions = value
+        def done(value: tuple[Photo, QImage, list[ModelSession]]) -> None:
+            result, shown, sessions = value
             self.result, self.result_chain = result, chain
-            self.viewer.set_result(to_qimage(result))
+            self.viewer.set_result(shown)
             self._show_provider(sessions)
             self.statusBar().showMessage(
                 f"Enhanced to {result.width}×{result.height}. Save (Ctrl+S) writes it to the output folder", 10000
