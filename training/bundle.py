@@ -81,10 +81,13 @@ def measure(model: torch.nn.Module, config: TrainConfig, folder: Path) -> dict[s
 
 
 def load_run(run_dir: Path) -> tuple[TrainConfig, torch.nn.Module]:
-    """A run's configuration and its generator with the best (else the last) EMA weights."""
+    """A run's configuration and its generator's EMA weights: the best-scoring ones of a fidelity run, the last
+    ones of an adversarial run (validation PSNR cannot see what the adversarial phase adds: it would pick the
+    checkpoint closest to the start)."""
     config = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
     model = archs.build(config.arch, **generator_params(config))
-    weights = run_dir / BEST if (run_dir / BEST).exists() else run_dir / LAST
+    adversarial = config.gan_start is not None or config.task == "generate"
+    weights = run_dir / BEST if (run_dir / BEST).exists() and not adversarial else run_dir / LAST
     model.load_state_dict(checkpoint.load_weights(weights))
     return config, model.eval()
 
