@@ -41,6 +41,7 @@ def main() -> int:
     parser.add_argument("--queue", type=Path, nargs="*", default=[], help="photos for the batch-queue screenshot")
     parser.add_argument("--run", type=Path, help="a training run folder whose log the fine-tune screenshot shows")
     parser.add_argument("--size", default="1440x900")
+    parser.add_argument("--models-dialog", action="store_true", help="also a screenshot of the models dialog")
     args = parser.parse_args()
     args.output.mkdir(parents=True, exist_ok=True)
     width, height = (int(v) for v in args.size.split("x"))
@@ -49,7 +50,7 @@ def main() -> int:
     app.setStyle("Fusion")
     with tempfile.TemporaryDirectory() as tmp:
         state = Path(tmp)
-        os.environ.setdefault("PHOTOGAN_MODELS_DIR", str(state / "models"))
+        os.environ.setdefault("PHOTOGAN_MODELS_DIR", str(state / "models"))  # your own models stay out of it
         window = MainWindow(
             queue=BatchQueue(state / "queue.json"),
             settings_path=state / "settings.json",
@@ -103,6 +104,22 @@ def main() -> int:
             panel.status.setText(f"Replayed run {args.run.name}: {panel.history.improvement()}.")
             window.tabs.setCurrentWidget(panel)
             shot("5-fine-tune")
+        if args.models_dialog:
+            from photogan.gui.models_dialog import ModelsDialog
+
+            dialog = ModelsDialog(window.models, window)
+            dialog.show()
+            for _ in range(10):
+                app.processEvents()
+            dialog.grab().save(str(args.output / "6-models.png"))
+            print(args.output / "6-models.png")
+            dialog.close()
+        if window.generate_panel.model.count():
+            window.tabs.setCurrentWidget(window.generate_panel)
+            window.generate_panel.count.setValue(12)
+            window.generate_panel.run_generate()
+            wait(app, lambda: window.generate_panel.worker is None)
+            shot("7-generate")
         window.tabs.setCurrentIndex(0)
         window.close()
         Worker.stop_all()

@@ -41,3 +41,11 @@ def test_the_window_enhances_a_photo_and_saves_screenshots(tmp_path: Path) -> No
         with Image.open(out / name) as shot:
             assert shot.size == (1024, 700)
             assert len(shot.convert("L").getcolors(65536) or []) > 50  # a drawn window, not a blank one
+
+
+def test_photogan_gui_is_a_command() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "photogan.cli.main", "gui", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "usage: photogan gui" in done.stdout and "FILES" in done.stdout.upper()
