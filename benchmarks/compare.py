@@ -5,7 +5,9 @@ Usage::
     python benchmarks/compare.py PHOTO [PHOTO ...] --models upscale-x4 --crop 96 -o docs/compare.png
 
 Each row is one photo; the crop (``--crop`` input pixels, centred or at ``--at X,Y``) is shown enlarged to the
-model's output size so every column has the same pixels on screen.
+model's output size so every column has the same pixels on screen. With ``--downscale`` the crop is taken from
+the photo at full size, bicubic-downscaled by the models' scale as the input, and the original is shown last
+(the ground truth the models try to recover).
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageDraw
 
 from photogan.app.models import ModelService
-from photogan.core.image import to_uint
+from photogan.core.image import Photo, to_uint
 from photogan.core.load import load_image
 from photogan.core.tiling import TileOptions
 from photogan.inference.enhancer import enhance
@@ -36,6 +39,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["upscale-x4"])
     parser.add_argument("--crop", type=int, default=96, help="crop side in input pixels")
     parser.add_argument("--at", help="top-left corner of the crop as X,Y (default: centre)")
+    parser.add_argument("--downscale", action="store_true", help="input = the crop downscaled; show the original")
     parser.add_argument("-o", "--output", type=Path, required=True)
     args = parser.parse_args()
     at = tuple(int(v) for v in args.at.split(",")) if args.at else None
@@ -44,13 +48,21 @@ def main() -> None:
     scale = sessions[0].info.scale
     side = args.crop * scale
     columns = ["input (nearest)", "bicubic", *(s.info.id for s in sessions)]
+    if args.downscale:
+        columns.append("original")
     sheet = Image.new("RGB", (side * len(columns), (side + LABEL_HEIGHT) * len(args.photos)), "white")
     draw = ImageDraw.Draw(sheet)
     for row, path in enumerate(args.photos):
         photo = load_image(path)
-        box = _crop_box(photo.width, photo.height, args.crop, at)  # type: ignore[arg-type]
-        crop = photo.with_pixels(photo.pixels[box[1] : box[3], box[0] : box[2]].copy(), None)
-        small = Image.fromarray(to_uint(crop.rgb_pixels(), 8))
+        if args.downscale:
+            box = _crop_box(photo.width, photo.height, side, at)  # type: ignore[arg-type]
+            original = Image.fromarray(to_uint(photo.rgb_pixels()[box[1] : box[3], box[0] : box[2]], 8))
+            small = original.resize((args.crop, args.crop), Image.Resampling.BICUBIC)
+            crop = Photo(np.asarray(small, dtype=np.float32) / 255.0)
+        else:
+            box = _crop_box(photo.width, photo.height, args.crop, at)  # type: ignore[arg-type]
+            crop = photo.with_pixels(photo.pixels[box[1] : box[3], box[0] : box[2]].copy(), None)
+            small = Image.fromarray(to_uint(crop.rgb_pixels(), 8))
         tiles = [
             small.resize((side, side), Image.Resampling.NEAREST),
             small.resize((side, side), Image.Resampling.BICUBIC),
@@ -58,6 +70,8 @@ def main() -> None:
         for session in sessions:
             out = enhance(crop, session, TileOptions(tile_size=0))
             tiles.append(Image.fromarray(to_uint(out.rgb_pixels(), 8)).resize((side, side), Image.Resampling.NEAREST))
+        if args.downscale:
+            tiles.append(original)
         top = row * (side + LABEL_HEIGHT)
         for col, (tile, label) in enumerate(zip(tiles, columns, strict=True)):
             sheet.paste(tile, (col * side, top + LABEL_HEIGHT))
