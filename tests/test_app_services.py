@@ -113,7 +113,7 @@ def test_training_history_from_json_lines(tmp_path: Path) -> None:
         json.dumps({"event": "validation", "iteration": 40, "total": 40,
                     "metrics": {"psnr": 31.5, "input_psnr": 28.0}}),
         json.dumps({"event": "done", "iteration": 40, "total": 40, "status": "finished"}),
-        json.dumps({"event": "exported", "iteration": 40, "total": 40, "model": "mine"}),
+        json.dumps({"event": "exported", "model": "mine", "path": "/m/mine.onnx"}),
         "{not json",
     ]  # fmt: skip
     history = TrainHistory()
@@ -123,6 +123,7 @@ def test_training_history_from_json_lines(tmp_path: Path) -> None:
     assert history.g_loss == [(10, 0.5)] and history.d_loss == [(10, 0.7)]
     assert history.psnr == [(20, 30.0), (40, 31.5)]
     assert history.status == "finished" and history.exported == "mine"
+    assert (history.iteration, history.total) == (40, 40)  # "exported" carries no iteration
     assert history.improvement() == "best validation PSNR 31.50 dB, +3.50 dB over the unprocessed input"
     (tmp_path / "log.jsonl").write_text("\n".join(lines))
     replay = TrainHistory()

@@ -447,3 +447,42 @@ def test_a_long_session_of_paint_calls_and_signals_does_not_wear_out_none_and_tr
     for k in range(300_000):
         source.ping.emit(k / 300_000)
         source.setObjectName("x")
+
+
+@pytest.mark.slow
+def test_finetune_panel_trains_stops_resumes_and_registers_the_model(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The real training subprocess: live events, Stop keeps a checkpoint, Resume finishes, the model appears."""
+    pytest.importorskip("torch")
+    from photogan.app.models import ModelService
+
+    photos = tmp_path / "mine"
+    photos.mkdir()
+    rng = np.random.default_rng(0)
+    for k in range(4):
+        ramp = np.linspace(0, 255, 160)[None, :, None] * rng.random(3)[None, None, :]
+        image = np.clip(ramp + rng.normal(0, 8, (160, 160, 3)), 0, 255).astype(np.uint8)
+        Image.fromarray(image).save(photos / f"p{k}.png")
+    panel = FineTunePanel(ModelService(), torch_ok=True)
+    qtbot.addWidget(panel)
+    panel.runs_folder = tmp_path / "runs"
+    panel.folder.setText(str(photos))
+    panel.base.setCurrentIndex(panel.base.findData("upscale-x2"))
+    panel.iters.setValue(60)
+    panel.name.setText("my x2")  # becomes a valid id
+    panel.start()
+    assert panel.running and not panel.start_button.isEnabled()
+    qtbot.waitUntil(lambda: "starting from" in panel.log.toPlainText(), timeout=120_000)
+    panel.stop()
+    qtbot.waitUntil(lambda: not panel.running, timeout=120_000)
+    assert panel.history.status == "stopped", panel.log.toPlainText()[-2000:]
+    assert "Resume" in panel.status.text() and panel.resume_button.isEnabled()
+    stopped_at = panel.history.iteration
+    assert 0 < stopped_at < 60
+    with qtbot.waitSignal(panel.model_exported, timeout=300_000) as exported:
+        panel.resume()
+    assert exported.args == ["my-x2"]
+    qtbot.waitUntil(lambda: not panel.running, timeout=60_000)
+    assert panel.history.iteration == 60 and panel.history.status == "finished"
+    assert panel.history.g_loss and panel.history.psnr  # curves to plot
+    assert "my-x2 is ready" in panel.status.text() and "dB" in panel.status.text()
+    assert "my-x2" in [e.info.id for e in ModelService().list()]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 import time
 from pathlib import Path
@@ -133,11 +134,17 @@ def export_run(run_dir: Path, name: str, metrics: dict[str, float], fp16: bool =
     )
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from training.trainer import Trainer, configure_logging
 
     configure_logging()
+    # a stop asked for while the data loads is honoured after the first iteration (with a checkpoint)
+    early_stop: list[int] = []
+    handlers = {sig: signal.signal(sig, lambda signum, _: early_stop.append(signum)) for sig in STOP_SIGNALS}
     try:
         config, weights = _config(args)
         if not args.resume and not args.data:
@@ -148,6 +155,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as exc:
         print(f"photogan train: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    if early_stop:
+        trainer.request_stop()
     outcome = trainer.run(args.minutes, dry_run=args.dry_run)
     log.info("%s at iteration %d of %d (run folder %s)", outcome.status, outcome.iteration, config.iters, run_dir)
     if outcome.status == "finished" and args.name and trainer.rank == 0:

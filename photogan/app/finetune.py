@@ -28,9 +28,14 @@ def torch_available() -> bool:
     return importlib.util.find_spec("torch") is not None
 
 
-def default_run_dir(name: str) -> Path:
+def runs_folder() -> Path:
+    """Where fine-tuning runs live (the platformdirs data folder)."""
+    return Path(platformdirs.user_data_dir("photogan")) / "runs"
+
+
+def default_run_dir(name: str, parent: Path | None = None) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path(platformdirs.user_data_dir("photogan")) / "runs" / f"{name}-{stamp}"
+    return (parent or runs_folder()) / f"{name}-{stamp}"
 
 
 @dataclass(frozen=True)
@@ -124,7 +129,8 @@ class TrainHistory:
     exported: str | None = None
 
     def add(self, event: TrainEvent) -> None:
-        self.iteration, self.total = event.iteration, event.total or self.total
+        if "iteration" in event.data:  # "exported" carries no iteration
+            self.iteration, self.total = event.iteration, event.total or self.total
         if event.kind == "progress":
             losses = event.data.get("losses", {})
             self.it_per_s = float(event.data.get("it_per_s", 0.0))

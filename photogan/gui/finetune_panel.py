@@ -24,11 +24,19 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from photogan.app.finetune import TRAIN_EXTRA_HINT, TrainHistory, TrainRequest, default_run_dir, parse_event
+from photogan.app.finetune import (
+    TRAIN_EXTRA_HINT,
+    TrainHistory,
+    TrainRequest,
+    default_run_dir,
+    parse_event,
+    runs_folder,
+)
 from photogan.app.models import ModelService
 from photogan.gui.plot import LinePlot
 from photogan.gui.queue_panel import format_seconds
@@ -51,8 +59,10 @@ class FineTunePanel(QWidget):
         self.process: QProcess | None = None
         self.history = TrainHistory()
         self.run_dir: Path | None = None
+        self.runs_folder = runs_folder()
         self._buffer = ""
         self._request: TrainRequest | None = None
+        self._stop_asked = False
 
         self.folder = QLineEdit()
         self.folder.setPlaceholderText("a folder of your best photos (at least a few dozen)")
@@ -66,11 +76,19 @@ class FineTunePanel(QWidget):
         self.minutes.setRange(1, 24 * 60)
         self.minutes.setValue(20)
         self.minutes.setSuffix(" min")
+        self.iters = QSpinBox()
+        self.iters.setRange(10, 1_000_000)
+        self.iters.setSingleStep(500)
+        self.iters.setValue(2000)
+        self.iters.setToolTip(
+            "Length of the run; the time budget ends a chunk early with a checkpoint (Resume goes on)"
+        )
         self.name = QLineEdit()
         self.name.setPlaceholderText("e.g. my-film-scans")
         form = QFormLayout()
         form.addRow("Photos", folder_row)
         form.addRow("Start from", self.base)
+        form.addRow("Iterations", self.iters)
         form.addRow("Time budget", self.minutes)
         form.addRow("New model name", self.name)
 
@@ -143,9 +161,7 @@ class FineTunePanel(QWidget):
             self.folder.setText(folder)
 
     def choose_run(self) -> None:
-        folder = QFileDialog.getExistingDirectory(
-            self, "A fine-tuning run folder to resume", str(default_run_dir("x").parent)
-        )
+        folder = QFileDialog.getExistingDirectory(self, "A fine-tuning run folder to resume", str(self.runs_folder))
         if folder:
             self.run_dir = Path(folder)
             self.resume()
@@ -174,10 +190,17 @@ class FineTunePanel(QWidget):
             return
         name = self.name.text().strip() or f"{base}-{Path(folder).name}"
         name = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "my-model"
-        self.run_dir = default_run_dir(name)
+        self.run_dir = default_run_dir(name, self.runs_folder)
         self.history = TrainHistory()
         self._launch(
-            TrainRequest(self.run_dir, data=(Path(folder),), base=base, minutes=self.minutes.value(), name=name)
+            TrainRequest(
+                self.run_dir,
+                data=(Path(folder),),
+                base=base,
+                minutes=self.minutes.value(),
+                iters=self.iters.value(),
+                name=name,
+            )
         )
 
     def resume(self) -> None:
@@ -196,6 +219,7 @@ class FineTunePanel(QWidget):
             return
         self._request = request
         self._buffer = ""
+        self._stop_asked = False
         process = QProcess(self)
         process.setProgram(argv[0])
         process.setArguments(argv[1:])
@@ -213,6 +237,7 @@ class FineTunePanel(QWidget):
     def stop(self) -> None:
         """Asks the run to stop after the current iteration; it saves a checkpoint first."""
         if self.process is not None:
+            self._stop_asked = True
             self.status.setText("Stopping after the current iteration and saving a checkpoint…")
             self.process.terminate()
 
@@ -260,6 +285,8 @@ class FineTunePanel(QWidget):
                 f"Paused at iteration {h.iteration} of {h.total} with a checkpoint ({h.improvement()}). "
                 "Press Resume to continue."
             )
+        elif self._stop_asked and not h.status:
+            self.status.setText("Stopped before the first iteration; nothing was saved.")
         elif exit_code != 0:
             self.status.setText(f"Training failed (exit code {exit_code}); the log below says why.")
         else:
