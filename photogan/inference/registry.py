@@ -23,7 +23,7 @@ from photogan.inference.session import read_metadata
 log = logging.getLogger(__name__)
 
 #: Bundled model files in ``resources/models/``.
-BUNDLED: tuple[str, ...] = ("upscale-x4.onnx", "upscale-x2.onnx")
+BUNDLED: tuple[str, ...] = ("upscale-x4.onnx", "upscale-x2.onnx", "upscale-x4-photo.onnx")
 
 #: The default model id for each (task, scale).
 DEFAULTS: dict[tuple[str, int], str] = {("upscale", 4): "upscale-x4", ("upscale", 2): "upscale-x2"}
