@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 
 import platformdirs
-from PySide6.QtCore import QMetaObject, QObject, Qt, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from photogan import __version__
@@ -99,6 +99,6 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     if args.files:
         window.open_paths([p.expanduser() for p in args.files])
-    QMetaObject.invokeMethod(window, "raise")
+    window.raise_()
     log.info("photogan %s started", __version__)
     return app.exec()

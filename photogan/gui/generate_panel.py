@@ -27,7 +27,7 @@ from photogan.app.models import ModelService
 from photogan.core.image import Photo
 from photogan.core.progress import Progress
 from photogan.gui.images import to_qimage
-from photogan.gui.workers import Worker, WorkerError
+from photogan.gui.workers import Worker
 from photogan.inference.session import ModelSession
 
 MAX_SEED = 2**31 - 1
@@ -163,6 +163,3 @@ class GeneratePanel(QWidget):
             self.error.emit(f"Could not save: {exc}")
             return
         self.error.emit(f"Saved {len(paths)} images to {folder}")
-
-    def _report(self, error: WorkerError) -> None:
-        self.error.emit(error.message)
