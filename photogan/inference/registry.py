@@ -23,10 +23,14 @@ from photogan.inference.session import read_metadata
 log = logging.getLogger(__name__)
 
 #: Bundled model files in ``resources/models/``.
-BUNDLED: tuple[str, ...] = ("upscale-x4.onnx", "upscale-x2.onnx", "upscale-x4-photo.onnx")
+BUNDLED: tuple[str, ...] = ("upscale-x4.onnx", "upscale-x2.onnx", "upscale-x4-photo.onnx", "restore.onnx")
 
 #: The default model id for each (task, scale).
-DEFAULTS: dict[tuple[str, int], str] = {("upscale", 4): "upscale-x4", ("upscale", 2): "upscale-x2"}
+DEFAULTS: dict[tuple[str, int], str] = {
+    ("upscale", 4): "upscale-x4",
+    ("upscale", 2): "upscale-x2",
+    ("restore", 1): "restore",
+}
 
 _info_cache: dict[tuple[str, int], ModelInfo] = {}
 _info_lock = threading.Lock()
