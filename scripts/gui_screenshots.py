@@ -1,6 +1,7 @@
 """Starts photogan's window on a photo, previews and enhances it, and saves screenshots of the main states.
 
-    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/gui_screenshots.py resources/samples/sample.jpg -o docs/screenshots
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/gui_screenshots.py PHOTO -o docs/screenshots \
+        [--queue PHOTOS...] [--run TRAINING_RUN_DIR] [--models-dialog]
 
 Runs with a real window under Xvfb (or any display), or offscreen (QT_QPA_PLATFORM=offscreen). The app's settings
 and queue live in a temporary folder, so your own are untouched. Exits non-zero if any step fails.

@@ -77,7 +77,10 @@ def test_settings_round_trip_keep_recent_files_and_survive_damage(tmp_path: Path
     assert (tmp_path / "settings.damaged.json").exists()
 
 
-def test_chain_choices_offer_models_and_only_complete_chains(tmp_path: Path) -> None:
+def test_chain_choices_offer_models_and_only_complete_chains(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from photogan.inference import registry as registry_module
+
+    monkeypatch.setattr(registry_module, "BUNDLED", ("upscale-x4.onnx",))  # only the ×4 upscaler is bundled here
     user = tmp_path / "user"
     user.mkdir()
     identity_model(user / "restore.onnx", "restore")
