@@ -56,7 +56,7 @@ def main() -> None:
     service = ModelService()
     chains = [[service.open(service.resolve(None, None, m), "auto") for m in c.split(",")] for c in args.chain]
     paths = [p for i in args.inputs for p in (sorted(find_images(i, True)) if i.is_dir() else [i])][: args.limit]
-    labels = ["damaged" if args.damage else "original", *(" → ".join(c.split(",")) for c in args.chain)]
+    labels = ["damaged" if args.damage else "original", *(" -> ".join(c.split(",")) for c in args.chain)]
     if args.damage:
         labels.append("original")
     rows: list[list[Image.Image]] = []

@@ -23,13 +23,20 @@ from photogan.inference.session import read_metadata
 log = logging.getLogger(__name__)
 
 #: Bundled model files in ``resources/models/``.
-BUNDLED: tuple[str, ...] = ("upscale-x4.onnx", "upscale-x2.onnx", "upscale-x4-photo.onnx", "restore.onnx")
+BUNDLED: tuple[str, ...] = (
+    "upscale-x4.onnx",
+    "upscale-x2.onnx",
+    "upscale-x4-photo.onnx",
+    "restore.onnx",
+    "colorize.onnx",
+)
 
 #: The default model id for each (task, scale).
 DEFAULTS: dict[tuple[str, int], str] = {
     ("upscale", 4): "upscale-x4",
     ("upscale", 2): "upscale-x2",
     ("restore", 1): "restore",
+    ("colorize", 1): "colorize",
 }
 
 _info_cache: dict[tuple[str, int], ModelInfo] = {}
