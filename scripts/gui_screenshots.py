@@ -42,6 +42,7 @@ def main() -> int:
     parser.add_argument("--queue", type=Path, nargs="*", default=[], help="photos for the batch-queue screenshot")
     parser.add_argument("--run", type=Path, help="a training run folder whose log the fine-tune screenshot shows")
     parser.add_argument("--size", default="1440x900")
+    parser.add_argument("--chain", help="model ids joined by commas to pick in the window (default: its default)")
     parser.add_argument("--models-dialog", action="store_true", help="also a screenshot of the models dialog")
     args = parser.parse_args()
     args.output.mkdir(parents=True, exist_ok=True)
@@ -58,6 +59,8 @@ def main() -> int:
             qsettings=QSettings(str(state / "window.ini"), QSettings.Format.IniFormat),
         )
         window.settings = window.settings.__class__(output_dir=str(state / "out"))
+        if args.chain and not window.select_chain(tuple(args.chain.split(","))):
+            raise SystemExit(f"the window offers no model or chain {args.chain}")
         window.resize(width, height)
         window.show()
         window.open_photo(args.photo)
