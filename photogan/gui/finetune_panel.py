@@ -38,6 +38,7 @@ from photogan.app.finetune import (
     runs_folder,
 )
 from photogan.app.models import ModelService
+from photogan.gui.fields import FolderField
 from photogan.gui.plot import LinePlot
 from photogan.gui.queue_panel import format_seconds
 
@@ -64,13 +65,9 @@ class FineTunePanel(QWidget):
         self._request: TrainRequest | None = None
         self._stop_asked = False
 
-        self.folder = QLineEdit()
-        self.folder.setPlaceholderText("a folder of your best photos (at least a few dozen)")
-        browse = QPushButton("Choose…")
-        browse.clicked.connect(self.choose_folder)
-        folder_row = QHBoxLayout()
-        folder_row.addWidget(self.folder, 1)
-        folder_row.addWidget(browse)
+        self.folder = FolderField(
+            "Folder of photos to learn from", placeholder="a folder of your best photos (at least a few dozen)"
+        )
         self.base = QComboBox()
         self.minutes = QDoubleSpinBox()
         self.minutes.setRange(1, 24 * 60)
@@ -86,7 +83,7 @@ class FineTunePanel(QWidget):
         self.name = QLineEdit()
         self.name.setPlaceholderText("e.g. my-film-scans")
         form = QFormLayout()
-        form.addRow("Photos", folder_row)
+        form.addRow("Photos", self.folder)
         form.addRow("Start from", self.base)
         form.addRow("Iterations", self.iters)
         form.addRow("Time budget", self.minutes)
@@ -154,11 +151,6 @@ class FineTunePanel(QWidget):
                 self.base.addItem(f"{info.id} — {info.name}", info.id)
         index = self.base.findData(current)
         self.base.setCurrentIndex(max(index, 0))
-
-    def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Folder of photos to learn from")
-        if folder:
-            self.folder.setText(folder)
 
     def choose_run(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "A fine-tuning run folder to resume", str(self.runs_folder))

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -46,6 +45,7 @@ from photogan.core.load import load_image
 from photogan.core.progress import Progress
 from photogan.core.save import save_image
 from photogan.core.tiling import TileOptions
+from photogan.gui.fields import FolderField
 from photogan.gui.finetune_panel import FineTunePanel
 from photogan.gui.generate_panel import GeneratePanel
 from photogan.gui.images import to_qimage
@@ -79,12 +79,7 @@ class OutputDialog(QDialog):
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Output settings")
-        self.folder = QLineEdit(settings.output_dir)
-        browse = QPushButton("Choose…")
-        browse.clicked.connect(self._browse)
-        row = QHBoxLayout()
-        row.addWidget(self.folder, 1)
-        row.addWidget(browse)
+        self.folder = FolderField("Output folder", settings.output_dir)
         self.format_combo = QComboBox()
         for label, value in (
             ("Same as the original", "same"),
@@ -113,7 +108,7 @@ class OutputDialog(QDialog):
         self.tile.setSpecialValueText("whole image")
         self.tile.setToolTip("Smaller tiles use less memory; 0 processes the whole image at once")
         form = QFormLayout(self)
-        form.addRow("Folder", row)
+        form.addRow("Folder", self.folder)
         form.addRow("Format", self.format_combo)
         form.addRow("JPEG/WebP quality", self.quality)
         form.addRow("Bit depth", self.depth_combo)
@@ -124,11 +119,6 @@ class OutputDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
-
-    def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Output folder", self.folder.text())
-        if folder:
-            self.folder.setText(folder)
 
     def apply(self, settings: Settings) -> Settings:
         from dataclasses import replace
