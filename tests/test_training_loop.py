@@ -372,3 +372,9 @@ def test_a_trained_texture_model_generates_through_photogan(tmp_path: Path, phot
     assert photogan_main(["generate", "--model", "my-texture", "-n", "2", "-o", str(out)]) == 0
     images = sorted(out.glob("*.png"))
     assert len(images) == 2 and Image.open(images[0]).size == (32, 32)
+    # a generate run is bundled with its sample diversity beside that of real crops
+    from training.bundle import bundle
+
+    target = bundle(tmp_path / "r", "t-tex", [photos], tmp_path / "bundled", "t", "", "test data", "test")
+    metrics = read_model_info(target).metrics[photos.name]
+    assert metrics["diversity"] > 0 and metrics["real_diversity"] > 0

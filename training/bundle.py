@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from photogan.core.errors import PhotoganError
 from photogan.core.formats import find_images
 from photogan.core.image import to_uint
 from photogan.core.load import load_image
@@ -30,7 +31,7 @@ from photogan.inference.model_info import ModelInfo
 from training import archs, checkpoint
 from training.config import TrainConfig
 from training.dataset import task_degradation
-from training.evaluation import baseline, psnr_ssim
+from training.evaluation import baseline, mean_pairwise_distance, psnr_ssim
 from training.export import export_onnx
 from training.trainer import BEST, LAST, generator_params
 
@@ -47,8 +48,43 @@ def _tensor(image: np.ndarray) -> torch.Tensor:
 
 
 @torch.no_grad()
+def measure_diversity(model: torch.nn.Module, config: TrainConfig, folder: Path, count: int = 64) -> dict[str, float]:
+    """A ``generate`` model's mean pairwise distance over ``count`` seeded samples, beside that of ``count``
+    random crops of the same size from the photos in ``folder`` (the diversity of real data)."""
+    model.eval()
+    size = int(config.arch_params.get("image_size", config.patch))
+    latent = int(config.arch_params.get("latent", config.latent))
+    z = torch.from_numpy(np.random.default_rng(0).standard_normal((count, latent)).astype(np.float32))
+    samples = model(z).clamp(0, 1)
+    rng = np.random.default_rng(0)
+    photos = []
+    for path in find_images(folder, recursive=True):
+        try:
+            photo = to_uint(load_image(path).rgb_pixels(), 8)
+        except PhotoganError as exc:
+            log.warning("skipping %s: %s", path.name, exc)
+            continue
+        if min(photo.shape[:2]) >= size:
+            photos.append(photo)
+    if not photos:
+        raise ValueError(f"{folder} has no photo of at least {size} px to compare the samples with")
+    crops = []
+    for _ in range(count):
+        photo = photos[int(rng.integers(len(photos)))]
+        y, x = (int(rng.integers(0, photo.shape[k] - size + 1)) for k in (0, 1))
+        crops.append(_tensor(photo[y : y + size, x : x + size])[0])
+    return {
+        "diversity": round(mean_pairwise_distance(samples), 4),
+        "real_diversity": round(mean_pairwise_distance(torch.stack(crops)), 4),
+    }
+
+
+@torch.no_grad()
 def measure(model: torch.nn.Module, config: TrainConfig, folder: Path) -> dict[str, float]:
-    """Mean PSNR/SSIM of ``model`` and of the baseline (bicubic, or the degraded input) on ``folder``."""
+    """Mean PSNR/SSIM of ``model`` and of the baseline (bicubic, or the degraded input) on ``folder``;
+    for a ``generate`` model, :func:`measure_diversity`."""
+    if config.task == "generate":
+        return measure_diversity(model, config, folder)
     model.eval()
     scale, ours, base = config.scale, [], []
     degrade = task_degradation(config)
