@@ -13,11 +13,11 @@ the photo first (the damaged photo is the first column, the clean one the last).
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 from pathlib import Path
 
 import numpy as np
+import quality  # benchmarks/quality.py, beside this script
 from PIL import Image, ImageDraw
 
 from photogan.app.chain import enhance_chain
@@ -31,16 +31,10 @@ LABEL_HEIGHT = 18
 
 
 def damage(rgb8: np.ndarray, kind: str | None, seed: int) -> np.ndarray:
-    if kind == "noise25":
-        noisy = rgb8 + np.random.default_rng(seed).normal(0.0, 25.0, rgb8.shape)
-        return np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
-    if kind == "jpeg20":
-        buffer = io.BytesIO()
-        Image.fromarray(rgb8).save(buffer, "JPEG", quality=20)
-        return np.asarray(Image.open(buffer).convert("RGB"))
+    """The damage of ``--damage``: the restore benchmark's own cases (same seeds), or the luminance."""
     if kind == "gray":
         return np.asarray(Image.fromarray(rgb8).convert("L").convert("RGB"))
-    return rgb8
+    return quality.damage(rgb8, {"noise25": "noise σ25", "jpeg20": "JPEG q20"}.get(kind or "", "clean"), seed)
 
 
 def main() -> None:

@@ -147,7 +147,8 @@ def upscale(folders: list[Path], sessions: list[ModelSession]) -> Table:
     return table
 
 
-def _damage(clean8: np.ndarray, case: str, seed: int) -> np.ndarray:
+def damage(clean8: np.ndarray, case: str, seed: int) -> np.ndarray:
+    """``clean8`` with one of the restore cases applied (``clean`` or an unknown case: unchanged)."""
     if case == "noise σ25":
         noise = np.random.default_rng(seed).normal(0.0, 25.0, clean8.shape)
         return np.clip(np.rint(clean8 + noise), 0, 255).astype(np.uint8)
@@ -170,7 +171,7 @@ def restore(folders: list[Path], sessions: list[ModelSession], cbm3d: bool, limi
             clean8 = to_uint(load_image(path).rgb_pixels(), 8)
             megapixels = clean8.shape[0] * clean8.shape[1] / 1e6
             for case in ("noise σ25", "JPEG q20", "blur σ1.2", "clean"):
-                damaged = _damage(clean8, case, seed)
+                damaged = damage(clean8, case, seed)
                 table.add(name, case, "input (untouched)", *rgb_score(damaged, clean8), 0.0)
                 for session in sessions:
                     out, seconds = run_model(session, damaged)

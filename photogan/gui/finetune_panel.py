@@ -64,6 +64,7 @@ class FineTunePanel(QWidget):
         self._buffer = ""
         self._request: TrainRequest | None = None
         self._stop_asked = False
+        self._sample_stamp: tuple[Path, int] | None = None
 
         self.folder = FolderField(
             "Folder of photos to learn from", placeholder="a folder of your best photos (at least a few dozen)"
@@ -296,7 +297,10 @@ class FineTunePanel(QWidget):
         self.loss_plot.set_data([("G", G_COLOUR, h.g_loss), ("D", D_COLOUR, h.d_loss)])
         reference = ("unprocessed input", h.input_psnr) if h.input_psnr is not None else None
         self.psnr_plot.set_data([("PSNR", PSNR_COLOUR, h.psnr)], reference)
-        if h.sample is not None and h.sample.exists():
+        # the grid changes only at validation: read it again only when the file did
+        stamp = (h.sample, h.sample.stat().st_mtime_ns) if h.sample is not None and h.sample.exists() else None
+        if stamp is not None and stamp != self._sample_stamp:
+            self._sample_stamp = stamp
             pixmap = QPixmap(str(h.sample))
             if not pixmap.isNull():
                 self.sample.setPixmap(

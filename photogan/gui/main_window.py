@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -121,8 +122,6 @@ class OutputDialog(QDialog):
         form.addRow(buttons)
 
     def apply(self, settings: Settings) -> Settings:
-        from dataclasses import replace
-
         return replace(
             settings,
             output_dir=self.folder.text().strip() or settings.output_dir,
@@ -365,14 +364,10 @@ class MainWindow(QMainWindow):
         return False
 
     def _chain_changed(self) -> None:
-        from dataclasses import replace
-
         self.settings = replace(self.settings, chain=self.current_chain())
         self._save_settings()
 
     def _device_changed(self) -> None:
-        from dataclasses import replace
-
         self.settings = replace(self.settings, device=self.device_combo.currentData())
         self._save_settings()
 
