@@ -50,3 +50,30 @@ def test_restore_damages_most_samples_and_leaves_the_clean_fraction() -> None:
 def test_grayscale_has_equal_channels() -> None:
     gray = grayscale(photo())
     assert np.array_equal(gray[..., 0], gray[..., 1]) and np.array_equal(gray[..., 1], gray[..., 2])
+
+
+def test_a_runs_damage_mix_comes_from_its_config() -> None:
+    from training.config import TrainConfig
+    from training.dataset import task_degradation
+
+    clean = photo()
+    config = TrainConfig(task="restore", degradation={"clean_fraction": 1.0})
+    degrade = task_degradation(config)
+    assert degrade is not None
+    np.testing.assert_array_equal(degrade(clean, np.random.default_rng(3)), clean)
+    assert TrainConfig.from_dict(config.to_dict()).degradation == {"clean_fraction": 1.0}  # saved with the run
+    with pytest.raises(ValueError, match="p_scratches"):
+        RestoreDegradation.from_params({"p_scratches": 0.5})  # a typo is an error, not the default mix
+
+
+def test_gaussian_share_one_gives_only_gaussian_noise() -> None:
+    """With every other kind off, the residual is zero-mean Gaussian noise (not shot noise or grain)."""
+    flat = np.full((96, 96, 3), 0.5, np.float32)
+    only_noise = {"p_fade": 0, "p_blur": 0, "p_scratch": 0, "p_dust": 0, "p_holes": 0, "p_jpeg": 0}
+    mix = RestoreDegradation.from_params({**only_noise, "p_noise": 1.0, "gaussian_share": 1.0, "clean_fraction": 0})
+    for seed in range(8):
+        residual = mix(flat, np.random.default_rng(seed)) - flat
+        channels = residual.reshape(-1, 3)
+        assert abs(float(channels.mean())) < 0.01
+        assert abs(np.corrcoef(channels.T)[0, 1]) < 0.1  # film grain is shared by the channels
+        assert len(np.unique(residual)) > 1000  # shot noise takes only the values k / peak

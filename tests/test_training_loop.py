@@ -71,6 +71,7 @@ def tiny(task: str, **changes: object) -> TrainConfig:
     [
         ("compact", {"scale": 3, "channels": 8, "blocks": 2}, ((17, 23), (9, 31))),
         ("restorer", {"channels": 8, "blocks": 2}, ((18, 26), (10, 34))),  # size multiple 2: odd multiples
+        ("restorer", {"channels": 16, "blocks": 2, "levels": 2}, ((20, 28), (12, 36))),  # size multiple 4
         ("colorizer", {"channels": 8, "blocks": 2}, ((18, 26), (10, 34))),
     ],
 )
@@ -93,13 +94,32 @@ def test_every_image_arch_exports_and_matches_onnxruntime(tmp_path: Path, arch: 
     assert read_model_info(path).arch == arch
 
 
-def test_dcgan_generator_exports_with_a_noise_input(tmp_path: Path) -> None:
-    model = archs.build("dcgan", latent=16, image_size=32, base=8).eval()
+@pytest.mark.parametrize("params", [{}, {"upsample": "resize", "tileable": True}], ids=["transposed", "tileable"])
+def test_dcgan_generator_exports_with_a_noise_input(tmp_path: Path, params: dict[str, object]) -> None:
+    model = archs.build("dcgan", latent=16, image_size=32, base=8, **params).eval()
     info = ModelInfo(
         id="t-dcgan", name="dcgan", task="generate", arch="dcgan", arch_params=model.hparams, tiling="whole"
     )
     path = export_onnx(model, info, tmp_path / "dcgan.onnx")
     assert check_parity(model, path, ((0, 0),), latent=16) < 1e-4
+
+
+@pytest.mark.parametrize("tileable", [True, False])
+def test_a_tileable_generator_draws_tiles_that_repeat_without_a_seam(tileable: bool) -> None:
+    """Run on a torus twice as large (its first 4×4 map repeated 2×2), a tileable generator draws exactly its
+    tile repeated 2×2: the seam between two copies is drawn like any other place in the image."""
+    model = archs.build("dcgan", latent=16, image_size=32, base=8, upsample="resize", tileable=tileable).eval()
+    with torch.no_grad():
+        z = torch.randn(1, 16)
+        tile = model(z)
+        start = model.net[:3](z[:, :, None, None])
+        mosaic = (model.net[3:](start.repeat(1, 1, 2, 2)) + 1.0) * 0.5
+    assert torch.allclose(mosaic, tile.repeat(1, 1, 2, 2), atol=1e-5) == tileable
+
+
+def test_a_tileable_generator_needs_resize_upsampling() -> None:
+    with pytest.raises(ValueError, match="tileable"):
+        archs.build("dcgan", latent=16, image_size=32, base=8, tileable=True)
 
 
 def _weights(trainer: Trainer) -> dict[str, torch.Tensor]:

@@ -49,6 +49,7 @@ class TrainConfig:
     log_every: int = 50
     kernel: str = "bicubic"
     real_degradations: bool = False
+    degradation: Any = field(default_factory=dict)  # restore: RestoreDegradation fields (the damage mix)
     latent: int = 100
     seed: int = 0
     amp: bool = True
@@ -71,6 +72,7 @@ class TrainConfig:
             object.__setattr__(self, "gan_start", 0)
         object.__setattr__(self, "arch_params", MappingProxyType(dict(self.arch_params)))
         object.__setattr__(self, "d_params", MappingProxyType(dict(self.d_params)))
+        object.__setattr__(self, "degradation", MappingProxyType(dict(self.degradation)))
         object.__setattr__(self, "betas", tuple(self.betas))
         object.__setattr__(self, "gan_betas", tuple(self.gan_betas))
         if isinstance(self.fidelity, dict):
@@ -84,6 +86,7 @@ class TrainConfig:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["arch_params"] = dict(self.arch_params)
         data["d_params"] = dict(self.d_params)
+        data["degradation"] = dict(self.degradation)
         data["fidelity"] = asdict(self.fidelity)
         data["betas"], data["gan_betas"] = list(self.betas), list(self.gan_betas)
         return data

@@ -84,7 +84,7 @@ def task_degradation(config: TrainConfig) -> Degrade | None:
         kernel = config.kernel if config.kernel in ("bicubic", "bilinear", "area", "random") else "bicubic"
         return UpscaleDegradation(config.scale, kernel, real=config.real_degradations)  # type: ignore[arg-type]
     if config.task == "restore":
-        return RestoreDegradation()
+        return RestoreDegradation.from_params(config.degradation)
     if config.task == "colorize":
         return lambda image, rng: grayscale(image)
     return None
@@ -160,7 +160,7 @@ class TaskData:
         if self.degrade is None:
             return []
         rng = np.random.default_rng(12345)
-        step = 2 * self.config.scale
+        step = 4 * self.config.scale  # every generator takes sizes that are multiples of 4 (two stride-2 levels)
         pairs = []
         for photo in self.val_photos:
             h, w = (min(s, VAL_SIDE) // step * step for s in photo.shape[:2])

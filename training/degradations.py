@@ -13,8 +13,9 @@ that generator, so the same seed gives the same degraded image (a requirement fo
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -155,6 +156,8 @@ class RestoreDegradation:
     Attributes:
         p_fade, p_blur, p_scratch, p_dust, p_holes, p_noise, p_jpeg: Probabilities of each kind.
         max_sigma: Largest Gaussian noise σ (in 8-bit levels).
+        gaussian_share: Share of Gaussian noise among the noisy samples (the rest is shot noise and film grain
+            in equal parts).
         jpeg_quality: Range of JPEG qualities.
         clean_fraction: Share of samples left untouched, so the model learns to leave clean photos alone.
     """
@@ -167,8 +170,22 @@ class RestoreDegradation:
     p_noise: float = 0.7
     p_jpeg: float = 0.5
     max_sigma: float = 50.0
+    gaussian_share: float = 1 / 3
     jpeg_quality: tuple[int, int] = (10, 90)
     clean_fraction: float = 0.05
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> RestoreDegradation:
+        """The mix of a run's ``degradation`` table; unknown keys are an error, not silently ignored."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise ValueError(f"unknown degradation keys: {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        values = dict(params)
+        if "jpeg_quality" in values:
+            low, high = values["jpeg_quality"]
+            values["jpeg_quality"] = (int(low), int(high))
+        return cls(**values)
 
     def __call__(self, clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         if rng.random() < self.clean_fraction:
@@ -186,7 +203,8 @@ class RestoreDegradation:
             image = holes(image, rng, int(rng.integers(1, 3)))
         image = np.clip(image, 0.0, 1.0)
         if rng.random() < self.p_noise:
-            kind = rng.integers(0, 3)
+            pick = rng.random()
+            kind = 0 if pick < self.gaussian_share else 1 if pick < (1 + self.gaussian_share) / 2 else 2
             if kind == 0:
                 image = gaussian_noise(image, rng, float(rng.uniform(2.0, self.max_sigma)) / 255.0)
             elif kind == 1:
