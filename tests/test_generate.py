@@ -10,22 +10,25 @@ import pytest
 from conftest import open_session
 from onnx import TensorProto, helper
 
-from photogan.app.generate import generate, interpolate, noise
+from photogan.app.generate import generate, interpolate, is_tileable, noise, tile
 from photogan.cli.main import main
 from photogan.core.errors import ModelError
 from photogan.core.load import load_image
 from photogan.inference.model_info import ModelInfo
 
 
-def texture_model(path: Path, latent: int = 4, side: int = 8) -> Path:
+def texture_model(path: Path, latent: int = 4, side: int = 8, tileable: bool = False) -> Path:
     """z (N×latent) → sigmoid(z·W) reshaped to N×3×side×side: a tiny but genuine generator."""
+    params: dict[str, object] = {"latent": latent, "image_size": side}
+    if tileable:
+        params["tileable"] = True
     info = ModelInfo(
-        id="tiny-texture",
+        id="tiny-tileable" if tileable else "tiny-texture",
         name="t",
         task="generate",
         arch="linear",
         tiling="whole",
-        arch_params={"latent": latent, "image_size": side},
+        arch_params=params,
     )
     weights = np.random.default_rng(0).normal(0, 1, (latent, 3 * side * side)).astype(np.float32)
     graph = helper.make_graph(
@@ -86,3 +89,21 @@ def test_enhance_models_are_not_generators(models_dir: Path) -> None:
     with pytest.raises(ModelError, match="not a generate model"):
         noise(open_session(models_dir / "identity.onnx"), 0)
     assert main(["generate", "--model", str(models_dir / "identity.onnx")]) == 2
+
+
+def test_tileable_models_save_larger_seamless_mosaics(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tileable = texture_model(tmp_path / "tileable.onnx", tileable=True)
+    plain = texture_model(tmp_path / "plain.onnx")
+    assert is_tileable(open_session(tileable).info) and not is_tileable(open_session(plain).info)
+    single, mosaic = tmp_path / "single", tmp_path / "mosaic"
+    assert main(["generate", "--model", str(tileable), "-n", "1", "--seed", "3", "-o", str(single)]) == 0
+    assert main(["generate", "--model", str(tileable), "-n", "1", "--seed", "3", "--tile", "3", "-o", str(mosaic)]) == 0
+    one = load_image(next(single.iterdir())).pixels
+    big = load_image(next(mosaic.iterdir())).pixels
+    assert big.shape == (24, 24, 3)
+    np.testing.assert_array_equal(big, np.tile(one, (3, 3, 1)))
+    np.testing.assert_array_equal(tile(load_image(next(single.iterdir())), 2).pixels, big[:16, :16])
+
+    assert main(["generate", "--model", str(plain), "--tile", "2", "-o", str(tmp_path / "no")]) == 2
+    assert "seams" in capsys.readouterr().err
+    assert not (tmp_path / "no").exists()

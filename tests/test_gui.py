@@ -486,3 +486,35 @@ def test_finetune_panel_trains_stops_resumes_and_registers_the_model(qtbot, tmp_
     assert panel.history.g_loss and panel.history.psnr  # curves to plot
     assert "my-x2 is ready" in panel.status.text() and "dB" in panel.status.text()
     assert "my-x2" in [e.info.id for e in ModelService().list()]
+
+
+def test_generate_panel_previews_and_saves_tiled_textures_only_for_tileable_models(
+    qtbot, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from test_generate import texture_model
+
+    from photogan.app.models import ModelService
+    from photogan.gui.generate_panel import GeneratePanel
+
+    service = ModelService()
+    service.import_file(texture_model(tmp_path / "plain.onnx"))
+    service.import_file(texture_model(tmp_path / "tileable.onnx", tileable=True))
+    panel = GeneratePanel(service, lambda: "cpu")
+    qtbot.addWidget(panel)
+    panel.model.setCurrentIndex(panel.model.findData("tiny-texture"))
+    assert not panel.tiled_preview.isEnabled() and not panel.save_tiles.isEnabled()
+    panel.model.setCurrentIndex(panel.model.findData("tiny-tileable"))
+    assert panel.tiled_preview.isEnabled() and panel.save_tiles.isEnabled()
+
+    panel.count.setValue(3)
+    panel.run_generate()
+    qtbot.waitUntil(lambda: panel.worker is None and panel.grid.count() == 3, timeout=10_000)
+    panel.tiled_preview.setChecked(True)
+    assert panel.grid.count() == 3  # the same images, shown repeated
+    panel.save_tiles.setValue(2)
+    out = tmp_path / "saved"
+    monkeypatch.setattr("photogan.gui.generate_panel.QFileDialog.getExistingDirectory", lambda *a, **k: str(out))
+    panel.save_all()
+    saved = sorted(out.iterdir())
+    assert len(saved) == 3 and Image.open(saved[0]).size == (16, 16)
+    np.testing.assert_array_equal(np.asarray(Image.open(saved[0]))[:8, :8], np.asarray(Image.open(saved[0]))[8:, 8:])

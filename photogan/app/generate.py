@@ -9,6 +9,7 @@ import numpy as np
 from photogan.core.errors import ModelError
 from photogan.core.image import Photo
 from photogan.core.save import save_image
+from photogan.inference.model_info import ModelInfo
 from photogan.inference.session import ModelSession
 
 
@@ -36,7 +37,22 @@ def generate(session: ModelSession, vectors: np.ndarray) -> list[Photo]:
     return [Photo(np.ascontiguousarray(image.transpose(1, 2, 0))) for image in images]
 
 
-def save_generated(photos: list[Photo], folder: Path, stem: str, fmt: str = "png") -> list[Path]:
-    """Saves generated images as ``stem-0001.png`` … (atomically, like every photogan output)."""
+def is_tileable(info: ModelInfo) -> bool:
+    """Whether the model draws tiles that repeat without a seam (trained with circular padding)."""
+    return info.task == "generate" and bool(info.arch_params.get("tileable", False))
+
+
+def tile(photo: Photo, times: int) -> Photo:
+    """``times`` × ``times`` copies of a tile side by side: a larger seamless background from a tileable model."""
+    if times < 1:
+        raise ValueError(f"tile count must be at least 1, got {times}")
+    return Photo(np.ascontiguousarray(np.tile(photo.pixels, (times, times, 1))))
+
+
+def save_generated(photos: list[Photo], folder: Path, stem: str, fmt: str = "png", tiles: int = 1) -> list[Path]:
+    """Saves generated images as ``stem-0001.png`` … (atomically, like every photogan output), each as a
+    ``tiles`` × ``tiles`` mosaic when ``tiles`` > 1."""
     folder.mkdir(parents=True, exist_ok=True)
+    if tiles > 1:
+        photos = [tile(photo, tiles) for photo in photos]
     return [save_image(photo, folder / f"{stem}-{i:04d}.{fmt}") for i, photo in enumerate(photos, start=1)]

@@ -85,11 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("model", help="model id")
 
     gen = commands.add_parser("generate", help="generate textures or backgrounds with a generate model")
-    gen.add_argument("--model", required=True, help="a generate model id or .onnx path")
+    gen.add_argument("--model", help="a generate model id or .onnx path (default: the bundled textures model)")
     gen.add_argument("-n", "--count", type=int, default=8, help="how many images (default 8)")
     gen.add_argument("--seed", type=int, default=0, help="seed of the first image; image k uses seed + k")
     gen.add_argument(
         "--interpolate", type=int, metavar="SEED_B", help="instead: a sequence from --seed to this seed (--count steps)"
+    )
+    gen.add_argument(
+        "--tile", type=int, default=1, metavar="N", help="save each as N×N copies side by side (tileable models)"
     )
     gen.add_argument("-o", "--output", type=Path, default=Path("photogan-output"), metavar="OUTDIR")
     gen.add_argument("--device", default="auto")
@@ -183,18 +186,21 @@ def _models(args: argparse.Namespace, service: ModelService) -> int:
 
 
 def _generate(args: argparse.Namespace, service: ModelService) -> int:
-    from photogan.app.generate import generate, interpolate, noise, save_generated
+    from photogan.app.generate import generate, interpolate, is_tileable, noise, save_generated
 
-    if args.count < 1:
-        raise ValueError("--count must be at least 1")
-    session = service.open(service.resolve("generate", None, args.model), args.device)
+    if args.count < 1 or args.tile < 1:
+        raise ValueError("--count and --tile must be at least 1")
+    info = service.resolve("generate", None, args.model)
+    if args.tile > 1 and not is_tileable(info):
+        raise ValueError(f"{info.id} does not draw tileable images: --tile would show seams")
+    session = service.open(info, args.device)
     if args.interpolate is not None:
         vectors = interpolate(noise(session, args.seed), noise(session, args.interpolate), args.count)
         stem = f"{session.info.id}-{args.seed}-to-{args.interpolate}"
     else:
         vectors = np.concatenate([noise(session, args.seed + k) for k in range(args.count)])
         stem = f"{session.info.id}-seed{args.seed}"
-    paths = save_generated(generate(session, vectors), args.output, stem)
+    paths = save_generated(generate(session, vectors), args.output, stem, tiles=args.tile)
     print(
         f"photogan: {len(paths)} images from {session.info.id} on {session.provider} in {args.output}", file=sys.stderr
     )

@@ -9,6 +9,7 @@ import numpy as np
 from PySide6.QtCore import QSize, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
@@ -22,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photogan.app.generate import generate, interpolate, noise, save_generated
+from photogan.app.generate import generate, interpolate, is_tileable, noise, save_generated, tile
 from photogan.app.models import ModelService
 from photogan.core.image import Photo
 from photogan.core.progress import Progress
@@ -58,6 +59,13 @@ class GeneratePanel(QWidget):
         self.count = QSpinBox()
         self.count.setRange(1, 64)
         self.count.setValue(8)
+        self.tiled_preview = QCheckBox("Show 2×2")
+        self.tiled_preview.setToolTip("Show each image repeated 2×2, to check that it tiles without a seam")
+        self.tiled_preview.toggled.connect(lambda _: self._show(self.photos))
+        self.save_tiles = QSpinBox()
+        self.save_tiles.setRange(1, 16)
+        self.save_tiles.setPrefix("×")
+        self.save_tiles.setToolTip("Save each image as N×N copies side by side: a larger seamless background")
         self.generate_button = QPushButton("Generate")
         self.generate_button.clicked.connect(self.run_generate)
         self.reseed_button = QPushButton("New seed")
@@ -84,6 +92,9 @@ class GeneratePanel(QWidget):
         ):
             row.addWidget(QLabel(label))
             row.addWidget(widget)
+        row.addWidget(self.tiled_preview)
+        row.addWidget(QLabel("Save tiled"))
+        row.addWidget(self.save_tiles)
         row.addStretch(1)
         buttons = QHBoxLayout()
         for b in (self.generate_button, self.reseed_button, self.interpolate_button, self.save_button):
@@ -94,6 +105,7 @@ class GeneratePanel(QWidget):
         layout.addLayout(row)
         layout.addLayout(buttons)
         layout.addWidget(self.grid, 1)
+        self.model.currentIndexChanged.connect(self._update_controls)
         self.refresh_models()
 
     def refresh_models(self) -> None:
@@ -105,6 +117,10 @@ class GeneratePanel(QWidget):
         self.model.setCurrentIndex(max(self.model.findData(current), 0))
         self._update_controls()
 
+    def _tileable(self) -> bool:
+        model_id = self.model.currentData()
+        return model_id is not None and is_tileable(self.models.resolve("generate", None, model_id))
+
     def _update_controls(self) -> None:
         has_model = self.model.count() > 0
         busy = self.worker is not None
@@ -112,6 +128,12 @@ class GeneratePanel(QWidget):
         for b in (self.generate_button, self.reseed_button, self.interpolate_button):
             b.setEnabled(has_model and not busy)
         self.save_button.setEnabled(bool(self.photos) and not busy)
+        tileable = has_model and self._tileable()
+        self.tiled_preview.setEnabled(tileable)
+        self.save_tiles.setEnabled(tileable)
+        if not tileable:
+            self.tiled_preview.setChecked(False)
+            self.save_tiles.setValue(1)
 
     def reseed(self) -> None:
         self.seed.setValue((self.seed.value() * 1103515245 + 12345) % MAX_SEED)
@@ -146,8 +168,10 @@ class GeneratePanel(QWidget):
     def _show(self, photos: list[Photo]) -> None:
         self.photos = photos
         self.grid.clear()
+        times = 2 if self.tiled_preview.isChecked() else 1
         for k, photo in enumerate(photos, start=1):
-            self.grid.addItem(QListWidgetItem(QIcon(QPixmap.fromImage(to_qimage(photo))), f"#{k}"))
+            shown = tile(photo, times) if times > 1 else photo
+            self.grid.addItem(QListWidgetItem(QIcon(QPixmap.fromImage(to_qimage(shown))), f"#{k}"))
 
     def _done(self) -> None:
         self.worker = None
@@ -158,7 +182,8 @@ class GeneratePanel(QWidget):
         if not folder:
             return
         try:
-            paths = save_generated(self.photos, Path(folder), f"{self.model.currentData()}-seed{self.seed.value()}")
+            stem = f"{self.model.currentData()}-seed{self.seed.value()}"
+            paths = save_generated(self.photos, Path(folder), stem, tiles=self.save_tiles.value())
         except (OSError, ValueError) as exc:
             self.error.emit(f"Could not save: {exc}")
             return
