@@ -97,13 +97,15 @@ def test_tileable_models_save_larger_seamless_mosaics(tmp_path: Path, capsys: py
     assert is_tileable(open_session(tileable).info) and not is_tileable(open_session(plain).info)
     single, mosaic = tmp_path / "single", tmp_path / "mosaic"
     assert main(["generate", "--model", str(tileable), "-n", "1", "--seed", "3", "-o", str(single)]) == 0
-    assert main(["generate", "--model", str(tileable), "-n", "1", "--seed", "3", "--tile", "3", "-o", str(mosaic)]) == 0
+    assert (
+        main(["generate", "--model", str(tileable), "-n", "1", "--seed", "3", "--repeat", "3", "-o", str(mosaic)]) == 0
+    )
     one = load_image(next(single.iterdir())).pixels
     big = load_image(next(mosaic.iterdir())).pixels
     assert big.shape == (24, 24, 3)
     np.testing.assert_array_equal(big, np.tile(one, (3, 3, 1)))
     np.testing.assert_array_equal(tile(load_image(next(single.iterdir())), 2).pixels, big[:16, :16])
 
-    assert main(["generate", "--model", str(plain), "--tile", "2", "-o", str(tmp_path / "no")]) == 2
+    assert main(["generate", "--model", str(plain), "--repeat", "2", "-o", str(tmp_path / "no")]) == 2
     assert "seams" in capsys.readouterr().err
     assert not (tmp_path / "no").exists()

@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--interpolate", type=int, metavar="SEED_B", help="instead: a sequence from --seed to this seed (--count steps)"
     )
     gen.add_argument(
-        "--tile", type=int, default=1, metavar="N", help="save each as N×N copies side by side (tileable models)"
+        "--repeat", type=int, default=1, metavar="N", help="save each as N×N copies side by side (tileable models)"
     )
     gen.add_argument("-o", "--output", type=Path, default=Path("photogan-output"), metavar="OUTDIR")
     gen.add_argument("--device", default="auto")
@@ -188,11 +188,11 @@ def _models(args: argparse.Namespace, service: ModelService) -> int:
 def _generate(args: argparse.Namespace, service: ModelService) -> int:
     from photogan.app.generate import generate, interpolate, is_tileable, noise, save_generated
 
-    if args.count < 1 or args.tile < 1:
-        raise ValueError("--count and --tile must be at least 1")
+    if args.count < 1 or args.repeat < 1:
+        raise ValueError("--count and --repeat must be at least 1")
     info = service.resolve("generate", None, args.model)
-    if args.tile > 1 and not is_tileable(info):
-        raise ValueError(f"{info.id} does not draw tileable images: --tile would show seams")
+    if args.repeat > 1 and not is_tileable(info):
+        raise ValueError(f"{info.id} does not draw tileable images: --repeat would show seams")
     session = service.open(info, args.device)
     if args.interpolate is not None:
         vectors = interpolate(noise(session, args.seed), noise(session, args.interpolate), args.count)
@@ -200,7 +200,7 @@ def _generate(args: argparse.Namespace, service: ModelService) -> int:
     else:
         vectors = np.concatenate([noise(session, args.seed + k) for k in range(args.count)])
         stem = f"{session.info.id}-seed{args.seed}"
-    paths = save_generated(generate(session, vectors), args.output, stem, tiles=args.tile)
+    paths = save_generated(generate(session, vectors), args.output, stem, tiles=args.repeat)
     print(
         f"photogan: {len(paths)} images from {session.info.id} on {session.provider} in {args.output}", file=sys.stderr
     )
