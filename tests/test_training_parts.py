@@ -73,7 +73,9 @@ def test_fidelity_terms() -> None:
     x = torch.rand(2, 3, 24, 24)
     assert float(ssim(x, x)) == pytest.approx(1.0, abs=1e-5)
     assert float(frequency_loss(x, x)) == 0
-    loss = FidelityLoss(FidelityWeights(l1=1, charbonnier=1, ssim=1, frequency=1))
+    loss = FidelityLoss(FidelityWeights(l1=1, l2=1, charbonnier=1, ssim=1, frequency=1))
     same, terms = loss(x, x)
     worse, _ = loss(x, torch.rand(2, 3, 24, 24))
-    assert set(terms) == {"l1", "charbonnier", "ssim", "frequency"} and worse > same
+    assert set(terms) == {"l1", "l2", "charbonnier", "ssim", "frequency"} and worse > same
+    _, only_l2 = FidelityLoss(FidelityWeights(l2=1, charbonnier=0))(x, x + 0.1)
+    assert only_l2 == {"l2": pytest.approx(0.01)}  # the mean squared error PSNR is computed from

@@ -58,6 +58,7 @@ class FidelityWeights:
     """Weights of the fidelity terms (0 disables a term)."""
 
     l1: float = 0.0
+    l2: float = 0.0  # mean squared error: what PSNR measures (a last fine-tune for fidelity models)
     charbonnier: float = 1.0
     ssim: float = 0.0
     frequency: float = 0.0
@@ -78,6 +79,8 @@ class FidelityLoss(nn.Module):
         terms: dict[str, torch.Tensor] = {}
         if w.l1:
             terms["l1"] = w.l1 * F.l1_loss(pred, target)
+        if w.l2:
+            terms["l2"] = w.l2 * F.mse_loss(pred, target)
         if w.charbonnier:
             terms["charbonnier"] = w.charbonnier * charbonnier(pred, target)
         if w.ssim:
