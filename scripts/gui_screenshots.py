@@ -123,7 +123,9 @@ def main() -> int:
             window.generate_panel.count.setValue(12)
             window.generate_panel.run_generate()
             wait(app, lambda: window.generate_panel.worker is None)
-            shot("7-generate")
+            if window.generate_panel.tiled_preview.isEnabled():
+                window.generate_panel.tiled_preview.setChecked(True)  # shows that the tiles repeat without a seam
+            shot("8-generate")
         window.tabs.setCurrentIndex(0)
         window.close()
         Worker.stop_all()
