@@ -173,6 +173,29 @@ def test_time_budget_ends_with_a_checkpoint_and_resume_finishes(tmp_path: Path, 
     assert again.run().status == "finished" and again.iteration == outcome.iteration + 3
 
 
+def test_a_killed_run_resumes_from_its_last_validation(
+    tmp_path: Path, photos: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run that dies without a clean stop (power cut, closed session) keeps the work up to its last validation."""
+    run = tmp_path / "run"
+    trainer = Trainer(tiny("restore", iters=8, val_every=4), [photos], run)
+    original_step = trainer.step
+
+    def dies_at_iteration_6() -> dict[str, float]:
+        if trainer.iteration == 6:
+            raise KeyboardInterrupt  # what SIGKILL looks like to the files on disk: no chance to save
+        return original_step()
+
+    monkeypatch.setattr(trainer, "step", dies_at_iteration_6)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.run()
+    _, meta = checkpoint.load(run / "last.safetensors")
+    assert meta["iteration"] == 4
+    again = Trainer(tiny("restore", iters=8, val_every=4), [photos], run)
+    assert again.iteration == 4
+    assert again.run().status == "finished" and again.iteration == 8
+
+
 @pytest.mark.slow
 def test_short_cpu_fine_tune_improves_validation_psnr(tmp_path: Path, photos: Path) -> None:
     config = tiny("restore", iters=300, val_every=300, lr=1e-3, batch=8, arch_params={"channels": 16, "blocks": 2})

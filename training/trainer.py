@@ -351,7 +351,8 @@ class Trainer:
     def run(self, minutes: float | None = None, dry_run: bool = False) -> Outcome:
         """Trains until ``config.iters``, the time budget, or a stop request; always ends with a checkpoint.
 
-        SIGINT and SIGTERM finish the current iteration, then stop like the time budget does.
+        SIGINT and SIGTERM finish the current iteration, then stop like the time budget does. The checkpoint is
+        also written at every validation, so a run killed outright resumes from there.
         """
         deadline = None if minutes is None else time.monotonic() + minutes * 60.0
         epoch = max(1, len(self.data.train_photos) // self.config.batch)
@@ -384,6 +385,8 @@ class Trainer:
                     epoch_means = _Means()
                 if self.iteration % self.config.val_every == 0 or last or dry_run:
                     metrics = self._validate_and_track()
+                    if not (last or dry_run):
+                        self.save()  # a killed run (power cut, closed session) loses at most val_every iterations
                 out_of_time = deadline is not None and time.monotonic() > deadline
                 if self._agree(self._stop_requested or out_of_time or dry_run):
                     status = "stopped" if self._stop_requested else "time_budget" if out_of_time else "dry_run"
