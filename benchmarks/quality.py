@@ -5,6 +5,7 @@ Usage::
     python benchmarks/quality.py ../shared/data/val/Set5 ../shared/data/val/Set14            # upscale models
     python benchmarks/quality.py ../shared/data/val/McMaster --task restore [--cbm3d] [--limit 6]
     python benchmarks/quality.py ../shared/data/val/McMaster ../shared/data/val/Set5 --task colorize
+    python benchmarks/quality.py ../shared/data/val/McMaster --task generate
 
 Every model runs through ``photogan.inference.enhancer.enhance`` (ONNX, not torch); outputs are rounded to 8
 bits as a saved file would be.
@@ -19,6 +20,9 @@ bits as a saved file would be.
   kept out of photogan's dependencies, and takes about half a minute per photo here). Seconds per megapixel
   are printed for every method.
 - ``colorize``: the photo's BT.601 luminance as the input; PSNR/SSIM on RGB, the gray input as the baseline.
+- ``generate``: 64 seeded samples per model; their mean pairwise distance (*diversity*: near 0 is mode
+  collapse) beside that of 64 random crops of the same size from the folders' photos, and the *seam ratio*
+  (the step across a tile's wrap-around edges over the step between neighbouring pixels: about 1 is seamless).
 """
 
 from __future__ import annotations
@@ -121,7 +125,7 @@ class Table:
         for (data, case, method), values in self.rows.items():
             means = np.mean(values, axis=0)
             cells = [
-                f"{v:.4f}" if "SSIM" in c or c == "sharpness" else f"{v:.2f}"
+                f"{v:.4f}" if "SSIM" in c or c in ("sharpness", "diversity") else f"{v:.2f}"
                 for c, v in zip(self.columns, means, strict=True)
             ]
             print(f"| {data} | {case} | {method} | " + " | ".join(cells) + " |")
@@ -201,6 +205,58 @@ def colorize(folders: list[Path], sessions: list[ModelSession]) -> Table:
     return table
 
 
+def pairwise_distance(images: np.ndarray) -> float:
+    """Mean L2 distance between distinct images of an N×H×W×C stack in [0, 1], per pixel (the training
+    module's diversity measure: low values mean mode collapse)."""
+    flat = images.reshape(len(images), -1).astype(np.float64)
+    squared = (flat**2).sum(1)
+    dist = np.sqrt(np.maximum(squared[:, None] + squared[None, :] - 2.0 * flat @ flat.T, 0.0) / flat.shape[1])
+    return float(dist.sum() / (len(images) * (len(images) - 1)))
+
+
+def seam_ratio(tile: np.ndarray) -> float:
+    """The mean step across a tile's wrap-around edges (the seams of a mosaic of it) over the mean step between
+    neighbouring pixels inside it: about 1 for a seamless tile, well above for a photo crop."""
+    t = tile.astype(np.float64)
+    inside = (np.abs(np.diff(t, axis=0)).mean() + np.abs(np.diff(t, axis=1)).mean()) / 2.0
+    seams = (np.abs(t[0] - t[-1]).mean() + np.abs(t[:, 0] - t[:, -1]).mean()) / 2.0
+    return float(seams / max(inside, 1e-12))
+
+
+def generate(folders: list[Path], sessions: list[ModelSession], count: int = 64) -> Table:
+    from photogan.app.generate import generate as draw
+    from photogan.app.generate import noise
+
+    table = Table(("diversity", "seam ratio"))
+    size = 0
+    for session in sessions:
+        samples = np.stack([p.pixels for p in draw(session, noise(session, 0, count))])
+        size = size or samples.shape[1]
+        ratio = float(np.mean([seam_ratio(s) for s in samples]))
+        table.add("samples", f"{count} seeds", session.info.id, pairwise_distance(samples), ratio)
+    rng = np.random.default_rng(0)
+    for folder in folders:
+        photos = [to_uint(load_image(p).rgb_pixels(), 8) for p in sorted(find_images(folder, recursive=True))]
+        photos = [p for p in photos if min(p.shape[:2]) >= size]
+        if not photos:
+            continue
+        crops = []
+        for _ in range(count):
+            photo = photos[int(rng.integers(len(photos)))]
+            y, x = (int(rng.integers(0, photo.shape[k] - size + 1)) for k in (0, 1))
+            crops.append(photo[y : y + size, x : x + size].astype(np.float32) / 255.0)
+        crops_array = np.stack(crops)
+        ratio = float(np.mean([seam_ratio(c) for c in crops_array]))
+        table.add(
+            f"{folder.name} ({len(photos)})",
+            f"{count} crops of {size} px",
+            "real photos",
+            pairwise_distance(crops_array),
+            ratio,
+        )
+    return table
+
+
 def _import_bm3d():  # type: ignore[no-untyped-def]
     try:
         import bm3d
@@ -212,7 +268,7 @@ def _import_bm3d():  # type: ignore[no-untyped-def]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folders", nargs="+", type=Path)
-    parser.add_argument("--task", choices=("upscale", "restore", "colorize"), default="upscale")
+    parser.add_argument("--task", choices=("upscale", "restore", "colorize", "generate"), default="upscale")
     parser.add_argument("--models", nargs="+", help="model ids or .onnx paths (default: every model of the task)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--cbm3d", action="store_true", help="restore: run CBM3D on the noisy photos too")
@@ -227,6 +283,8 @@ def main() -> None:
         table = upscale(args.folders, sessions)
     elif args.task == "restore":
         table = restore(args.folders, sessions, args.cbm3d, args.limit)
+    elif args.task == "generate":
+        table = generate(args.folders, sessions)
     else:
         table = colorize(args.folders, sessions)
     table.print()
