@@ -44,3 +44,35 @@ def test_compact_exports_with_metadata_and_matches_torch(tmp_path: Path, scale: 
     with torch.no_grad():
         expected = model(torch.from_numpy(photo.pixels).permute(2, 0, 1)[None])[0].permute(1, 2, 0).clamp(0, 1)
     np.testing.assert_allclose(out.pixels, expected.numpy(), atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("arch", "params", "scale"),
+    [
+        ("restorer", {"channels": 8, "blocks": 2, "levels": 2}, 1),
+        ("compact", {"scale": 2, "channels": 8, "blocks": 3}, 2),
+    ],
+)
+def test_the_measured_context_makes_tiles_match_the_whole_image(arch: str, params: dict, scale: int) -> None:
+    """The tile context written at export is enough for tiled results to equal whole-image ones (and is needed)."""
+    from photogan.core.tiling import run_tiled
+    from training.bundle import measured_context
+
+    torch.manual_seed(0)
+    model = archs.build(arch, **params).eval()
+    for p in model.parameters():
+        p.data.normal_(0, 0.15)
+    pad = measured_context(model, scale)
+    assert pad <= model.receptive_radius + 6
+
+    def run(tile: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return model(torch.from_numpy(tile).permute(2, 0, 1)[None])[0].permute(1, 2, 0).numpy()
+
+    image = np.random.default_rng(1).random((96, 128, 3), dtype=np.float32)
+    whole = run(image)
+    multiple = int(getattr(model, "size_multiple", 1))
+    tiled = run_tiled(image, run, scale, TileOptions(tile_size=32, pad=pad), pad, multiple)
+    assert np.abs(tiled - whole).max() <= 1 / 255
+    starved = run_tiled(image, run, scale, TileOptions(tile_size=32, pad=0), 0, multiple)
+    assert np.abs(starved - whole).max() > 1 / 255

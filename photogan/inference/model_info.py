@@ -63,7 +63,8 @@ class ModelInfo:
         arch_params: Architecture hyperparameters (informational; not needed to run the model).
         size_multiple: Input height and width must be multiples of this; the engine pads as needed.
         tiling: ``tiled`` when the model may run on tiles, ``whole`` when it must see the whole image.
-        tile_pad: Context, in input pixels, each tile needs around it (at least the receptive-field radius).
+        tile_pad: Context, in input pixels, each tile needs around it (the reach that still changes the output by
+            half an 8-bit step or more, measured at export).
         licence: Licence of the weights.
         training_data: The data the model was trained on, with its licences.
         metrics: Measured quality (e.g. ``{"Set5": {"psnr_y": 30.6, "ssim_y": 0.867}}``).
