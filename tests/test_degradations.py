@@ -66,6 +66,30 @@ def test_a_runs_damage_mix_comes_from_its_config() -> None:
         RestoreDegradation.from_params({"p_scratches": 0.5})  # a typo is an error, not the default mix
 
 
+def test_validation_and_bundle_scores_see_only_damaged_photos() -> None:
+    """A mix that leaves most crops clean still validates on damaged ones: one clean crop scores 148 dB and would
+    make the mean PSNR of a good model look worse than its input's."""
+    from training.config import TrainConfig
+    from training.dataset import task_degradation
+
+    clean = photo()
+    config = TrainConfig(task="restore", degradation={"clean_fraction": 0.9, "p_noise": 0.3, "p_jpeg": 0.3})
+    training_mix, evaluation = task_degradation(config), task_degradation(config, evaluation=True)
+    assert training_mix is not None and evaluation is not None
+    trained_on = [training_mix(clean, np.random.default_rng(s)) for s in range(30)]
+    assert sum(np.array_equal(t, clean) for t in trained_on) >= 20  # the clean share is still trained on
+    for seed in range(30):
+        assert float(np.abs(evaluation(clean, np.random.default_rng(seed)) - clean).max()) >= 1 / 255
+    nothing = TrainConfig(
+        task="restore",
+        degradation={k: 0.0 for k in ("p_fade", "p_blur", "p_scratch", "p_dust", "p_holes", "p_noise", "p_jpeg")},
+    )
+    never_damages = task_degradation(nothing, evaluation=True)
+    assert never_damages is not None
+    with pytest.raises(ValueError, match="leaves photos untouched"):
+        never_damages(clean, np.random.default_rng(0))
+
+
 def test_gaussian_share_one_gives_only_gaussian_noise() -> None:
     """With every other kind off, the residual is zero-mean Gaussian noise (not shot noise or grain)."""
     flat = np.full((96, 96, 3), 0.5, np.float32)

@@ -87,7 +87,7 @@ def measure(model: torch.nn.Module, config: TrainConfig, folder: Path) -> dict[s
         return measure_diversity(model, config, folder)
     model.eval()
     scale, ours, base = config.scale, [], []
-    degrade = task_degradation(config)
+    degrade = task_degradation(config, evaluation=True)
     rng = np.random.default_rng(0)
     on_y = config.task != "colorize"
     multiple = max(scale, int(getattr(model, "size_multiple", 1)) * scale)

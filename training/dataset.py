@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -78,13 +79,30 @@ def load_photos(paths: list[Path], min_side: int) -> list[np.ndarray]:
     return photos
 
 
-def task_degradation(config: TrainConfig) -> Degrade | None:
-    """The degradation that makes a model input from a clean crop (None for ``generate``)."""
+def task_degradation(config: TrainConfig, evaluation: bool = False) -> Degrade | None:
+    """The degradation that makes a model input from a clean crop (None for ``generate``).
+
+    With ``evaluation``, a restore mix never leaves a sample untouched: the clean crops that teach a model to
+    leave good photos alone would score an unbounded PSNR (148 dB at an error of zero) and swamp the mean of the
+    damaged ones (``benchmarks/quality.py`` measures the clean case on its own).
+    """
     if config.task == "upscale":
         kernel = config.kernel if config.kernel in ("bicubic", "bilinear", "area", "random") else "bicubic"
         return UpscaleDegradation(config.scale, kernel, real=config.real_degradations)  # type: ignore[arg-type]
     if config.task == "restore":
-        return RestoreDegradation.from_params(config.degradation)
+        mix = RestoreDegradation.from_params(config.degradation)
+        if not evaluation:
+            return mix
+        damaging = replace(mix, clean_fraction=0.0)
+
+        def always_damaged(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+            for _ in range(100):  # every kind can miss at once (about 2 % of draws with the default mix)
+                out = damaging(image, rng)
+                if not np.array_equal(to_uint(out, 8), to_uint(image, 8)):
+                    return out
+            raise ValueError("this degradation mix leaves photos untouched: raise some of its probabilities")
+
+        return always_damaged
     if config.task == "colorize":
         return lambda image, rng: grayscale(image)
     return None
@@ -121,6 +139,7 @@ class TaskData:
         sizes = np.array([p.shape[0] * p.shape[1] for p in self.train_photos], dtype=np.float64)
         self.weights = sizes / sizes.sum()  # large photos hold more distinct crops
         self.degrade = task_degradation(config)
+        self.val_degrade = task_degradation(config, evaluation=True)
         self.rng = np.random.default_rng(config.seed + 1)
         log.info("%d training photos, %d validation photos", len(self.train_photos), len(self.val_photos))
 
@@ -157,7 +176,7 @@ class TaskData:
 
     def validation_pairs(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """Fixed (input, target) pairs: a centre crop of each validation photo, degraded with a fixed seed."""
-        if self.degrade is None:
+        if self.val_degrade is None:
             return []
         rng = np.random.default_rng(12345)
         step = 4 * self.config.scale  # every generator takes sizes that are multiples of 4 (two stride-2 levels)
@@ -166,5 +185,5 @@ class TaskData:
             h, w = (min(s, VAL_SIDE) // step * step for s in photo.shape[:2])
             y, x = (photo.shape[0] - h) // 2, (photo.shape[1] - w) // 2
             target = photo[y : y + h, x : x + w].astype(np.float32) / 255.0
-            pairs.append((_to_tensor(self.degrade(target, rng)[None]), _to_tensor(target[None])))
+            pairs.append((_to_tensor(self.val_degrade(target, rng)[None]), _to_tensor(target[None])))
         return pairs
