@@ -76,3 +76,25 @@ def test_the_measured_context_makes_tiles_match_the_whole_image(arch: str, param
     assert np.abs(tiled - whole).max() <= 1 / 255
     starved = run_tiled(image, run, scale, TileOptions(tile_size=32, pad=0), 0, multiple)
     assert np.abs(starved - whole).max() > 1 / 255
+
+
+def test_a_widened_upscaler_computes_the_same_and_its_new_channels_learn() -> None:
+    """``python -m training.widen``: the start of a wider model is the narrow one, exactly."""
+    from training.widen import widen_compact
+
+    torch.manual_seed(0)
+    narrow = archs.build("compact", scale=2, channels=8, blocks=3)
+    for p in narrow.parameters():
+        p.data.normal_(0, 0.1)
+    wide = widen_compact(narrow, 12)
+    assert wide.hparams == {"scale": 2, "channels": 12, "blocks": 3}
+    x = torch.rand(2, 3, 20, 24)
+    torch.testing.assert_close(wide(x), narrow(x), rtol=0, atol=1e-6)
+    # the new channels carry signal and get a gradient on their outgoing weights, so training can grow them
+    (wide(x) - torch.rand(2, 3, 40, 48)).square().mean().backward()
+    last = wide.body[-1]
+    assert last.weight.grad is not None and float(last.weight.grad[:, 8:].abs().sum()) > 0
+    with pytest.raises(ValueError, match="larger --channels"):
+        widen_compact(narrow, 8)
+    with pytest.raises(ValueError, match="only compact"):
+        widen_compact(archs.build("restorer", channels=8, blocks=1), 12)

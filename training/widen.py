@@ -1,0 +1,96 @@
+"""Widen a compact upscaler without changing what it computes, as the start of a wider model's training.
+
+Usage::
+
+    python -m training.widen upscale-x2 --channels 64 --id upscale-x2-wide --out STAGE_DIR
+    PHOTOGAN_MODELS_DIR=STAGE_DIR python -m training --config CONFIG --base upscale-x2-wide ...
+
+A model that has converged at its width is a better start for a wider one than random weights (Net2WiderNet):
+the new channels get small random incoming weights and zero outgoing ones, so the widened network's output is
+the original's exactly, and training grows the new channels from there instead of re-learning what the narrow
+model knows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from training import archs, checkpoint
+from training.config import TrainConfig
+
+log = logging.getLogger("training.widen")
+
+
+@torch.no_grad()
+def widen_compact(model: nn.Module, channels: int, seed: int = 0, init_std: float = 0.02) -> nn.Module:
+    """A ``compact`` upscaler with ``channels`` feature channels that computes exactly what ``model`` computes.
+
+    Raises:
+        ValueError: ``model`` is not a compact upscaler, or ``channels`` is not wider than it.
+    """
+    params = dict(getattr(model, "hparams", {}))
+    if set(params) != {"scale", "channels", "blocks"} or not isinstance(getattr(model, "body", None), nn.Sequential):
+        raise ValueError("only compact upscalers can be widened")
+    if channels <= int(params["channels"]):
+        raise ValueError(f"the model already has {params['channels']} channels: give a larger --channels")
+    wide = archs.build("compact", scale=int(params["scale"]), channels=channels, blocks=int(params["blocks"]))
+    generator = torch.Generator().manual_seed(seed)
+    for old, new in zip(model.body, wide.body, strict=True):  # type: ignore[arg-type]
+        if isinstance(old, nn.Conv2d) and isinstance(new, nn.Conv2d):
+            out_old, in_old = old.weight.shape[:2]
+            weight = torch.randn(new.weight.shape, generator=generator) * init_std  # into the new channels
+            weight[:out_old, :in_old] = old.weight
+            weight[:out_old, in_old:] = 0.0  # the new channels do not reach the old ones (yet)
+            new.weight.copy_(weight)
+            assert old.bias is not None and new.bias is not None
+            new.bias.zero_()
+            new.bias[:out_old] = old.bias
+        elif isinstance(old, nn.PReLU) and isinstance(new, nn.PReLU):
+            new.weight.fill_(0.25)
+            new.weight[: old.weight.shape[0]] = old.weight
+    return wide.eval()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("base", help="model id (bundled or yours) with its .safetensors checkpoint")
+    parser.add_argument("--channels", type=int, required=True)
+    parser.add_argument("--id", required=True, help="id of the widened model")
+    parser.add_argument("--out", type=Path, required=True, help="folder to write it to")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+
+    from photogan.inference.registry import ModelRegistry
+    from training.bundle import export_model
+
+    info = ModelRegistry().get(args.base)
+    weights = info.path.with_suffix(".safetensors") if info.path else None
+    if weights is None or not weights.exists():
+        raise SystemExit(f"{info.id} has no training checkpoint ({info.id}.safetensors) to widen")
+    _, meta = checkpoint.load(weights)
+    config = TrainConfig.from_dict(meta["config"])
+    model = archs.build(info.arch, **info.arch_params)
+    model.load_state_dict(checkpoint.load_weights(weights))
+    wide = widen_compact(model, args.channels)
+    config = config.with_overrides(arch_params={"channels": args.channels, "blocks": info.arch_params["blocks"]})
+    target = export_model(
+        wide,
+        config,
+        args.out,
+        args.id,
+        name=f"{info.name} widened to {args.channels} channels",
+        description=f"{info.id} widened to {args.channels} channels (same output), a start for training",
+        training_data=info.training_data,
+        licence=info.licence,
+        metrics={},
+    )
+    print(target)
+
+
+if __name__ == "__main__":
+    main()
