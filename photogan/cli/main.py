@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("model", help="model id")
 
     gen = commands.add_parser("generate", help="generate textures or backgrounds with a generate model")
-    gen.add_argument("--model", help="a generate model id or .onnx path (default: the bundled textures model)")
+    gen.add_argument("--model", help="a generate model id or .onnx path (trained with photogan train --task generate)")
     gen.add_argument("-n", "--count", type=int, default=8, help="how many images (default 8)")
     gen.add_argument("--seed", type=int, default=0, help="seed of the first image; image k uses seed + k")
     gen.add_argument(
