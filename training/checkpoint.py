@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
+
+if TYPE_CHECKING:
+    from photogan.inference.model_info import ModelInfo
 
 
 def optimizer_tensors(prefix: str, opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], list[Any]]:
@@ -70,3 +73,18 @@ def load_weights(path: Path) -> dict[str, torch.Tensor]:
         if part:
             return part
     return tensors
+
+
+def model_checkpoint(model_id: str, purpose: str) -> tuple[ModelInfo, Path]:
+    """A registered model (bundled or the user's) and its training checkpoint, the ``.safetensors`` beside it.
+
+    Raises:
+        ValueError: The model has no checkpoint (the message says what it was wanted for: ``purpose``).
+    """
+    from photogan.inference.registry import ModelRegistry
+
+    info = ModelRegistry().get(model_id)
+    weights = info.path.with_suffix(".safetensors") if info.path else None
+    if weights is None or not weights.exists():
+        raise ValueError(f"{info.id} has no training checkpoint ({info.id}.safetensors) to {purpose}")
+    return info, weights

@@ -87,12 +87,9 @@ def _config(args: argparse.Namespace) -> tuple[TrainConfig, Path | None]:
     }
     weights = None
     if args.base:
-        from photogan.inference.registry import ModelRegistry
+        from training.checkpoint import model_checkpoint
 
-        info = ModelRegistry().get(args.base)
-        weights = info.path.with_suffix(".safetensors") if info.path else None
-        if weights is None or not weights.exists():
-            raise ValueError(f"{info.id} has no training checkpoint ({info.id}.safetensors) to fine-tune from")
+        info, weights = model_checkpoint(args.base, "fine-tune from")
         if args.task and args.task != info.task:
             raise ValueError(f"{info.id} is a {info.task} model, not {args.task}")
         params = dict(info.arch_params)

@@ -20,10 +20,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from photogan.core.errors import PhotoganError
 from training import archs, checkpoint
 from training.config import TrainConfig
-
-log = logging.getLogger("training.widen")
 
 
 @torch.no_grad()
@@ -65,18 +64,17 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
 
-    from photogan.inference.registry import ModelRegistry
     from training.bundle import export_model
 
-    info = ModelRegistry().get(args.base)
-    weights = info.path.with_suffix(".safetensors") if info.path else None
-    if weights is None or not weights.exists():
-        raise SystemExit(f"{info.id} has no training checkpoint ({info.id}.safetensors) to widen")
-    _, meta = checkpoint.load(weights)
-    config = TrainConfig.from_dict(meta["config"])
-    model = archs.build(info.arch, **info.arch_params)
-    model.load_state_dict(checkpoint.load_weights(weights))
-    wide = widen_compact(model, args.channels)
+    try:
+        info, weights = checkpoint.model_checkpoint(args.base, "widen")
+        _, meta = checkpoint.load(weights)
+        config = TrainConfig.from_dict(meta["config"])
+        model = archs.build(info.arch, **info.arch_params)
+        model.load_state_dict(checkpoint.load_weights(weights))
+        wide = widen_compact(model, args.channels)
+    except (ValueError, PhotoganError) as exc:
+        raise SystemExit(f"photogan: {exc}") from None
     config = config.with_overrides(arch_params={"channels": args.channels, "blocks": info.arch_params["blocks"]})
     target = export_model(
         wide,
