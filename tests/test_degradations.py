@@ -7,7 +7,15 @@ import pytest
 
 pytest.importorskip("torch")  # the training extra
 
-from training.degradations import RestoreDegradation, UpscaleDegradation, grayscale
+from training.degradations import (
+    RealPhotoDegradation,
+    RestoreDegradation,
+    UpscaleDegradation,
+    blur_kernel,
+    downscale,
+    grayscale,
+    sinc_kernel,
+)
 
 
 def photo(seed: int = 0) -> np.ndarray:
@@ -19,8 +27,13 @@ def photo(seed: int = 0) -> np.ndarray:
 
 @pytest.mark.parametrize(
     ("degrade", "random"),
-    [(UpscaleDegradation(4), False), (UpscaleDegradation(2, "random", real=True), True), (RestoreDegradation(), True)],
-    ids=["x4-bicubic", "x2-real", "restore"],
+    [
+        (UpscaleDegradation(4), False),
+        (UpscaleDegradation(2, "random", real=True), True),
+        (RealPhotoDegradation(4), True),
+        (RestoreDegradation(), True),
+    ],
+    ids=["x4-bicubic", "x2-real", "x4-second-order", "restore"],
 )
 def test_same_seed_same_result_different_seed_different_result(degrade, random: bool) -> None:  # type: ignore[no-untyped-def]
     clean = photo()
@@ -36,6 +49,48 @@ def test_same_seed_same_result_different_seed_different_result(degrade, random: 
 def test_upscale_input_sizes() -> None:
     assert UpscaleDegradation(4)(photo(), np.random.default_rng(0)).shape == (24, 32, 3)
     assert UpscaleDegradation(2, "area")(photo(), np.random.default_rng(0)).shape == (48, 64, 3)
+    for seed in range(20):  # every path (stage 2 or not, resize before or after the JPEG) ends at the target size
+        assert RealPhotoDegradation(4)(photo(), np.random.default_rng(seed)).shape == (24, 32, 3)
+        assert RealPhotoDegradation(2)(photo(), np.random.default_rng(seed)).shape == (48, 64, 3)
+
+
+def test_real_photo_inputs_are_degraded_beyond_the_downscale_and_the_clean_share_is_bicubic() -> None:
+    clean = photo()
+    rng = np.random.default_rng(0)
+    bicubic = downscale(clean, 4, "bicubic", rng)
+    pipeline = RealPhotoDegradation(4, clean_fraction=0.0)
+    errors = [float(np.abs(pipeline(clean, np.random.default_rng(s)) - bicubic).mean()) for s in range(30)]
+    assert min(errors) > 0.005  # every sample blurred, noisy or compressed beyond the downscale itself
+    only_clean = RealPhotoDegradation(4, clean_fraction=1.0)(clean, np.random.default_rng(1))
+    np.testing.assert_array_equal(only_clean, bicubic)
+
+
+def test_blur_kernels_are_normalized_and_the_sinc_filter_is_a_low_pass() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(50):  # every family: iso/aniso Gaussian, generalized Gaussian, plateau, defocus
+        kernel = blur_kernel(rng, 21, (0.2, 3.0), (0.5, 4.0), (1.0, 2.0))
+        assert kernel.shape == (21, 21) and abs(float(kernel.sum()) - 1) < 1e-4 and kernel.min() >= 0
+    kernel = sinc_kernel(np.pi / 2, 21)
+    response = np.abs(np.fft.fft2(kernel, s=(64, 64)))
+    assert abs(response[0, 0] - 1) < 1e-4  # keeps flat areas
+    assert response[0, 8] > 0.9  # a quarter of the cut-off: passed
+    assert response[0, 28] < 0.1  # well above the cut-off (π/2 is 16 of 64): removed
+    assert kernel.min() < 0  # the negative lobes that ring at edges
+
+
+def test_an_upscale_degradation_table_selects_the_real_photo_pipeline() -> None:
+    from training.config import TrainConfig
+    from training.dataset import task_degradation
+
+    config = TrainConfig(task="upscale", scale=2, degradation={"clean_fraction": 0.25, "jpeg_range": [50, 90]})
+    degrade = task_degradation(config)
+    assert isinstance(degrade, RealPhotoDegradation)
+    assert degrade.scale == 2 and degrade.jpeg_range == (50, 90) and degrade.clean_fraction == 0.25
+    assert isinstance(task_degradation(TrainConfig(task="upscale")), UpscaleDegradation)  # the fidelity models'
+    with pytest.raises(ValueError, match="noise_sigmas"):
+        RealPhotoDegradation.from_params(4, {"noise_sigmas": [1, 2]})
+    with pytest.raises(ValueError, match="2 values"):
+        RealPhotoDegradation.from_params(4, {"jpeg_range": [50]})
 
 
 def test_restore_damages_most_samples_and_leaves_the_clean_fraction() -> None:

@@ -39,6 +39,7 @@ class TrainConfig:
     gan_loss: str = "bce"
     gan_weight: float = 0.01
     real_label: float = 0.9
+    feature_matching: float = 0.0  # weight of L1 between D's features on output and original (unet-d)
     discriminator: str = ""  # patch-d for image-to-image, dcgan-d for generate
     d_params: Any = field(default_factory=dict)
     fidelity: FidelityWeights = field(default_factory=FidelityWeights)
@@ -49,7 +50,9 @@ class TrainConfig:
     log_every: int = 50
     kernel: str = "bicubic"
     real_degradations: bool = False
-    degradation: Any = field(default_factory=dict)  # restore: RestoreDegradation fields (the damage mix)
+    # restore: RestoreDegradation fields (the damage mix). upscale: a non-empty table of RealPhotoDegradation fields
+    # (e.g. { clean_fraction = 0.1 }) selects the second-order real-photo pipeline with those strengths
+    degradation: Any = field(default_factory=dict)
     latent: int = 100
     seed: int = 0
     amp: bool = True

@@ -21,7 +21,7 @@ from photogan.core.formats import find_images
 from photogan.core.image import to_uint
 from photogan.core.load import load_image
 from training.config import TrainConfig
-from training.degradations import RestoreDegradation, UpscaleDegradation, grayscale
+from training.degradations import RealPhotoDegradation, RestoreDegradation, UpscaleDegradation, grayscale
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +87,8 @@ def task_degradation(config: TrainConfig, evaluation: bool = False) -> Degrade |
     damaged ones (``benchmarks/quality.py`` measures the clean case on its own).
     """
     if config.task == "upscale":
+        if config.degradation:  # the second-order real-photo pipeline, its strengths set by the run
+            return RealPhotoDegradation.from_params(config.scale, config.degradation)
         kernel = config.kernel if config.kernel in ("bicubic", "bilinear", "area", "random") else "bicubic"
         return UpscaleDegradation(config.scale, kernel, real=config.real_degradations)  # type: ignore[arg-type]
     if config.task == "restore":
