@@ -162,6 +162,26 @@ def test_resume_continues_bit_for_bit(tmp_path: Path, photos: Path, task: str) -
         assert torch.equal(expected[key], got[key]), key
 
 
+def test_feature_matching_trains_against_a_unet_discriminator(tmp_path: Path, photos: Path) -> None:
+    config = tiny(
+        "upscale",
+        gan_start=0,
+        iters=2,
+        discriminator="unet-d",
+        d_params={"base": 4},
+        feature_matching=0.1,
+        degradation={"clean_fraction": 0.0},
+    )
+    trainer = Trainer(config, [photos], tmp_path / "fm")
+    before = {k: v.clone() for k, v in trainer.g.state_dict().items()}
+    losses = trainer.step()
+    assert losses["feature_matching"] > 0 and "g_adv" in losses and "d" in losses
+    assert any(not torch.equal(before[k], v) for k, v in trainer.g.state_dict().items())
+    patch = tiny("upscale", gan_start=0, iters=2, d_params={"base": 4}, feature_matching=0.1)
+    with pytest.raises(ValueError, match="unet-d"):
+        Trainer(patch, [photos], tmp_path / "patch").step()
+
+
 def test_time_budget_ends_with_a_checkpoint_and_resume_finishes(tmp_path: Path, photos: Path) -> None:
     run = tmp_path / "run"
     outcome = Trainer(tiny("restore", iters=10_000), [photos], run).run(minutes=0.02)

@@ -7,7 +7,12 @@ import pytest
 torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
-from training.archs.discriminator import DCGANDiscriminator, MinibatchStdDev, PatchDiscriminator  # noqa: E402
+from training.archs.discriminator import (  # noqa: E402
+    DCGANDiscriminator,
+    MinibatchStdDev,
+    PatchDiscriminator,
+    UNetDiscriminator,
+)
 from training.ema import EMA  # noqa: E402
 from training.losses import FidelityLoss, FidelityWeights, GanLoss, frequency_loss, ssim  # noqa: E402
 
@@ -39,6 +44,23 @@ def test_discriminators_give_logits(sn: bool, mbstd: bool) -> None:
     patch = PatchDiscriminator(base=8, layers=3, spectral_norm=sn, minibatch_std=mbstd)
     logits = patch(torch.rand(2, 3, 64, 64), torch.rand(2, 3, 16, 16))
     assert logits.shape == (2, 1, 8, 8)
+
+
+def test_unet_discriminator_judges_every_pixel_and_gives_its_features() -> None:
+    d = UNetDiscriminator(base=8).eval()  # eval: spectral norm keeps its estimate between the calls compared
+    image, condition = torch.rand(2, 3, 64, 64), torch.rand(2, 3, 16, 16)
+    logits, features = d.features(image, condition)
+    assert logits.shape == (2, 1, 64, 64)
+    assert [f.shape[-1] for f in features] == [16, 32, 64]  # decoder maps, coarse to fine
+    assert torch.equal(d(image, condition), logits)
+    assert not any(isinstance(m, nn.Sigmoid | nn.BatchNorm2d) for m in d.modules())
+    # a change in one corner moves the verdict there far more than in the opposite corner
+    moved = image.clone()
+    moved[:, :, :8, :8] = 1.0
+    delta = (d(moved, condition) - logits).abs()[0, 0]
+    assert float(delta[:8, :8].mean()) > 5 * float(delta[-8:, -8:].mean())
+    with pytest.raises(ValueError, match="conditional"):
+        d(image)
 
 
 def test_minibatch_stddev_sees_collapse() -> None:

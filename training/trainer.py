@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.distributed as dist
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
@@ -223,7 +224,13 @@ class Trainer:
                 losses.update(terms)
             if gan:
                 assert self.d is not None  # D is frozen here: the unwrapped module (no DDP reduction) suffices
-                adversarial = self.gan.generator(self._critic(fake, inputs, self.d).float())
+                if c.feature_matching and c.task != "generate":
+                    logits, matched = self._feature_matching(fake, targets, inputs)
+                    total = total + c.feature_matching * matched
+                    losses["feature_matching"] = float(matched.detach())
+                else:
+                    logits = self._critic(fake, inputs, self.d)
+                adversarial = self.gan.generator(logits.float())
                 weight = 1.0 if c.task == "generate" else c.gan_weight
                 total = total + weight * adversarial
                 losses["g_adv"] = float(adversarial.detach())
@@ -234,6 +241,22 @@ class Trainer:
         if self.d is not None:
             self.d.requires_grad_(True)
         return losses
+
+    def _feature_matching(
+        self, fake: torch.Tensor, targets: torch.Tensor, inputs: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """D's logits on the output and the mean L1 between its feature maps on the output and on the original
+        (Salimans et al. 2016; pix2pixHD's perceptual term without a pretrained network)."""
+        features = getattr(self.d, "features", None)
+        if features is None:
+            raise ValueError(
+                f"feature_matching needs a discriminator with feature maps (unet-d), not {self.config.discriminator}"
+            )
+        logits, fake_feats = features(fake, inputs)
+        with torch.no_grad():
+            _, real_feats = features(targets, inputs)
+        matched = torch.stack([F.l1_loss(f.float(), r.float()) for f, r in zip(fake_feats, real_feats, strict=True)])
+        return logits, matched.mean()
 
     def _discriminator_step(self, real: torch.Tensor, fake: torch.Tensor, inputs: torch.Tensor | None) -> float:
         assert self.d is not None and self.opt_d is not None and self.d_train is not None

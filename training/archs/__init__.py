@@ -9,7 +9,7 @@ from torch import nn
 
 from training.archs.compact import CompactUpscaler
 from training.archs.dcgan import DCGANGenerator
-from training.archs.discriminator import DCGANDiscriminator, PatchDiscriminator
+from training.archs.discriminator import DCGANDiscriminator, PatchDiscriminator, UNetDiscriminator
 from training.archs.restorer import Colorizer, Restorer
 
 ArchFactory = Callable[..., nn.Module]
@@ -44,3 +44,4 @@ register("colorizer", Colorizer)
 register("dcgan", DCGANGenerator)
 register("dcgan-d", DCGANDiscriminator)
 register("patch-d", PatchDiscriminator)
+register("unet-d", UNetDiscriminator)
