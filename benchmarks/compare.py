@@ -3,8 +3,12 @@
 Usage::
 
     python benchmarks/compare.py PHOTO [PHOTO ...] --models upscale-x4 --crop 96 -o docs/compare.png
+    python benchmarks/compare.py ../shared/data/real/HistoricalBW/*.jpg --models upscale-x4 upscale-x4-photo \
+        --anchor --crop 80 -o docs/grids/real-x4-anchor.png
+    python benchmarks/compare.py ../shared/data/val/McMaster/*.tif --degrade moderate --anchor -o sheet.png
 
-Each row is one photo; the crop (``--crop`` input pixels, centred or at ``--at X,Y``) is shown enlarged to the
+Each row is one photo; the crop (``--crop`` input pixels, centred, at ``--at X,Y``, or at the corner a photo names
+itself as ``PHOTO@X,Y``) is shown enlarged to the
 model's output size so every column has the same pixels on screen. With ``--downscale`` the crop is taken from
 the photo at full size, bicubic-downscaled by the models' scale as the input, and the original is shown last
 (the ground truth the models try to recover).
@@ -16,6 +20,8 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+import realphoto  # benchmarks/realphoto.py, beside this script
+from anchor import DEFAULT_ANCHOR, open_anchor
 from PIL import Image, ImageDraw
 
 from photogan.app.models import ModelService
@@ -35,29 +41,42 @@ def _crop_box(width: int, height: int, crop: int, at: tuple[int, int] | None) ->
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("photos", nargs="+", type=Path)
+    parser.add_argument("photos", nargs="+", help="photo files; PHOTO@X,Y sets that photo's crop corner")
     parser.add_argument("--models", nargs="+", default=["upscale-x4"])
     parser.add_argument("--crop", type=int, default=96, help="crop side in input pixels")
     parser.add_argument("--at", help="top-left corner of the crop as X,Y (default: centre)")
     parser.add_argument("--downscale", action="store_true", help="input = the crop downscaled; show the original")
+    parser.add_argument("--degrade", choices=realphoto.CASES, help="input = the crop degraded ×4; show the original")
+    parser.add_argument("--anchor", nargs="?", type=Path, const=DEFAULT_ANCHOR, help="add the anchor network")
     parser.add_argument("-o", "--output", type=Path, required=True)
     args = parser.parse_args()
-    at = tuple(int(v) for v in args.at.split(",")) if args.at else None
+    default_at = tuple(int(v) for v in args.at.split(",")) if args.at else None
     service = ModelService()
     sessions = [service.open(service.resolve(None, None, m), "auto") for m in args.models]
+    if args.anchor:
+        sessions.append(open_anchor(args.anchor))
     scale = sessions[0].info.scale
+    if args.degrade and scale != realphoto.SCALE:
+        parser.error(f"--degrade makes ×{realphoto.SCALE} inputs")
+    reference = args.downscale or bool(args.degrade)
     side = args.crop * scale
     columns = ["input (nearest)", "bicubic", *(s.info.id for s in sessions)]
-    if args.downscale:
+    if reference:
         columns.append("original")
     sheet = Image.new("RGB", (side * len(columns), (side + LABEL_HEIGHT) * len(args.photos)), "white")
     draw = ImageDraw.Draw(sheet)
-    for row, path in enumerate(args.photos):
+    for row, spec in enumerate(args.photos):
+        name, _, corner = spec.partition("@")
+        path = Path(name)
+        at = tuple(int(v) for v in corner.split(",")) if corner else default_at
         photo = load_image(path)
-        if args.downscale:
+        if reference:
             box = _crop_box(photo.width, photo.height, side, at)  # type: ignore[arg-type]
             original = Image.fromarray(to_uint(photo.rgb_pixels()[box[1] : box[3], box[0] : box[2]], 8))
-            small = original.resize((args.crop, args.crop), Image.Resampling.BICUBIC)
+            if args.degrade:
+                small = Image.fromarray(realphoto.degrade(np.asarray(original), args.degrade, seed=1000 + row))
+            else:
+                small = original.resize((args.crop, args.crop), Image.Resampling.BICUBIC)
             crop = Photo(np.asarray(small, dtype=np.float32) / 255.0)
         else:
             box = _crop_box(photo.width, photo.height, args.crop, at)  # type: ignore[arg-type]
@@ -70,7 +89,7 @@ def main() -> None:
         for session in sessions:
             out = enhance(crop, session, TileOptions(tile_size=0))
             tiles.append(Image.fromarray(to_uint(out.rgb_pixels(), 8)).resize((side, side), Image.Resampling.NEAREST))
-        if args.downscale:
+        if reference:
             tiles.append(original)
         top = row * (side + LABEL_HEIGHT)
         for col, (tile, label) in enumerate(zip(tiles, columns, strict=True)):
