@@ -28,6 +28,10 @@ from photogan.core.tiff import encode_tiff
 log = logging.getLogger(__name__)
 
 DEFAULT_JPEG_QUALITY = 95
+#: zlib level of PNG outputs. Measured on 2040 px photos (README, "Output encoding"): level 3 encodes in about
+#: 110 ms/MP against 310 ms/MP at level 6, for files 2–12 % larger; at ×4 the encoder otherwise takes as long as
+#: the network itself.
+PNG_COMPRESS_LEVEL = 3
 _EXIF_IFD = 0x8769
 _EXIF_DIMENSIONS = (0xA002, 0xA003)  # PixelXDimension, PixelYDimension
 
@@ -68,7 +72,9 @@ def _encode_png16(photo: Photo) -> bytes:
     if samples.shape[2] == 2:  # OpenCV writes no gray+alpha: store as RGBA
         samples = samples[..., [0, 0, 0, 1]]
     order = [2, 1, 0, 3][: samples.shape[2]]
-    ok, encoded = cv2.imencode(".png", np.ascontiguousarray(samples[..., order]))
+    ok, encoded = cv2.imencode(
+        ".png", np.ascontiguousarray(samples[..., order]), [cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESS_LEVEL]
+    )
     if not ok:
         raise ImageWriteError("OpenCV could not encode the 16-bit PNG")
     data = encoded.tobytes()
@@ -96,7 +102,7 @@ def _encode_pillow(photo: Photo, fmt: str, quality: int) -> bytes:
     elif fmt == "WEBP":
         params.update(quality=quality, method=4)
     elif fmt == "PNG":
-        params["compress_level"] = 6
+        params["compress_level"] = PNG_COMPRESS_LEVEL
     if photo.xmp:
         if fmt in ("JPEG", "WEBP"):
             params["xmp"] = photo.xmp
