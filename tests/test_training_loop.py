@@ -193,6 +193,50 @@ def test_time_budget_ends_with_a_checkpoint_and_resume_finishes(tmp_path: Path, 
     assert again.run().status == "finished" and again.iteration == outcome.iteration + 3
 
 
+def _tiny_config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.toml"
+    path.write_text('task = "upscale"\nscale = 2\narch_params = { channels = 8, blocks = 1 }\npatch = 32\nbatch = 2\n')
+    return path
+
+
+def test_a_time_budget_alone_sizes_the_schedule_and_always_exports(
+    tmp_path: Path, photos: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--minutes N` without `--iters` trains for N minutes and exports what it made (the README's example)."""
+    run = tmp_path / "budget"
+    argv = ["--config", str(_tiny_config_file(tmp_path)), "--data", str(photos), "--run", str(run)]
+    code = train_main([*argv, "--minutes", "0.1", "--name", "budget", "--progress", "json"])
+    assert code == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    kinds = [e["event"] for e in events]
+    assert "schedule" in kinds and kinds[-1] == "exported"
+    planned = json.loads((run / "config.json").read_text())["iters"]
+    done = next(e for e in events if e["event"] == "done")
+    assert planned < 20_000 and planned == next(e for e in events if e["event"] == "schedule")["total"]
+    assert done["iteration"] >= 0.5 * planned  # the schedule was sized to the budget, not to 20,000 iterations
+    assert read_model_info(Path(os.environ["PHOTOGAN_MODELS_DIR"]) / "budget.onnx").scale == 2
+
+
+def test_iters_and_minutes_together_end_at_whichever_comes_first_and_export(
+    tmp_path: Path, photos: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--config", str(_tiny_config_file(tmp_path)), "--data", str(photos), "--progress", "json"]
+    models = Path(os.environ["PHOTOGAN_MODELS_DIR"])
+    # the budget ends first: 1,000,000 iterations cannot fit in 2 seconds, and the model is exported all the same
+    assert (
+        train_main([*argv, "--run", str(tmp_path / "a"), "--iters", "1000000", "--minutes", "0.03", "--name", "a"]) == 0
+    )
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    done = next(e for e in events if e["event"] == "done")
+    assert done["status"] == "time_budget" and done["total"] == 1_000_000  # --iters is kept: no re-sizing
+    assert (models / "a.onnx").exists()
+    # the iterations end first
+    assert train_main([*argv, "--run", str(tmp_path / "b"), "--iters", "3", "--minutes", "10", "--name", "b"]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    done = next(e for e in events if e["event"] == "done")
+    assert (done["status"], done["iteration"]) == ("finished", 3) and (models / "b.onnx").exists()
+
+
 def test_a_killed_run_resumes_from_its_last_validation(
     tmp_path: Path, photos: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -356,7 +400,7 @@ def test_bundle_measures_and_exports_a_run(tmp_path: Path, photos: Path) -> None
 
 
 def test_shipped_configs_parse_and_unknown_keys_fail(tmp_path: Path) -> None:
-    configs = sorted((REPO / "training" / "configs").glob("*.toml"))
+    configs = sorted((REPO / "training" / "configs").rglob("*.toml"))
     assert configs
     for path in configs:
         config = TrainConfig.from_file(path)

@@ -7,8 +7,10 @@ Examples::
     python -m training --task restore --data scans/ --base restore --iters 2000 --name my-restore
 
 A run ends at ``--iters``, after ``--minutes`` (with a checkpoint; run again with ``--resume``), or on
-SIGINT/SIGTERM (likewise). With ``--name``, a finished run is exported to the user models folder and can be
-used at once: ``photogan enhance --model NAME``.
+SIGINT/SIGTERM (likewise). ``--minutes`` without ``--iters`` trains for that long: the speed is measured after a
+short warm-up and the learning-rate schedule sized to the budget. With ``--name``, what the run produced (at its
+last iteration or at the end of the time budget, whichever came first) is exported to the user models folder and
+can be used at once: ``photogan enhance --model NAME``; a run stopped by a signal is not exported (resume it).
 """
 
 from __future__ import annotations
@@ -36,9 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", type=int, choices=(2, 3, 4))
     p.add_argument("--data", type=Path, nargs="+", help="folders of clean photos (searched recursively)")
     p.add_argument("--base", help="fine-tune from this model id (bundled or yours)")
-    p.add_argument("--minutes", type=float, help="time budget of this chunk; ends with a checkpoint")
+    p.add_argument(
+        "--minutes", type=float, help="time budget of this chunk; ends with a checkpoint (alone: sizes the schedule)"
+    )
     p.add_argument("--iters", type=int, help="total iterations of the run")
-    p.add_argument("--name", help="export the finished model under this id into your models folder")
+    p.add_argument("--name", help="export the model under this id into your models folder when the run or budget ends")
     p.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue the run in RUN_DIR")
     p.add_argument(
         "--run-dir",
@@ -95,7 +99,8 @@ def _config(args: argparse.Namespace) -> tuple[TrainConfig, Path | None]:
         params = dict(info.arch_params)
         overrides.update(task=info.task, scale=info.scale, arch=info.arch, arch_params=params)
         overrides["lr"] = args.lr or config.lr * 0.25  # fine-tuning: a smaller step
-        overrides["iters"] = args.iters or 2000
+        if args.minutes is None:  # with a time budget the budget sizes the run (see main)
+            overrides["iters"] = args.iters or 2000
     return config.with_overrides(**overrides), weights
 
 
@@ -157,9 +162,13 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(sig, handler)
     if early_stop:
         trainer.request_stop()
-    outcome = trainer.run(args.minutes, dry_run=args.dry_run)
-    log.info("%s at iteration %d of %d (run folder %s)", outcome.status, outcome.iteration, config.iters, run_dir)
-    if outcome.status == "finished" and args.name and trainer.rank == 0:
+    # --minutes alone: the budget is the contract (the schedule is sized to it); with --iters, whichever ends first
+    fit = args.minutes is not None and args.iters is None and not args.resume
+    outcome = trainer.run(args.minutes, dry_run=args.dry_run, fit_to_budget=fit)
+    log.info(
+        "%s at iteration %d of %d (run folder %s)", outcome.status, outcome.iteration, trainer.config.iters, run_dir
+    )
+    if outcome.status in ("finished", "time_budget") and args.name and trainer.rank == 0:
         target = export_run(run_dir, args.name, outcome.metrics, fp16=args.fp16)
         record = {"event": "exported", "model": args.name, "path": str(target), "metrics": outcome.metrics}
         if args.progress == "json":

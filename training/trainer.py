@@ -39,6 +39,9 @@ log = logging.getLogger("training")
 
 LAST = "last.safetensors"
 BEST = "best.safetensors"
+# Sizing a run to its time budget: skip FIT_WARMUP iterations, then measure the speed over FIT_MEASURE iterations
+# (or FIT_SHARE of the budget, whichever comes first) and plan FIT_MARGIN of the remaining time's iterations.
+FIT_WARMUP, FIT_MEASURE, FIT_SHARE, FIT_MARGIN = 3, 30, 0.1, 0.95
 
 
 def generator_params(config: TrainConfig) -> dict[str, Any]:
@@ -371,13 +374,36 @@ class Trainer:
         dist.all_reduce(flag, op=dist.ReduceOp.MAX)
         return bool(flag.item())
 
-    def run(self, minutes: float | None = None, dry_run: bool = False) -> Outcome:
+    def fit_schedule(self, seconds_left: float, it_per_s: float) -> int:
+        """Sets the run's length to the iterations the rest of the time budget holds at the measured speed (less a
+        margin for validations and the last checkpoint), so the learning-rate schedule ends with the budget;
+        saved in ``config.json``, so a resumed run keeps the same schedule. Returns the new length."""
+        iters = self.iteration + max(1, int(seconds_left * it_per_s * FIT_MARGIN))
+        if self.world > 1:  # every process must run the same schedule: the slowest one's
+            planned = torch.tensor([float(iters)], device=self.device)
+            dist.all_reduce(planned, op=dist.ReduceOp.MIN)
+            iters = int(planned.item())
+        self.config = self.config.with_overrides(iters=iters)
+        if self.rank == 0:
+            (self.run_dir / "config.json").write_text(self.config.to_json())
+            log.info("%.2f iterations/s: the schedule is sized to the time budget, %d iterations", it_per_s, iters)
+        self._emit("schedule", it_per_s=it_per_s)
+        return iters
+
+    def run(self, minutes: float | None = None, dry_run: bool = False, fit_to_budget: bool = False) -> Outcome:
         """Trains until ``config.iters``, the time budget, or a stop request; always ends with a checkpoint.
+
+        With ``fit_to_budget`` (and ``minutes``), the run's length is not known in advance: after a short warm-up
+        the speed is measured and ``config.iters`` set to what the budget holds (:meth:`fit_schedule`).
 
         SIGINT and SIGTERM finish the current iteration, then stop like the time budget does. The checkpoint is
         also written at every validation, so a run killed outright resumes from there.
         """
         deadline = None if minutes is None else time.monotonic() + minutes * 60.0
+        fitting = fit_to_budget and minutes is not None and not dry_run
+        budget_s = (minutes or 0.0) * 60.0
+        warm = self.iteration + FIT_WARMUP  # the first iterations are slow (allocations, caches)
+        measure_from: float | None = None
         epoch = max(1, len(self.data.train_photos) // self.config.batch)
         handlers = {}
         if self.rank == 0 and threading_main():
@@ -388,6 +414,16 @@ class Trainer:
         try:
             while self.iteration < self.config.iters:
                 losses = self.step()
+                if fitting:
+                    now = time.monotonic()
+                    if self.iteration == warm:
+                        measure_from = now
+                    elif measure_from is not None and (
+                        self.iteration - warm >= FIT_MEASURE or now - measure_from > FIT_SHARE * budget_s
+                    ):
+                        rate = (self.iteration - warm) / max(now - measure_from, 1e-9)
+                        self.fit_schedule((deadline or now) - now, rate)
+                        fitting = False
                 window.add(losses)
                 epoch_means.add(losses)
                 last = self.iteration == self.config.iters
