@@ -101,3 +101,23 @@ def test_fidelity_terms() -> None:
     assert set(terms) == {"l1", "l2", "charbonnier", "ssim", "frequency"} and worse > same
     _, only_l2 = FidelityLoss(FidelityWeights(l2=1, charbonnier=0))(x, x + 0.1)
     assert only_l2 == {"l2": pytest.approx(0.01)}  # the mean squared error PSNR is computed from
+
+
+def test_a_reparameterized_upscaler_merges_into_the_plain_network_with_the_same_output() -> None:
+    from training.archs.compact import CompactUpscaler, RepConv
+
+    torch.manual_seed(0)
+    rep = CompactUpscaler(scale=2, channels=8, blocks=2, rep=True).eval()
+    for p in rep.parameters():  # away from the near-zero start of the last layer, so every branch matters
+        p.data.normal_(0, 0.2)
+    x = torch.rand(1, 3, 12, 10)
+    plain = rep.fused()
+    assert not any(isinstance(m, RepConv) for m in plain.modules())
+    assert plain.hparams == {"scale": 2, "channels": 8, "blocks": 2}  # what the exported file describes
+    assert sum(p.numel() for p in plain.parameters()) == sum(
+        p.numel() for p in CompactUpscaler(scale=2, channels=8, blocks=2).parameters()
+    )
+    torch.testing.assert_close(plain(x), rep(x), atol=1e-5, rtol=1e-4)
+    assert float((rep(x) - CompactUpscaler(2, 8, 2)(x)).abs().max()) > 1e-3  # the comparison can fail
+    unrep = CompactUpscaler(scale=2, channels=8, blocks=2)
+    assert unrep.fused() is unrep

@@ -180,7 +180,14 @@ def export_model(
     metrics: dict[str, Any],
     fp16: bool = False,
 ) -> Path:
-    """Writes ``out_dir/<id>.onnx`` with its metadata and ``<id>.safetensors`` with the weights (for fine-tuning)."""
+    """Writes ``out_dir/<id>.onnx`` with its metadata and ``<id>.safetensors`` with the weights (for fine-tuning).
+
+    A model trained with re-parameterized branches is merged into its plain inference form first, so the file, its
+    checkpoint and its ``arch_params`` describe the network that runs.
+    """
+    fused = getattr(model, "fused", None)
+    if callable(fused):
+        model = fused()
     info = ModelInfo(
         id=model_id,
         name=name,

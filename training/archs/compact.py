@@ -11,6 +11,32 @@ import torch
 from torch import nn
 
 
+class RepConv(nn.Module):
+    """A 3×3 convolution trained as three branches, 3×3 + 1×1 + identity, and merged into one 3×3 for inference
+    (structural re-parameterization: Ding et al., "RepVGG", CVPR 2021; without BatchNorm, as in SR use, e.g.
+    ECBSR). The extra branches ease optimization of a plain net; the exported graph is the same single conv."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv3 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.conv1 = nn.Conv2d(channels, channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv3(x) + self.conv1(x) + x
+
+    @torch.no_grad()
+    def merged(self) -> nn.Conv2d:
+        channels = self.conv3.in_channels
+        conv = nn.Conv2d(channels, channels, 3, padding=1)
+        weight = self.conv3.weight.clone()
+        weight[:, :, 1:2, 1:2] += self.conv1.weight
+        weight[:, :, 1, 1] += torch.eye(channels, dtype=weight.dtype, device=weight.device)
+        conv.weight.copy_(weight)
+        assert conv.bias is not None and self.conv3.bias is not None and self.conv1.bias is not None
+        conv.bias.copy_(self.conv3.bias + self.conv1.bias)
+        return conv
+
+
 class CompactUpscaler(nn.Module):
     """3×3 convolutions with PReLU at low resolution, then one pixel shuffle.
 
@@ -18,15 +44,19 @@ class CompactUpscaler(nn.Module):
         scale: Upscaling factor (1, 2, 3 or 4).
         channels: Feature width of the body.
         blocks: Number of 3×3 conv + PReLU layers after the first.
+        rep: Train the body convs as :class:`RepConv` branches; :meth:`fused` gives the plain network to export.
     """
 
-    def __init__(self, scale: int = 4, channels: int = 48, blocks: int = 8) -> None:
+    def __init__(self, scale: int = 4, channels: int = 48, blocks: int = 8, rep: bool = False) -> None:
         super().__init__()
-        self.hparams = {"scale": scale, "channels": channels, "blocks": blocks}
+        self.hparams: dict[str, int | bool] = {"scale": scale, "channels": channels, "blocks": blocks}
+        if rep:
+            self.hparams["rep"] = True
         self.scale = scale
         layers: list[nn.Module] = [nn.Conv2d(3, channels, 3, padding=1), nn.PReLU(channels)]
         for _ in range(blocks):
-            layers += [nn.Conv2d(channels, channels, 3, padding=1), nn.PReLU(channels)]
+            body: nn.Module = RepConv(channels) if rep else nn.Conv2d(channels, channels, 3, padding=1)
+            layers += [body, nn.PReLU(channels)]
         layers.append(nn.Conv2d(channels, 3 * scale * scale, 3, padding=1))
         self.body = nn.Sequential(*layers)
         self.shuffle = nn.PixelShuffle(scale)
@@ -40,6 +70,18 @@ class CompactUpscaler(nn.Module):
     def receptive_radius(self) -> int:
         """Input pixels of context each output pixel depends on, on each side."""
         return int(self.hparams["blocks"]) + 2
+
+    @torch.no_grad()
+    def fused(self) -> CompactUpscaler:
+        """The same function as one plain 3×3 conv per layer (itself when it has no re-parameterized branches)."""
+        if not self.hparams.get("rep"):
+            return self
+        plain = CompactUpscaler(int(self.hparams["scale"]), int(self.hparams["channels"]), int(self.hparams["blocks"]))
+        for source, target in zip(self.body, plain.body, strict=True):
+            if isinstance(source, RepConv):
+                source = source.merged()
+            target.load_state_dict(source.state_dict())
+        return plain.to(next(self.parameters()).device).eval()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         base = x.repeat_interleave(self.scale * self.scale, dim=1)
