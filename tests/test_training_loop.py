@@ -190,6 +190,7 @@ def test_time_budget_ends_with_a_checkpoint_and_resume_finishes(tmp_path: Path, 
     assert train_main(["--resume", str(run), "--iters", "1"]) == 2  # no data.json: the run was not made by the CLI
     again = Trainer(tiny("restore", iters=outcome.iteration + 3), [photos], run)
     assert again.iteration == outcome.iteration
+    assert json.loads((run / "config.json").read_text())["iters"] == outcome.iteration + 3  # the run's new length
     assert again.run().status == "finished" and again.iteration == outcome.iteration + 3
 
 

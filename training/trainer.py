@@ -144,7 +144,7 @@ class Trainer:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if (run_dir / LAST).exists():
             self._resume(run_dir / LAST)
-        elif self.rank == 0:
+        if self.rank == 0:  # on resume too: `--resume --iters N` changes the schedule the run follows from now on
             (run_dir / "config.json").write_text(config.to_json())
 
     # -- schedule -------------------------------------------------------------------------------------------
