@@ -56,8 +56,6 @@ def main() -> None:
     if args.anchor:
         sessions.append(open_anchor(args.anchor))
     scale = sessions[0].info.scale
-    if args.degrade and scale != realphoto.SCALE:
-        parser.error(f"--degrade makes ×{realphoto.SCALE} inputs")
     reference = args.downscale or bool(args.degrade)
     side = args.crop * scale
     columns = ["input (nearest)", "bicubic", *(s.info.id for s in sessions)]
@@ -74,7 +72,7 @@ def main() -> None:
             box = _crop_box(photo.width, photo.height, side, at)  # type: ignore[arg-type]
             original = Image.fromarray(to_uint(photo.rgb_pixels()[box[1] : box[3], box[0] : box[2]], 8))
             if args.degrade:
-                small = Image.fromarray(realphoto.degrade(np.asarray(original), args.degrade, seed=1000 + row))
+                small = Image.fromarray(realphoto.degrade(np.asarray(original), args.degrade, 1000 + row, scale))
             else:
                 small = original.resize((args.crop, args.crop), Image.Resampling.BICUBIC)
             crop = Photo(np.asarray(small, dtype=np.float32) / 255.0)

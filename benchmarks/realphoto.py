@@ -4,15 +4,17 @@ Usage::
 
     python benchmarks/realphoto.py ../shared/data/val/Set5 ../shared/data/val/Set14 ../shared/data/val/McMaster
     python benchmarks/realphoto.py FOLDER --models upscale-x4 upscale-x4-photo --cases moderate clean --limit 6
+    python benchmarks/realphoto.py FOLDER --scale 2                  # the ×2 models (no anchor: it is a ×4 network)
 
 Every held-out photo is degraded by this script's own recipes, seeded per photo and written independently of the
 training pipeline (``training/degradations.py`` is never imported, so a model cannot have seen these exact
-steps), then upscaled ×4 by each method through ``photogan.inference.enhancer.enhance`` (8-bit outputs):
+steps), then upscaled by each method through ``photogan.inference.enhancer.enhance`` (8-bit outputs); ``s`` is
+the scale (4, or 2 with ``--scale 2``):
 
-- ``moderate`` (the headline case): Gaussian blur σ 1.0, bicubic ÷4, colour Gaussian noise σ 5, JPEG q75 4:2:0.
-- ``phone``: area ÷4, luma noise σ 4 plus chroma noise σ 2, an unsharp mask (radius 1.5, 80 %), JPEG q60.
-- ``web``: bicubic ÷2, JPEG q80, bilinear ÷2, JPEG q50 (an image saved again after resizing).
-- ``clean``: bicubic ÷4 only (the paper protocol: a real-photo model must stay safe on clean sources).
+- ``moderate`` (the headline case): Gaussian blur σ s/4, bicubic ÷s, colour Gaussian noise σ 5, JPEG q75 4:2:0.
+- ``phone``: area ÷s, luma noise σ 4 plus chroma noise σ 2, an unsharp mask (radius 1.5, 80 %), JPEG q60.
+- ``web``: bicubic ÷2, JPEG q80, bilinear ÷(s/2), JPEG q50 (an image saved again after resizing).
+- ``clean``: bicubic ÷s only (the paper protocol: a real-photo model must stay safe on clean sources).
 
 Scores: PSNR-Y and SSIM-Y (BT.601, 4 px border) against the original, and BRISQUE (no reference; lower is better)
 with OpenCV's LIVE model from ``../shared/anchors/brisque`` when ``cv2.quality`` is importable: install
@@ -41,7 +43,6 @@ from photogan.core.image import to_uint
 from photogan.core.load import load_image
 from photogan.inference.session import ModelSession
 
-SCALE = 4
 CASES = ("moderate", "phone", "web", "clean")
 DEFAULT_BRISQUE = DEFAULT_ANCHOR.parent / "brisque"
 
@@ -56,15 +57,16 @@ def _u8(x: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(x), 0, 255).astype(np.uint8)
 
 
-def degrade(hr8: np.ndarray, case: str, seed: int) -> np.ndarray:
-    """The ×4 low-resolution input of ``case`` for a clean uint8 RGB photo (sides multiples of 4)."""
+def degrade(hr8: np.ndarray, case: str, seed: int, scale: int = 4) -> np.ndarray:
+    """The low-resolution input of ``case`` (÷``scale``, 2 or 4) for a clean uint8 RGB photo (sides multiples of
+    ``scale``)."""
     rng = np.random.default_rng(seed)
-    h, w = hr8.shape[0] // SCALE, hr8.shape[1] // SCALE
+    h, w = hr8.shape[0] // scale, hr8.shape[1] // scale
     image = Image.fromarray(hr8)
     if case == "clean":
         return np.asarray(image.resize((w, h), Image.Resampling.BICUBIC))
     if case == "moderate":
-        blurred = cv2.GaussianBlur(hr8, (0, 0), 1.0, borderType=cv2.BORDER_REFLECT)
+        blurred = cv2.GaussianBlur(hr8, (0, 0), scale / 4, borderType=cv2.BORDER_REFLECT)
         small = np.asarray(Image.fromarray(blurred).resize((w, h), Image.Resampling.BICUBIC), np.float64)
         return _jpeg(_u8(small + rng.normal(0, 5.0, small.shape)), 75)
     if case == "phone":
@@ -74,7 +76,7 @@ def degrade(hr8: np.ndarray, case: str, seed: int) -> np.ndarray:
         noisy = Image.fromarray(_u8(small + luma + chroma))
         return _jpeg(np.asarray(noisy.filter(ImageFilter.UnsharpMask(radius=1.5, percent=80, threshold=2))), 60)
     if case == "web":
-        half = _jpeg(np.asarray(image.resize((w * 2, h * 2), Image.Resampling.BICUBIC)), 80)
+        half = _jpeg(np.asarray(image.resize((hr8.shape[1] // 2, hr8.shape[0] // 2), Image.Resampling.BICUBIC)), 80)
         return _jpeg(np.asarray(Image.fromarray(half).resize((w, h), Image.Resampling.BILINEAR)), 50)
     raise ValueError(f"unknown case {case!r}: use {', '.join(CASES)}")
 
@@ -99,7 +101,12 @@ class Brisque:
 
 
 def run(
-    folders: list[Path], sessions: list[ModelSession], cases: list[str], brisque: Brisque, limit: int | None
+    folders: list[Path],
+    sessions: list[ModelSession],
+    cases: list[str],
+    brisque: Brisque,
+    limit: int | None,
+    scale: int = 4,
 ) -> quality.Table:
     columns = ("PSNR-Y dB", "SSIM-Y", "BRISQUE") if brisque.available else ("PSNR-Y dB", "SSIM-Y")
     table = quality.Table(columns)
@@ -109,14 +116,14 @@ def run(
         name = f"{folder.name} ({len(photos)})"
         for case in cases:
             for index, photo in enumerate(photos):
-                h, w = photo.height // SCALE * SCALE, photo.width // SCALE * SCALE
+                h, w = photo.height // scale * scale, photo.width // scale * scale
                 hr8 = to_uint(photo.rgb_pixels()[:h, :w], 8)
-                lr8 = degrade(hr8, case, seed=1000 + index)
+                lr8 = degrade(hr8, case, seed=1000 + index, scale=scale)
                 bicubic = np.asarray(Image.fromarray(lr8).resize((w, h), Image.Resampling.BICUBIC))
                 outputs = [("bicubic", bicubic)]
                 outputs += [(s.info.id, quality.run_model(s, lr8)[0]) for s in sessions]
                 for method, out in outputs:
-                    values = quality.score(out, hr8, SCALE)
+                    values = quality.score(out, hr8, scale)
                     table.add(name, case, method, *values, *((brisque(out),) if brisque.available else ()))
     return table
 
@@ -124,7 +131,8 @@ def run(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folders", nargs="+", type=Path)
-    parser.add_argument("--models", nargs="+", help="model ids or .onnx paths (default: every ×4 upscale model)")
+    parser.add_argument("--models", nargs="+", help="model ids or .onnx paths (default: every upscaler of --scale)")
+    parser.add_argument("--scale", type=int, choices=(2, 4), default=4)
     parser.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
     parser.add_argument("--anchor", type=Path, default=DEFAULT_ANCHOR, help="the anchor network (.onnx)")
     parser.add_argument("--no-anchor", action="store_true", help="leave the anchor out")
@@ -133,13 +141,14 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
     service = ModelService()
-    ids = args.models or [e.info.id for e in service.list() if e.info.task == "upscale" and e.info.scale == SCALE]
+    scale = args.scale
+    ids = args.models or [e.info.id for e in service.list() if e.info.task == "upscale" and e.info.scale == scale]
     sessions = [service.open(service.resolve(None, None, m), args.device) for m in ids]
-    if any(s.info.scale != SCALE for s in sessions):
-        sys.exit(f"this benchmark is for ×{SCALE} models")
-    if not args.no_anchor:
+    if any(s.info.scale != scale for s in sessions):
+        sys.exit(f"give ×{scale} models (or --scale to match them)")
+    if not args.no_anchor and scale == 4:
         sessions.append(open_anchor(args.anchor, args.device))
-    run(args.folders, sessions, args.cases, Brisque(args.brisque), args.limit).print()
+    run(args.folders, sessions, args.cases, Brisque(args.brisque), args.limit, scale).print()
 
 
 if __name__ == "__main__":
