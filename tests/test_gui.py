@@ -350,6 +350,14 @@ def test_window_opens_enhances_previews_and_saves(qtbot, window, tmp_path: Path)
     assert Image.open(photo).size == (60, 40)
 
 
+def test_the_model_picker_says_which_photos_each_model_is_for(window) -> None:  # type: ignore[no-untyped-def]
+    combo = window.model_combo
+    tips = {tuple(combo.itemData(i)): combo.itemData(i, Qt.ItemDataRole.ToolTipRole) for i in range(combo.count())}
+    assert "real-photo" in tips[("upscale-x4",)].lower() and "clean" in tips[("upscale-x4-fidelity",)]
+    chain = next(c for c in tips if len(c) > 1 and "upscale-x4" in c)
+    assert "upscale-x4:" in tips[chain] and "restore:" in tips[chain]  # a chain lists each of its models
+
+
 def test_window_reports_a_bad_photo_and_stays_usable(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"\xff\xd8\xff garbage")

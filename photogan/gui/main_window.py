@@ -340,12 +340,17 @@ class MainWindow(QMainWindow):
 
     def refresh_models(self) -> None:
         """Fills the model picker (keeps the choice; falls back to the ×4 upscaler)."""
-        choices = chain_choices(self.models.list())
+        entries = self.models.list()
+        choices = chain_choices(entries)
+        descriptions = {e.info.id: e.info.description for e in entries}
         wanted = self.settings.chain or ("upscale-x4",)
         self.model_combo.blockSignals(True)
         self.model_combo.clear()
         for label, chain in choices:
             self.model_combo.addItem(label, chain)
+            tip = "\n".join(f"{m}: {descriptions[m]}" for m in chain if descriptions.get(m))
+            if tip:  # which model fits which photo, from the model's own card
+                self.model_combo.setItemData(self.model_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         index = next((k for k, (_, chain) in enumerate(choices) if chain == tuple(wanted)), 0)
         self.model_combo.setCurrentIndex(index)
         self.model_combo.blockSignals(False)
