@@ -27,6 +27,8 @@ BUNDLED: tuple[str, ...] = (
     "upscale-x4.onnx",
     "upscale-x2.onnx",
     "upscale-x4-photo.onnx",
+    "upscale-x4-fidelity.onnx",
+    "upscale-x2-fidelity.onnx",
     "restore.onnx",
     "colorize.onnx",
 )
