@@ -1,3 +1,3 @@
 """photogan: photo enhancement with ONNX-exported DCGAN-family generators."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
