@@ -94,7 +94,7 @@ def main() -> None:
             sheet.paste(tile, (col * side, top + LABEL_HEIGHT))
             draw.text((col * side + 4, top + 3), f"{label}  ({path.name})" if col == 0 else label, fill="black")
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(args.output)
+    sheet.save(args.output, quality=95)  # a JPEG sheet must not add blocks of its own
     print(f"wrote {args.output} ({sheet.width}×{sheet.height})")
 
 
