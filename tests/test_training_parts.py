@@ -104,6 +104,7 @@ def test_fidelity_terms() -> None:
     assert only_l2 == {"l2": pytest.approx(0.01)}  # the mean squared error PSNR is computed from
 
 
+@torch.no_grad()
 def test_a_reparameterized_upscaler_merges_into_the_plain_network_with_the_same_output() -> None:
     from training.archs.compact import CompactUpscaler, RepConv
 
