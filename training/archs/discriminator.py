@@ -61,6 +61,18 @@ def init_dcgan(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
+def with_condition(image: torch.Tensor, condition: torch.Tensor | None, condition_channels: int) -> torch.Tensor:
+    """What a conditional discriminator judges: the image with its condition (the model input, resized to the image)
+    stacked on; the image alone for an unconditional one."""
+    if not condition_channels:
+        return image
+    if condition is None:
+        raise ValueError("this discriminator is conditional: pass the model input as condition")
+    if condition.shape[-2:] != image.shape[-2:]:
+        condition = F.interpolate(condition, size=image.shape[-2:], mode="bilinear", align_corners=False)
+    return torch.cat([image, condition], dim=1)
+
+
 class DCGANDiscriminator(nn.Module):
     """Image → one logit, for fixed-size images (the ``generate`` task).
 
@@ -155,14 +167,7 @@ class PatchDiscriminator(nn.Module):
         init_dcgan(self)
 
     def forward(self, image: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
-        x = image
-        if self.condition_channels:
-            if condition is None:
-                raise ValueError("this discriminator is conditional: pass the model input as condition")
-            if condition.shape[-2:] != image.shape[-2:]:
-                condition = F.interpolate(condition, size=image.shape[-2:], mode="bilinear", align_corners=False)
-            x = torch.cat([image, condition], dim=1)
-        return self.net(x * 2.0 - 1.0)
+        return self.net(with_condition(image, condition, self.condition_channels) * 2.0 - 1.0)
 
 
 class UNetDiscriminator(nn.Module):
@@ -201,13 +206,7 @@ class UNetDiscriminator(nn.Module):
         self, image: torch.Tensor, condition: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """The per-pixel logits and the decoder's feature maps (coarse to fine)."""
-        x = image
-        if self.condition_channels:
-            if condition is None:
-                raise ValueError("this discriminator is conditional: pass the model input as condition")
-            if condition.shape[-2:] != image.shape[-2:]:
-                condition = F.interpolate(condition, size=image.shape[-2:], mode="bilinear", align_corners=False)
-            x = torch.cat([image, condition], dim=1)
+        x = with_condition(image, condition, self.condition_channels)
         skips = [F.leaky_relu(self.conv0(x * 2.0 - 1.0), 0.2)]
         for conv in self.down:
             skips.append(F.leaky_relu(conv(skips[-1]), 0.2))
