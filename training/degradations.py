@@ -440,20 +440,19 @@ class RealPhotoDegradation:
         # last: resize to the target (with or without ringing) and the final JPEG, in either order
         quality = int(rng.integers(self.jpeg_range2[0], self.jpeg_range2[1] + 1))
         ringing = rng.random() < self.p_sinc
+
+        def to_target(image: np.ndarray) -> np.ndarray:
+            image = resize(image, (w, h), rng)
+            if ringing:
+                image = apply_kernel(
+                    image, sinc_kernel(rng.uniform(np.pi / 3, np.pi), int(rng.integers(3, 11)) * 2 + 1)
+                )
+            return image
+
         if rng.random() < 0.5:
-            image = resize(image, (w, h), rng)
-            if ringing:
-                image = apply_kernel(
-                    image, sinc_kernel(rng.uniform(np.pi / 3, np.pi), int(rng.integers(3, 11)) * 2 + 1)
-                )
-            image = jpeg(np.clip(image, 0, 1), quality)
+            image = jpeg(np.clip(to_target(image), 0, 1), quality)
         else:
-            image = jpeg(np.clip(image, 0, 1), quality)
-            image = resize(image, (w, h), rng)
-            if ringing:
-                image = apply_kernel(
-                    image, sinc_kernel(rng.uniform(np.pi / 3, np.pi), int(rng.integers(3, 11)) * 2 + 1)
-                )
+            image = to_target(jpeg(np.clip(image, 0, 1), quality))
         return np.clip(image, 0.0, 1.0).astype(np.float32)
 
 
