@@ -114,6 +114,10 @@ class Trainer:
         self.d: nn.Module | None = None
         if config.adversarial:
             self.d = archs.build(config.discriminator, **discriminator_params(config)).to(self.device)
+            if config.feature_matching and config.task != "generate" and not hasattr(self.d, "features"):
+                raise ValueError(
+                    f"feature_matching needs a discriminator with feature maps (unet-d), not {config.discriminator}"
+                )
         if self.cuda and config.channels_last:
             self.g = self.g.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
             if self.d is not None:
@@ -251,10 +255,7 @@ class Trainer:
         """D's logits on the output and the mean L1 between its feature maps on the output and on the original
         (Salimans et al. 2016; pix2pixHD's perceptual term without a pretrained network)."""
         features = getattr(self.d, "features", None)
-        if features is None:
-            raise ValueError(
-                f"feature_matching needs a discriminator with feature maps (unet-d), not {self.config.discriminator}"
-            )
+        assert features is not None  # checked when the discriminator was built
         logits, fake_feats = features(fake, inputs)
         with torch.no_grad():
             _, real_feats = features(targets, inputs)
