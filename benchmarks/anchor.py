@@ -8,7 +8,6 @@ are exactly photogan's, so only the networks differ.
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -58,5 +57,4 @@ def anchor_models_dir(path: Path) -> Path:
     except Exception:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    (folder / "README.txt").write_text(json.dumps({"source": str(path), "purpose": "benchmark only"}))
     return folder

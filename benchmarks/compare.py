@@ -46,7 +46,9 @@ def main() -> None:
     parser.add_argument("--crop", type=int, default=96, help="crop side in input pixels")
     parser.add_argument("--at", help="top-left corner of the crop as X,Y (default: centre)")
     parser.add_argument("--downscale", action="store_true", help="input = the crop downscaled; show the original")
-    parser.add_argument("--degrade", choices=realphoto.CASES, help="input = the crop degraded ×4; show the original")
+    parser.add_argument(
+        "--degrade", choices=realphoto.CASES, help="input = the crop degraded by the models' scale; show the original"
+    )
     parser.add_argument("--anchor", nargs="?", type=Path, const=DEFAULT_ANCHOR, help="add the anchor network")
     parser.add_argument("-o", "--output", type=Path, required=True)
     args = parser.parse_args()
