@@ -526,3 +526,34 @@ def test_generate_panel_previews_and_saves_tiled_textures_only_for_tileable_mode
     saved = sorted(out.iterdir())
     assert len(saved) == 3 and Image.open(saved[0]).size == (16, 16)
     np.testing.assert_array_equal(np.asarray(Image.open(saved[0]))[:8, :8], np.asarray(Image.open(saved[0]))[8:, 8:])
+
+
+def test_generate_panel_draws_texture_models_at_the_size_asked(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("torch")
+    from test_generate import texture_model
+    from test_textures import spatial_model
+
+    from photogan.app.models import ModelService
+    from photogan.gui.generate_panel import SIZE_PRESETS, GeneratePanel
+
+    service = ModelService()
+    service.import_file(texture_model(tmp_path / "plain.onnx"))
+    service.import_file(spatial_model(tmp_path))
+    panel = GeneratePanel(service, lambda: "cpu")
+    qtbot.addWidget(panel)
+    panel.model.setCurrentIndex(panel.model.findData("tiny-texture"))
+    assert not panel.width_box.isEnabled() and panel.texture_size() is None  # one fixed size
+    panel.model.setCurrentIndex(panel.model.findData("tiny-field"))
+    assert panel.width_box.isEnabled() and panel.tiled_preview.isEnabled()
+    label, width, height = SIZE_PRESETS[3]
+    panel.preset.activated.emit(panel.preset.findText(label))
+    assert panel.texture_size() == (width, height)
+    panel.width_box.setValue(150)
+    panel.height_box.setValue(70)
+    panel.count.setValue(2)
+    panel.run_generate()
+    qtbot.waitUntil(lambda: panel.worker is None and panel.grid.count() == 2, timeout=20_000)
+    assert [(p.width, p.height) for p in panel.photos] == [(150, 70), (150, 70)]
+    assert "150×70" in panel.grid.item(0).text()
+    with qtbot.waitSignal(panel.learn_requested, timeout=1000):
+        panel.learn_button.click()

@@ -47,7 +47,7 @@ TINY = {
     "restore": {"arch_params": {"channels": 8, "blocks": 1}},
     "upscale": {"arch_params": {"channels": 8, "blocks": 1}, "scale": 2},
     "colorize": {"arch_params": {"channels": 8, "blocks": 1}},
-    "generate": {"arch_params": {"base": 8, "latent": 16}, "patch": 32, "d_params": {"base": 8}},
+    "generate": {"arch": "dcgan", "arch_params": {"base": 8, "latent": 16}, "patch": 32, "d_params": {"base": 8}},
 }
 
 
@@ -455,7 +455,8 @@ def test_photogan_train_runs_the_training_module() -> None:
 
 def test_changing_the_task_resets_what_was_derived_from_it() -> None:
     generate = TrainConfig().with_overrides(task="generate")
-    assert (generate.arch, generate.discriminator, generate.gan_start, generate.scale) == ("dcgan", "dcgan-d", 0, 1)
+    assert (generate.arch, generate.discriminator, generate.gan_start, generate.scale) == ("sgan", "patch-d", 0, 1)
+    assert TrainConfig(task="generate", arch="dcgan").discriminator == "dcgan-d"
     upscale = generate.with_overrides(task="upscale")
     assert (upscale.arch, upscale.discriminator, upscale.gan_start, upscale.scale) == ("compact", "patch-d", None, 4)
     assert TrainConfig().with_overrides(task="restore", arch="compact").arch == "compact"
@@ -466,7 +467,7 @@ def test_a_trained_texture_model_generates_through_photogan(tmp_path: Path, phot
 
     config = tmp_path / "g.toml"
     config.write_text(
-        'task = "generate"\npatch = 32\nbatch = 4\niters = 3\narch_params = { base = 8, latent = 16 }\n'
+        'task = "generate"\narch = "dcgan"\npatch = 32\nbatch = 4\niters = 3\narch_params = { base = 8, latent = 16 }\n'
         "d_params = { base = 8, spectral_norm = true, minibatch_std = true }\n"
     )
     assert (

@@ -27,8 +27,10 @@ from photogan.core.errors import PhotoganError
 from photogan.core.formats import find_images
 from photogan.core.image import to_uint
 from photogan.core.load import load_image
+from photogan.core.texture import texture_report
 from photogan.inference.model_info import ModelInfo
 from training import archs, checkpoint
+from training.archs.sgan import SpatialGenerator
 from training.config import TrainConfig
 from training.dataset import task_degradation
 from training.evaluation import baseline, mean_pairwise_distance, psnr_ssim
@@ -77,6 +79,26 @@ def measure_diversity(model: torch.nn.Module, config: TrainConfig, folder: Path,
         "diversity": round(mean_pairwise_distance(samples), 4),
         "real_diversity": round(mean_pairwise_distance(torch.stack(crops)), 4),
     }
+
+
+def _rgb(path: Path) -> np.ndarray:
+    return to_uint(load_image(path).rgb_pixels(), 8).astype(np.float32) / 255.0
+
+
+@torch.no_grad()
+def measure_texture(
+    model: SpatialGenerator, photos: list[Path], others: list[Path], size: tuple[int, int] = (768, 512)
+) -> dict[str, float]:
+    """:func:`photogan.core.texture.texture_report` of 8 seeded samples of ``size`` (width, height) against the
+    texture photo the model learned (the first of ``photos``) and other texture photos."""
+    model.eval()
+    width, height = size
+    rows, cols = -(-height // model.factor), -(-width // model.factor)
+    samples = []
+    for seed in range(8):
+        field = model.noise(1, rows, cols, generator=torch.Generator().manual_seed(seed))
+        samples.append(model(field)[0].clamp(0, 1).permute(1, 2, 0).numpy()[:height, :width])
+    return texture_report(samples, _rgb(photos[0]), [_rgb(p) for p in others])
 
 
 @torch.no_grad()
@@ -188,18 +210,23 @@ def export_model(
     fused = getattr(model, "fused", None)
     if callable(fused):
         model = fused()
+    scale, tiling = config.scale, "whole" if config.task == "generate" else "tiled"
+    if isinstance(model, SpatialGenerator):  # noise field → texture: tiled over the field, scale = a cell's pixels
+        scale, tiling, tile_pad = model.factor, "tiled", model.halo
+    elif config.task == "generate":
+        tile_pad = int(getattr(model, "receptive_radius", 18)) + 6
+    else:
+        tile_pad = measured_context(model, config.scale)
     info = ModelInfo(
         id=model_id,
         name=name,
         task=config.task,  # type: ignore[arg-type]
-        scale=config.scale,
+        scale=scale,
         arch=config.arch,
         arch_params=getattr(model, "hparams", generator_params(config)),
         size_multiple=int(getattr(model, "size_multiple", 1)),
-        tiling="whole" if config.task == "generate" else "tiled",
-        tile_pad=int(getattr(model, "receptive_radius", 18)) + 6
-        if config.task == "generate"
-        else measured_context(model, config.scale),
+        tiling=tiling,  # type: ignore[arg-type]
+        tile_pad=tile_pad,
         licence=licence,
         training_data=training_data,
         metrics=metrics,
@@ -225,9 +252,14 @@ def bundle(
     training_data: str,
     licence: str,
 ) -> Path:
-    """Measures a run on the validation folders and exports it as a bundled model."""
+    """Measures a run on the validation folders and exports it as a bundled model. A texture model is measured
+    against the photo it learned (the run's own data) with the ``val`` photos as the other textures."""
     config, model = load_run(run_dir)
-    metrics = {folder.name: measure(model, config, folder) for folder in val}
+    if isinstance(model, SpatialGenerator):
+        photos = [Path(p) for p in json.loads((run_dir / "data.json").read_text())]
+        metrics = {"texture": measure_texture(model, photos, val)}
+    else:
+        metrics = {folder.name: measure(model, config, folder) for folder in val}
     for folder, values in metrics.items():
         log.info("%s: %s", folder, values)
     return export_model(
@@ -247,7 +279,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run", type=Path)
     parser.add_argument("--id", required=True)
-    parser.add_argument("--val", type=Path, nargs="+", required=True)
+    parser.add_argument(
+        "--val", type=Path, nargs="+", required=True, help="validation folders (texture models: other texture photos)"
+    )
     parser.add_argument("--out", type=Path, default=Path("resources/models"))
     parser.add_argument("--name", default="")
     parser.add_argument("--description", default="")

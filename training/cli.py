@@ -28,6 +28,9 @@ from training.config import TrainConfig
 
 log = logging.getLogger("training")
 EXIT_OK, EXIT_USAGE = 0, 2
+CONFIGS = Path(__file__).resolve().parent / "configs"
+#: The recipe a run of the task starts from when no --config is given (the others: TrainConfig's defaults).
+TASK_RECIPES = {"generate": "texture.toml"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,7 +81,12 @@ def _config(args: argparse.Namespace) -> tuple[TrainConfig, Path | None]:
         if not saved.exists():
             raise ValueError(f"{args.resume} is not a training run (no config.json)")
         return TrainConfig.from_dict(json.loads(saved.read_text())).with_overrides(iters=args.iters), None
-    config = TrainConfig.from_file(args.config) if args.config else TrainConfig()
+    if args.config:
+        config = TrainConfig.from_file(args.config)
+    elif args.task in TASK_RECIPES:  # a task whose defaults are a measured recipe of their own
+        config = TrainConfig.from_file(CONFIGS / TASK_RECIPES[args.task])
+    else:
+        config = TrainConfig()
     overrides: dict[str, Any] = {
         "task": args.task,
         "scale": args.scale,

@@ -12,7 +12,8 @@ from typing import Any
 from training.losses import FidelityWeights
 
 TASKS = ("upscale", "restore", "colorize", "generate")
-DEFAULT_ARCH = {"upscale": "compact", "restore": "restorer", "colorize": "colorizer", "generate": "dcgan"}
+AUGMENTATIONS = ("rotate", "flip", "none")
+DEFAULT_ARCH = {"upscale": "compact", "restore": "restorer", "colorize": "colorizer", "generate": "sgan"}
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,11 @@ class TrainConfig:
     # (e.g. { clean_fraction = 0.1 }) selects the second-order real-photo pipeline with those strengths
     degradation: Any = field(default_factory=dict)
     latent: int = 100
+    # generate: crops of (crop_scale × patch) px box-downscaled to patch (the size the texture is learned at).
+    # Every task: the augmentations the photos allow, "rotate" (90° turns and mirrors), "flip" (mirrored
+    # left-right only: bark, grass and other textures with an up), "none"
+    crop_scale: tuple[float, float] = (1.0, 2.0)
+    augment: str = "rotate"
     seed: int = 0
     amp: bool = True
     channels_last: bool = True
@@ -67,10 +73,14 @@ class TrainConfig:
             object.__setattr__(self, "scale", 1)
         if self.patch % (2 * self.scale) or self.batch < 1 or self.iters < 1:
             raise ValueError("patch must be a multiple of 2×scale; batch and iters must be positive")
+        if self.augment not in AUGMENTATIONS:
+            raise ValueError(f"unknown augment {self.augment!r}: use one of {', '.join(AUGMENTATIONS)}")
+        if not 1.0 <= self.crop_scale[0] <= self.crop_scale[1]:
+            raise ValueError(f"crop_scale must be (low, high) with 1 <= low <= high, got {tuple(self.crop_scale)}")
         if not self.arch:
             object.__setattr__(self, "arch", DEFAULT_ARCH[self.task])
         if not self.discriminator:
-            object.__setattr__(self, "discriminator", "dcgan-d" if self.task == "generate" else "patch-d")
+            object.__setattr__(self, "discriminator", "dcgan-d" if self.arch == "dcgan" else "patch-d")
         if self.task == "generate" and self.gan_start is None:
             object.__setattr__(self, "gan_start", 0)
         object.__setattr__(self, "arch_params", MappingProxyType(dict(self.arch_params)))
@@ -78,6 +88,7 @@ class TrainConfig:
         object.__setattr__(self, "degradation", MappingProxyType(dict(self.degradation)))
         object.__setattr__(self, "betas", tuple(self.betas))
         object.__setattr__(self, "gan_betas", tuple(self.gan_betas))
+        object.__setattr__(self, "crop_scale", tuple(self.crop_scale))
         if isinstance(self.fidelity, dict):
             object.__setattr__(self, "fidelity", FidelityWeights(**self.fidelity))
 
@@ -92,6 +103,7 @@ class TrainConfig:
         data["degradation"] = dict(self.degradation)
         data["fidelity"] = asdict(self.fidelity)
         data["betas"], data["gan_betas"] = list(self.betas), list(self.gan_betas)
+        data["crop_scale"] = list(self.crop_scale)
         return data
 
     def to_json(self) -> str:

@@ -46,13 +46,17 @@ def _load_heic(path: Path) -> np.ndarray:
 
 
 def collect_images(folders: list[Path]) -> list[Path]:
-    """Image files under the folders (flat or nested), sorted; HEIC/HEIF when pillow-heif is installed.
+    """Image files under the folders (flat or nested), sorted, and the photo files given themselves; HEIC/HEIF
+    when pillow-heif is installed.
 
     Raises:
         ValueError: A folder does not exist.
     """
     paths: list[Path] = []
     for folder in folders:
+        if folder.is_file():  # one photo: a texture is learned from a single picture of it
+            paths.append(folder)
+            continue
         if not folder.is_dir():
             raise ValueError(f"training data folder not found: {folder}")
         paths += list(find_images(folder, recursive=True)) + _heic_paths(folder)
@@ -129,13 +133,16 @@ class TaskData:
         self.config = config
         paths = collect_images(folders)
         photos = load_photos(paths, config.patch)
-        if len(photos) < 2:
+        needed = 1 if config.task == "generate" else 2  # generate validates on its own samples, not held-out photos
+        if len(photos) < needed:
             raise ValueError(
                 f"found {len(photos)} usable photo(s) of at least {config.patch} px in "
-                f"{', '.join(map(str, folders))} ({len(paths)} image files); training needs at least 2"
+                f"{', '.join(map(str, folders))} ({len(paths)} image files); training needs at least {needed}"
             )
         order = np.random.default_rng(config.seed).permutation(len(photos))
         count = int(min(config.val_max, max(1, round(len(photos) * config.val_fraction))))
+        if config.task == "generate":
+            count = 0
         self.val_photos = [photos[i] for i in order[:count]]
         self.train_photos = [photos[i] for i in order[count:]]
         sizes = np.array([p.shape[0] * p.shape[1] for p in self.train_photos], dtype=np.float64)
@@ -152,12 +159,14 @@ class TaskData:
     def _crop(self, photo: np.ndarray) -> np.ndarray:
         side = self.config.patch
         if self.config.task == "generate":  # random scale, so textures are seen at several sizes
-            side = int(min(min(photo.shape[:2]), self.rng.uniform(1.0, 2.0) * self.config.patch))
+            side = int(min(min(photo.shape[:2]), self.rng.uniform(*self.config.crop_scale) * self.config.patch))
         y = int(self.rng.integers(0, photo.shape[0] - side + 1))
         x = int(self.rng.integers(0, photo.shape[1] - side + 1))
         crop = photo[y : y + side, x : x + side]
-        crop = np.rot90(crop, int(self.rng.integers(0, 4)))
-        if self.rng.integers(0, 2):
+        augment = self.config.augment
+        if augment == "rotate":
+            crop = np.rot90(crop, int(self.rng.integers(0, 4)))
+        if augment != "none" and self.rng.integers(0, 2):
             crop = crop[:, ::-1]
         out = crop.astype(np.float32) / 255.0
         if side != self.config.patch:

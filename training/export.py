@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -31,11 +32,21 @@ def _input_name(model: nn.Module) -> str:
     return next(iter(inspect.signature(model.forward).parameters))
 
 
+def _noise_field(model: nn.Module) -> Any:
+    """The model's noise-field maker (a spatial texture generator), or None."""
+    return getattr(model, "noise", None)
+
+
 def _export_graph(model: nn.Module, path: Path, latent: int | None) -> None:
-    """Exports with dynamic batch (and height/width for image models; a noise vector for ``generate``)."""
+    """Exports with dynamic batch (and height/width for image models and noise fields; a noise vector for the
+    other ``generate`` models)."""
     model = model.eval()
     batch = torch.export.Dim("batch", max=1024)
-    if latent is None:
+    field = _noise_field(model)
+    if field is not None:
+        example = field(2, 5, 7)  # a batch of 1 would be specialized
+        dims = {0: batch, 2: torch.export.Dim("h"), 3: torch.export.Dim("w")}
+    elif latent is None:
         example = torch.rand(1, 3, 24, 20)
         dims = {0: batch, 2: torch.export.Dim("h"), 3: torch.export.Dim("w")}
     else:
@@ -60,8 +71,8 @@ def check_parity(
     atol: float = 1e-4,
     latent: int | None = None,
 ) -> float:
-    """Runs torch and onnxruntime on random inputs of the given (odd) sizes, or on noise vectors of length
-    ``latent``; returns the largest difference.
+    """Runs torch and onnxruntime on random inputs of the given (odd) sizes (noise fields of those sizes for a
+    spatial texture generator), or on noise vectors of length ``latent``; returns the largest difference.
 
     Raises:
         ParityError: A difference exceeds ``atol``.
@@ -71,8 +82,14 @@ def check_parity(
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     worst = 0.0
     generator = torch.Generator().manual_seed(0)
+    field = _noise_field(model)
     for h, w in sizes:
-        x = torch.rand(2, 3, h, w, generator=generator) if latent is None else torch.randn(3, latent)
+        if field is not None:
+            x = field(2, h, w, generator=generator)
+        elif latent is None:
+            x = torch.rand(2, 3, h, w, generator=generator)
+        else:
+            x = torch.randn(3, latent)
         with torch.no_grad():
             expected = model.eval()(x).numpy()
         got = session.run(["output"], {"input": x.numpy()})[0]
@@ -91,7 +108,7 @@ def export_onnx(model: nn.Module, info: ModelInfo, path: Path, fp16: bool = Fals
     """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
-    latent = int(info.arch_params["latent"]) if info.task == "generate" else None
+    latent = int(info.arch_params["latent"]) if "latent" in info.arch_params else None
     multiple = info.size_multiple
     sizes = ((17, 23), (31, 9)) if multiple == 1 else ((multiple * 9, multiple * 5), (multiple * 3, multiple * 11))
     try:

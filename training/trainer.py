@@ -29,6 +29,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from training import archs, checkpoint
+from training.archs.sgan import SpatialGenerator
 from training.config import TrainConfig
 from training.dataset import TaskData
 from training.ema import EMA
@@ -59,6 +60,8 @@ def discriminator_params(config: TrainConfig) -> dict[str, Any]:
     params = dict(config.d_params)
     if config.discriminator == "dcgan-d":
         params.setdefault("image_size", config.patch)
+    elif config.task == "generate":  # a patch or U-Net critic judges a texture crop on its own: no condition
+        params.setdefault("condition_channels", 0)
     return params
 
 
@@ -108,6 +111,11 @@ class Trainer:
         params = generator_params(config)
         self.latent = int(params.get("latent", config.latent))
         self.g = archs.build(config.arch, **params).to(self.device)
+        self.field = self.g if isinstance(self.g, SpatialGenerator) else None  # draws noise fields, not vectors
+        if self.field is not None and config.patch % self.field.factor:
+            raise ValueError(
+                f"patch must be a multiple of {self.field.factor} (one noise cell's pixels), got {config.patch}"
+            )
         if base_weights is not None:
             self.g.load_state_dict(checkpoint.load_weights(base_weights))
             log.info("starting from %s", base_weights)
@@ -141,7 +149,11 @@ class Trainer:
             self.data.reseed(self.rank)
         self.val_pairs = self.data.validation_pairs()
         noise = torch.Generator().manual_seed(config.seed + 7)
-        self.fixed_noise = torch.randn(64, self.latent, generator=noise)
+        if self.field is not None:  # fields twice the crop's side: the samples show how the texture continues
+            cells = 2 * config.patch // self.field.factor
+            self.fixed_noise = self.field.noise(8, cells, cells, generator=noise)
+        else:
+            self.fixed_noise = torch.randn(64, self.latent, generator=noise)
         self.iteration = 0
         self.best = -math.inf
         self._stop_requested = False
@@ -199,7 +211,11 @@ class Trainer:
                 inputs = inputs.contiguous(memory_format=torch.channels_last)
         losses: dict[str, float] = {}
         if c.task == "generate":
-            z = torch.randn(c.batch, self.latent, device=self.device)
+            if self.field is not None:
+                cells = c.patch // self.field.factor
+                z = self.field.noise(c.batch, cells, cells, device=self.device)
+            else:
+                z = torch.randn(c.batch, self.latent, device=self.device)
             with self._autocast():
                 fake = self.g_train(z)
             losses["d"] = self._discriminator_step(targets, fake, None)
@@ -405,7 +421,8 @@ class Trainer:
         budget_s = (minutes or 0.0) * 60.0
         warm = self.iteration + FIT_WARMUP  # the first iterations are slow (allocations, caches)
         measure_from: float | None = None
-        epoch = max(1, len(self.data.train_photos) // self.config.batch)
+        # an "epoch" line per pass over the photos, but no more often than progress lines (one texture photo)
+        epoch = max(self.config.log_every, len(self.data.train_photos) // self.config.batch)
         handlers = {}
         if self.rank == 0 and threading_main():
             handlers = {sig: signal.signal(sig, self.request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}

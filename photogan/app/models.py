@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from photogan.app.generate import is_spatial
 from photogan.core.errors import ModelError
 from photogan.inference.model_info import ModelInfo
 from photogan.inference.registry import ModelRegistry, RegisteredModel
@@ -50,11 +51,17 @@ class ModelService:
 
 def describe(info: ModelInfo) -> str:
     """A multi-line, human-readable model card from the model's own metadata."""
+    if is_spatial(info):  # a texture model: any size, from a noise field
+        task = "generate textures of any size (seamless)"
+        tiling = f"{info.tiling} over its noise field (one cell per {info.scale} px, context {info.tile_pad} cells)"
+    else:
+        task = f"{info.task} ×{info.scale}"
+        tiling = f"{info.tiling} (context {info.tile_pad} px, size multiple {info.size_multiple})"
     lines = [
         f"{info.id}: {info.name}",
-        f"  task:          {info.task} ×{info.scale}",
+        f"  task:          {task}",
         f"  architecture:  {info.arch} {json.dumps(dict(info.arch_params), sort_keys=True)}",
-        f"  tiling:        {info.tiling} (context {info.tile_pad} px, size multiple {info.size_multiple})",
+        f"  tiling:        {tiling}",
         f"  licence:       {info.licence or 'not stated'}",
         f"  training data: {info.training_data or 'not stated'}",
         f"  file:          {info.path}",

@@ -92,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--interpolate", type=int, metavar="SEED_B", help="instead: a sequence from --seed to this seed (--count steps)"
     )
     gen.add_argument(
+        "--size",
+        type=_size,
+        metavar="WxH",
+        help="size in pixels of each texture, e.g. 3000x2000 (texture models; default 512x512); it tiles seamlessly",
+    )
+    gen.add_argument(
         "--repeat", type=int, default=1, metavar="N", help="save each as N×N copies side by side (tileable models)"
     )
     gen.add_argument("-o", "--output", type=Path, default=Path("photogan-output"), metavar="OUTDIR")
@@ -185,22 +191,38 @@ def _models(args: argparse.Namespace, service: ModelService) -> int:
     return EXIT_OK
 
 
+def _size(text: str) -> tuple[int, int]:
+    """``WxH`` (also ``W×H``) → (width, height)."""
+    parts = text.lower().replace("×", "x").split("x")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT in pixels, e.g. 3000x2000, got {text!r}")
+    width, height = (int(p) for p in parts)
+    return width, height
+
+
 def _generate(args: argparse.Namespace, service: ModelService) -> int:
-    from photogan.app.generate import generate, interpolate, is_tileable, noise, save_generated
+    from photogan.app.generate import generate, interpolate, is_spatial, is_tileable, noise, save_generated
 
     if args.count < 1 or args.repeat < 1:
         raise ValueError("--count and --repeat must be at least 1")
     info = service.resolve("generate", None, args.model)
     if args.repeat > 1 and not is_tileable(info):
         raise ValueError(f"{info.id} does not draw tileable images: --repeat would show seams")
+    if args.size is not None and not is_spatial(info):
+        side = info.arch_params.get("image_size", "?")
+        raise ValueError(f"{info.id} draws tiles of one size ({side} px): --size needs a texture model")
     session = service.open(info, args.device)
     if args.interpolate is not None:
-        vectors = interpolate(noise(session, args.seed), noise(session, args.interpolate), args.count)
+        a, b = noise(session, args.seed, size=args.size), noise(session, args.interpolate, size=args.size)
+        vectors = interpolate(a, b, args.count)
         stem = f"{session.info.id}-{args.seed}-to-{args.interpolate}"
     else:
-        vectors = np.concatenate([noise(session, args.seed + k) for k in range(args.count)])
+        vectors = np.concatenate([noise(session, args.seed + k, size=args.size) for k in range(args.count)])
         stem = f"{session.info.id}-seed{args.seed}"
-    paths = save_generated(generate(session, vectors), args.output, stem, tiles=args.repeat)
+    paths = []
+    for k in range(len(vectors)):  # one at a time: a batch of big textures never sits in memory at once
+        photos = generate(session, vectors[k : k + 1], size=args.size)
+        paths += save_generated(photos, args.output, stem, tiles=args.repeat, start=k + 1)
     print(
         f"photogan: {len(paths)} images from {session.info.id} on {session.provider} in {args.output}", file=sys.stderr
     )

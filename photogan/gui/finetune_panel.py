@@ -196,6 +196,20 @@ class FineTunePanel(QWidget):
             )
         )
 
+    def start_texture(self, photo: Path) -> bool:
+        """Trains a texture model from one photo (``--task generate``) for the time budget, exported under the
+        name field's text or ``texture-<photo name>``. Returns whether the run started."""
+        if not self.torch_ok or self.running:
+            self.status.setText(TRAIN_EXTRA_HINT if not self.torch_ok else "A run is in progress; stop it first.")
+            return False
+        name = self.name.text().strip() or f"texture-{photo.stem}"
+        name = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "my-texture"
+        self.run_dir = default_run_dir(name, self.runs_folder)
+        self.history = TrainHistory()
+        request = TrainRequest(self.run_dir, data=(photo,), task="generate", minutes=self.minutes.value(), name=name)
+        self._launch(request)
+        return self.process is not None
+
     def resume(self) -> None:
         if self.run_dir is None:
             return

@@ -1,4 +1,5 @@
-"""The generate panel: textures and backgrounds from a ``generate`` model; reseed, interpolate, save."""
+"""The generate panel: textures and backgrounds from a ``generate`` model; size (print presets), reseed,
+interpolate, a 2×2 preview that shows the seam if there is one, save; learn a texture from the open photo."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSize, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -23,7 +24,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photogan.app.generate import generate, interpolate, is_tileable, noise, save_generated, tile
+from photogan.app.generate import (
+    DEFAULT_SIZE,
+    MAX_SIDE,
+    generate,
+    interpolate,
+    is_spatial,
+    is_tileable,
+    noise,
+    save_generated,
+    tile,
+)
 from photogan.app.models import ModelService
 from photogan.core.image import Photo
 from photogan.core.progress import Progress
@@ -32,6 +43,17 @@ from photogan.gui.workers import Worker
 from photogan.inference.session import ModelSession
 
 MAX_SEED = 2**31 - 1
+#: Size presets of the texture size picker: (label, width, height) in pixels; prints at 300 dpi.
+SIZE_PRESETS = (
+    ("512 × 512 (preview)", 512, 512),
+    ("Full HD screen 1920 × 1080", 1920, 1080),
+    ("4K screen 3840 × 2160", 3840, 2160),
+    ("Print 6 × 4 in, 300 dpi", 1800, 1200),
+    ("Print 10 × 8 in, 300 dpi", 3000, 2400),
+    ("Print A4, 300 dpi", 3508, 2480),
+    ("Print A3, 300 dpi", 4961, 3508),
+    ("Backdrop 60 × 40 in, 150 dpi", 9000, 6000),
+)
 
 
 class GeneratePanel(QWidget):
@@ -39,9 +61,12 @@ class GeneratePanel(QWidget):
 
     Signals:
         error(str): something to tell the user.
+        learn_requested(): train a texture model from the photo in the viewer.
     """
 
     error = Signal(str)
+    #: The user asked to train a texture model on the photo open in the viewer.
+    learn_requested = Signal()
 
     def __init__(self, models: ModelService, device: Callable[[], str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -66,6 +91,24 @@ class GeneratePanel(QWidget):
         self.save_tiles.setRange(1, 16)
         self.save_tiles.setPrefix("×")
         self.save_tiles.setToolTip("Save each image as N×N copies side by side: a larger seamless background")
+        self.width_box, self.height_box = QSpinBox(), QSpinBox()
+        for box, value in ((self.width_box, DEFAULT_SIZE[0]), (self.height_box, DEFAULT_SIZE[1])):
+            box.setRange(16, MAX_SIDE)
+            box.setSingleStep(64)
+            box.setSuffix(" px")
+            box.setValue(value)
+        self.width_box.setToolTip("Width of each texture; any size tiles without a seam")
+        self.height_box.setToolTip("Height of each texture")
+        self.preset = QComboBox()
+        self.preset.addItem("Size preset…", None)
+        for label, w, h in SIZE_PRESETS:
+            self.preset.addItem(label, (w, h))
+        self.preset.activated.connect(self._apply_preset)
+        self.learn_button = QPushButton("Learn a texture from the open photo…")
+        self.learn_button.setToolTip(
+            "Train a texture model on the photo in the viewer (Fine-tune tab; about 10 minutes on a CPU)"
+        )
+        self.learn_button.clicked.connect(self.learn_requested.emit)
         self.generate_button = QPushButton("Generate")
         self.generate_button.clicked.connect(self.run_generate)
         self.reseed_button = QPushButton("New seed")
@@ -92,6 +135,13 @@ class GeneratePanel(QWidget):
         ):
             row.addWidget(QLabel(label))
             row.addWidget(widget)
+        size_row = QHBoxLayout()
+        for label, widget in (("Width", self.width_box), ("Height", self.height_box)):
+            size_row.addWidget(QLabel(label))
+            size_row.addWidget(widget)
+        size_row.addWidget(self.preset)
+        size_row.addStretch(1)
+        size_row.addWidget(self.learn_button)
         row.addWidget(self.tiled_preview)
         row.addWidget(QLabel("Save tiled"))
         row.addWidget(self.save_tiles)
@@ -103,6 +153,7 @@ class GeneratePanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.empty)
         layout.addLayout(row)
+        layout.addLayout(size_row)
         layout.addLayout(buttons)
         layout.addWidget(self.grid, 1)
         self.model.currentIndexChanged.connect(self._update_controls)
@@ -121,8 +172,26 @@ class GeneratePanel(QWidget):
         model_id = self.model.currentData()
         return model_id is not None and is_tileable(self.models.resolve("generate", None, model_id))
 
+    def _spatial(self) -> bool:
+        model_id = self.model.currentData()
+        return model_id is not None and is_spatial(self.models.resolve("generate", None, model_id))
+
+    def texture_size(self) -> tuple[int, int] | None:
+        """The size asked for (a texture model's), or None for a model that draws one fixed size."""
+        return (self.width_box.value(), self.height_box.value()) if self._spatial() else None
+
+    def _apply_preset(self, index: int) -> None:
+        size = self.preset.itemData(index)
+        if size is not None:
+            self.width_box.setValue(size[0])
+            self.height_box.setValue(size[1])
+        self.preset.setCurrentIndex(0)
+
     def _update_controls(self) -> None:
         has_model = self.model.count() > 0
+        spatial = has_model and self._spatial()
+        for widget in (self.width_box, self.height_box, self.preset):
+            widget.setEnabled(spatial)
         busy = self.worker is not None
         self.empty.setVisible(not has_model)
         for b in (self.generate_button, self.reseed_button, self.interpolate_button):
@@ -140,23 +209,23 @@ class GeneratePanel(QWidget):
         self.run_generate()
 
     def run_generate(self) -> None:
-        seed, count = self.seed.value(), self.count.value()
-        self._start(lambda session: noise(session, seed, count))
+        seed, count, size = self.seed.value(), self.count.value(), self.texture_size()
+        self._start(lambda session: np.concatenate([noise(session, seed + k, size=size) for k in range(count)]))
 
     def run_interpolate(self) -> None:
-        a, b, steps = self.seed.value(), self.seed_b.value(), max(self.count.value(), 2)
-        self._start(lambda session: interpolate(noise(session, a), noise(session, b), steps))
+        a, b, steps, size = self.seed.value(), self.seed_b.value(), max(self.count.value(), 2), self.texture_size()
+        self._start(lambda session: interpolate(noise(session, a, size=size), noise(session, b, size=size), steps))
 
     def _start(self, vectors: Callable[[ModelSession], np.ndarray]) -> None:
         model_id = self.model.currentData()
         if model_id is None or self.worker is not None:
             return
-        models, device = self.models, self._device()
+        models, device, size = self.models, self._device(), self.texture_size()
 
         def job(progress: Progress) -> list[Photo]:
             session = models.open(models.resolve(None, None, model_id), device)
             progress.check_cancelled()
-            return generate(session, vectors(session))
+            return generate(session, vectors(session), size=size, progress=progress)
 
         self.worker = Worker(job, "generate", self)
         self.worker.succeeded.connect(self._show)
@@ -171,7 +240,11 @@ class GeneratePanel(QWidget):
         times = 2 if self.tiled_preview.isChecked() else 1
         for k, photo in enumerate(photos, start=1):
             shown = tile(photo, times) if times > 1 else photo
-            self.grid.addItem(QListWidgetItem(QIcon(QPixmap.fromImage(to_qimage(shown))), f"#{k}"))
+            icon = to_qimage(shown).scaled(
+                self.grid.iconSize(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+            )
+            label = f"#{k}  {photo.width}×{photo.height}"
+            self.grid.addItem(QListWidgetItem(QIcon(QPixmap.fromImage(icon)), label))
 
     def _done(self) -> None:
         self.worker = None

@@ -168,6 +168,7 @@ class MainWindow(QMainWindow):
         self.finetune_panel.model_exported.connect(self._model_added)
         self.generate_panel = GeneratePanel(self.models, lambda: self.settings.device)
         self.generate_panel.error.connect(self.show_message)
+        self.generate_panel.learn_requested.connect(self.learn_texture)
 
         self._build_actions()
         viewer_page = QWidget()
@@ -621,6 +622,14 @@ class MainWindow(QMainWindow):
                 return
             self.settings = settings
             self._save_settings()
+
+    def learn_texture(self) -> None:
+        """Trains a texture model on the photo in the viewer (the Fine-tune tab shows the run)."""
+        if self.photo_path is None:
+            self.show_message("Open a photo of a texture first (File → Open), then learn from it.")
+            return
+        if self.finetune_panel.start_texture(self.photo_path):
+            self.tabs.setCurrentWidget(self.finetune_panel)
 
     def manage_models(self) -> None:
         dialog = ModelsDialog(self.models, self)

@@ -1,10 +1,11 @@
-"""The models dialog: bundled and user models with their cards; import an ONNX file; delete user models."""
+"""The models dialog: bundled and user models with their cards (and the sample sheets they show); import an ONNX
+file; delete user models."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -96,6 +97,8 @@ class ModelsDialog(QDialog):
             return
         card = entry.info.path.with_suffix(".md") if entry.info.path else None
         if card is not None and card.exists():
+            # the card's own folder resolves its images (a texture model's sample sheet sits beside it)
+            self.card.document().setBaseUrl(QUrl.fromLocalFile(str(card.parent) + "/"))
             self.card.setMarkdown(card.read_text(encoding="utf-8"))
         else:
             self.card.setPlainText(describe(entry.info))

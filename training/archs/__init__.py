@@ -11,6 +11,7 @@ from training.archs.compact import CompactUpscaler
 from training.archs.dcgan import DCGANGenerator
 from training.archs.discriminator import DCGANDiscriminator, PatchDiscriminator, UNetDiscriminator
 from training.archs.restorer import Colorizer, Restorer
+from training.archs.sgan import SpatialGenerator
 
 ArchFactory = Callable[..., nn.Module]
 
@@ -42,6 +43,7 @@ register("compact", CompactUpscaler)
 register("restorer", Restorer)
 register("colorizer", Colorizer)
 register("dcgan", DCGANGenerator)
+register("sgan", SpatialGenerator)
 register("dcgan-d", DCGANDiscriminator)
 register("patch-d", PatchDiscriminator)
 register("unet-d", UNetDiscriminator)

@@ -1,0 +1,148 @@
+"""Texture models against the photo each learned: seams, variety, colour and structure, and a sample sheet.
+
+Usage::
+
+    python benchmarks/textures.py                                   # every bundled texture model
+    python benchmarks/textures.py my-wall=~/wall.jpg --others ../shared/data/textures/NonStationary/212.jpg
+    python benchmarks/textures.py --sheet docs/grids/textures.jpg
+
+Each model draws 8 textures of 768×512 (seeds 0-7) through photogan's own path (what ``photogan generate``
+saves), which are measured with ``photogan.core.texture.texture_report`` against the model's photo:
+
+- seam: the worst sample's wrap-around difference over its inside neighbour difference (bar: ≤ 1.5);
+- diversity: same-place crops of the 8 samples, over that of 8 random crops of the photo (bar: ≥ 0.5);
+- histogram / spectrum: distance of the samples' crops to the photo's, over the distance of the closest other
+  texture photo's crops to the photo's (bar: ≤ 0.5, i.e. closer than half of another texture).
+
+The other textures are the other models' photos and ``--others``. The sheet shows, per model, the photo and two
+samples at 100 %, and the middle of one 384×256 texture repeated 2×2 (a seam would show as a cross).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from photogan.app.generate import generate, is_spatial, noise, tile
+from photogan.app.models import ModelService
+from photogan.core.image import Photo, to_uint
+from photogan.core.load import load_image
+from photogan.core.texture import texture_report
+
+DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+#: The bundled texture models and the photo each was trained on (training/configs/textures/*.toml).
+BUNDLED = {
+    "texture-bark": "textures/NonStationary/212.jpg",
+    "texture-stone": "textures/NonStationary/12.jpg",
+    "texture-foliage": "textures/NonStationary/240.png",
+    "texture-weave": "textures/NonStationary/182.jpg",
+    "texture-sand": "textures/NonStationary/73.jpg",
+}
+SIZE = (768, 512)
+SEEDS = 8
+LABEL = 18
+
+
+def _rgb(path: Path) -> np.ndarray:
+    return to_uint(load_image(path).rgb_pixels(), 8).astype(np.float32) / 255.0
+
+
+def _pairs(specs: list[str], data: Path) -> list[tuple[str, Path]]:
+    if not specs:
+        return [(model, data / photo) for model, photo in BUNDLED.items()]
+    pairs = []
+    for spec in specs:
+        model, sep, photo = spec.partition("=")
+        if not sep:
+            raise SystemExit(f"expected MODEL=PHOTO, got {spec!r}")
+        pairs.append((model, Path(photo).expanduser()))
+    return pairs
+
+
+def _image(pixels: np.ndarray) -> Image.Image:
+    return Image.fromarray(to_uint(np.clip(pixels, 0, 1), 8))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("pairs", nargs="*", metavar="MODEL=PHOTO", help="default: the bundled texture models")
+    parser.add_argument("--others", nargs="*", type=Path, default=[], help="more texture photos to compare with")
+    parser.add_argument("--data", type=Path, default=DATA, help="the shared data folder")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--sheet", type=Path, help="also write a sample sheet (JPEG) here")
+    args = parser.parse_args()
+    pairs = _pairs(args.pairs, args.data)
+    photos = {photo: _rgb(photo) for _, photo in pairs}
+    others = [_rgb(p) for p in args.others]
+    service = ModelService()
+    header = (
+        f"{'model':18} {'photo':14} {'seam':>5} {'div':>6} {'real':>6} {'ratio':>5} {'hist':>6} {'/other':>6} "
+        f"{'spec':>6} {'/other':>6} {'s/img':>6}  bars"
+    )
+    print(header)
+    print("-" * len(header))
+    rows: list[tuple[str, np.ndarray, list[Photo]]] = []
+    for model_id, photo_path in pairs:
+        info = service.resolve("generate", None, model_id)
+        if not is_spatial(info):
+            raise SystemExit(f"{model_id} is not a texture model (it draws fixed-size tiles)")
+        session = service.open(info, args.device)
+        generate(session, noise(session, 99, size=(64, 64)))  # warm-up
+        start = time.perf_counter()
+        samples = [generate(session, noise(session, seed, size=SIZE), size=SIZE)[0] for seed in range(SEEDS)]
+        seconds = (time.perf_counter() - start) / SEEDS
+        rest = [image for path, image in photos.items() if path != photo_path] + others
+        report = texture_report([s.pixels for s in samples], photos[photo_path], rest)
+        ratio = report["diversity"] / report["real_diversity"]
+        hist = report["histogram"] / report.get("histogram_other", np.inf)
+        spec = report["spectrum"] / report.get("spectrum_other", np.inf)
+        bars = [report["seam"] <= 1.5, ratio >= 0.5, hist <= 0.5, spec <= 0.5]
+        print(
+            f"{model_id:18} {photo_path.name:14} {report['seam']:5.2f} {report['diversity']:6.3f} "
+            f"{report['real_diversity']:6.3f} {ratio:5.2f} {report['histogram']:6.3f} {hist:6.2f} "
+            f"{report['spectrum']:6.3f} {spec:6.2f} {seconds:6.2f}  {'ok' if all(bars) else 'MISSED'}"
+        )
+        rows.append((model_id, photos[photo_path], samples))
+    if args.sheet:
+        _sheet(rows, args.sheet, service, args.device, pairs)
+
+
+def _sheet(
+    rows: list[tuple[str, np.ndarray, list[Photo]]],
+    path: Path,
+    service: ModelService,
+    device: str,
+    pairs: list[tuple[str, Path]],
+) -> None:
+    crop_w, crop_h = 384, 256
+    width = 4 * (crop_w + 8) - 8
+    sheet = Image.new("RGB", (width, len(rows) * (2 * crop_h + LABEL + 8)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for r, ((model_id, photo, samples), (_, photo_path)) in enumerate(zip(rows, pairs, strict=True)):
+        top = r * (2 * crop_h + LABEL + 8)
+        draw.text(
+            (4, top + 3),
+            f"{model_id}: its photo ({photo_path.name}) and seeds 0, 1 at 100 %; seed 2 (384x256) tiled 2x2, middle",
+            fill="black",
+        )
+        sheet.paste(_image(photo).crop((0, 0, crop_w, 2 * crop_h)), (0, top + LABEL))  # 100 %, like the samples
+        x = crop_w + 8
+        for k in (0, 1):
+            texture = _image(samples[k].pixels)
+            sheet.paste(texture.crop((0, 0, crop_w, 2 * crop_h)), (x, top + LABEL))
+            x += crop_w + 8
+        session = service.open(service.resolve("generate", None, model_id), device)
+        small = generate(session, noise(session, 2, size=(crop_w, crop_h)), size=(crop_w, crop_h))[0]
+        mosaic = _image(tile(small, 2).pixels)  # the middle of the 2×2: both seams cross this crop's centre
+        sheet.paste(mosaic.crop((crop_w // 2, 0, crop_w // 2 + crop_w, 2 * crop_h)), (x, top + LABEL))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path, quality=88)
+    print(f"wrote {path} ({sheet.width}×{sheet.height})")
+
+
+if __name__ == "__main__":
+    main()

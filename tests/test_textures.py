@@ -1,0 +1,154 @@
+"""Texture models: a spatial generator learns from one photo, draws any size seamlessly, tile by tile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+torch = pytest.importorskip("torch")
+
+from conftest import open_session  # noqa: E402
+
+from photogan.app.generate import fit_periodic, generate, interpolate, is_spatial, noise  # noqa: E402
+from photogan.cli.main import main as photogan_main  # noqa: E402
+from photogan.core.texture import diversity, histogram_distance, seam_ratio, texture_report  # noqa: E402
+from photogan.inference.registry import read_model_info  # noqa: E402
+from training import archs  # noqa: E402
+from training.bundle import bundle, export_model  # noqa: E402
+from training.cli import main as train_main  # noqa: E402
+from training.config import TrainConfig  # noqa: E402
+
+TINY = {"local": 3, "global_": 2, "levels": 2, "base": 4}
+
+
+@pytest.fixture(scope="module")
+def texture_photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One synthetic 'bark' photo: vertical stripes with noise (a texture with an up)."""
+    rng = np.random.default_rng(0)
+    x = np.arange(80)[None, :, None]
+    stripes = 0.5 + 0.3 * np.sin(x / 3.0 + rng.normal(0, 0.3, (64, 1, 1)))
+    rgb = np.clip(stripes * np.array([0.8, 0.55, 0.35]) + rng.normal(0, 0.04, (64, 80, 3)), 0, 1)
+    path = tmp_path_factory.mktemp("texture") / "bark.png"
+    Image.fromarray((rgb * 255).astype(np.uint8)).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def spatial_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return spatial_model(tmp_path_factory.mktemp("models"))
+
+
+def spatial_model(folder: Path) -> Path:
+    """A tiny spatial texture generator with random weights, exported as photogan exports trained ones."""
+    torch.manual_seed(0)
+    model = archs.build("sgan", **TINY)
+    for p in model.parameters():
+        p.data.normal_(0, 0.3)
+    model.train()(model.noise(4, 6, 6))  # BatchNorm statistics that are not the identity
+    config = TrainConfig(task="generate", arch="sgan", arch_params=TINY, patch=32)
+    return export_model(
+        model.eval(),
+        config,
+        folder,
+        "tiny-field",
+        name="tiny",
+        description="",
+        training_data="",
+        licence="",
+        metrics={},
+    )
+
+
+def test_a_spatial_model_declares_its_cell_size_and_context(spatial_onnx: Path) -> None:
+    info = read_model_info(spatial_onnx)
+    assert is_spatial(info) and info.scale == 4 and info.tiling == "tiled" and info.tile_pad >= 2
+
+
+def test_tile_by_tile_equals_the_whole_field_and_sizes_are_exact(spatial_onnx: Path) -> None:
+    session = open_session(spatial_onnx)
+    field = noise(session, 3, size=(200, 120))
+    assert field.shape == (1, 5, 30, 50)
+    whole = generate(session, field, tile_cells=0)[0].pixels
+    tiled = generate(session, field, tile_cells=8)[0].pixels
+    assert whole.shape == (120, 200, 3)
+    np.testing.assert_allclose(tiled, whole, atol=2e-5)
+    odd = generate(session, noise(session, 3, size=(203, 117)), size=(203, 117))[0].pixels
+    assert odd.shape == (117, 203, 3)
+
+
+def test_textures_wrap_around_without_a_seam(spatial_onnx: Path) -> None:
+    """Rolling the noise field rolls the texture by as many cells: the network computes on a torus, so the
+    wrap-around is drawn like any other place (and stays so when resampled to an odd size)."""
+    session = open_session(spatial_onnx)
+    field = noise(session, 5, size=(96, 64))
+    texture = generate(session, field)[0].pixels
+    rolled = generate(session, np.roll(field, (3, 7), axis=(2, 3)))[0].pixels
+    np.testing.assert_allclose(rolled, np.roll(texture, (12, 28), axis=(0, 1)), atol=2e-5)
+    assert seam_ratio(texture) < 1.5
+    assert seam_ratio(fit_periodic(texture, (101, 59))) < 1.5
+    ramp = np.repeat(np.linspace(0, 1, 64)[None, :, None], 64, axis=0).repeat(3, axis=2)
+    assert seam_ratio(ramp) > 10  # what a seam measures like
+
+
+def test_seeds_reproduce_and_interpolate_between_fields(spatial_onnx: Path) -> None:
+    session = open_session(spatial_onnx)
+    a, b = noise(session, 1, size=(64, 64)), noise(session, 2, size=(64, 64))
+    np.testing.assert_array_equal(a, noise(session, 1, size=(64, 64)))
+    assert np.array_equal(a[0, 3], np.broadcast_to(a[0, 3, 0, 0], a.shape[2:]))  # a global channel is constant
+    steps = interpolate(a, b, 4)
+    assert steps.shape == (4, *a.shape[1:])
+    np.testing.assert_allclose(steps[0], a[0], atol=1e-6)
+    np.testing.assert_allclose(steps[-1], b[0], atol=1e-6)
+
+
+def test_texture_statistics_tell_copies_and_other_colours_apart() -> None:
+    rng = np.random.default_rng(0)
+    crop = rng.random((32, 32, 3)) * 0.5
+    assert diversity([crop, crop, crop]) == 0.0
+    assert diversity([crop, rng.random((32, 32, 3)) * 0.5]) > 0.1
+    assert histogram_distance([crop], [crop]) == 0.0
+    assert histogram_distance([crop], [crop + 0.5]) > 0.9
+    photo = rng.random((96, 96, 3))
+    report = texture_report([photo[:64, :64], photo[32:, 32:]], photo, others=[photo * 0.2])
+    assert report["histogram"] < report["histogram_other"] and report["spectrum"] < report["spectrum_other"]
+
+
+def test_train_from_one_photo_then_generate_any_size(tmp_path: Path, texture_photo: Path) -> None:
+    """photogan train --task generate --data PHOTO: one photo is enough; --name exports a texture model that
+    photogan generate draws at the asked size; the bundle measures it against its photo."""
+    config = tmp_path / "t.toml"
+    config.write_text(
+        'task = "generate"\npatch = 32\nbatch = 4\niters = 3\nval_every = 3\naugment = "flip"\n'
+        "arch_params = { local = 3, global_ = 2, levels = 2, base = 4 }\nd_params = { base = 8, layers = 2 }\n"
+    )
+    run = tmp_path / "run"
+    args = ["--config", str(config), "--data", str(texture_photo), "--run-dir", str(run), "--name", "my-bark"]
+    assert train_main(args) == 0
+    out = tmp_path / "out"
+    assert photogan_main(["generate", "--model", "my-bark", "--size", "90x50", "-n", "2", "-o", str(out)]) == 0
+    images = sorted(out.glob("*.png"))
+    assert [Image.open(p).size for p in images] == [(90, 50), (90, 50)]
+    with pytest.raises(SystemExit) as usage:
+        photogan_main(["generate", "--model", "my-bark", "--size", "ninety", "-o", str(out)])
+    assert usage.value.code == 2
+    target = bundle(run, "t-bark", [texture_photo], tmp_path / "bundled", "t", "", "test data", "test")
+    metrics = read_model_info(target).metrics["texture"]
+    assert {"seam", "diversity", "real_diversity", "histogram", "spectrum"} <= set(metrics)
+
+
+def test_a_photo_smaller_than_the_crop_is_refused_clearly(tmp_path: Path) -> None:
+    small = tmp_path / "tiny.png"
+    Image.new("RGB", (20, 20)).save(small)
+    code = train_main(["--task", "generate", "--data", str(small), "--run-dir", str(tmp_path / "r"), "--patch", "32"])
+    assert code == 2
+
+
+def test_generate_patch_must_hold_whole_cells() -> None:
+    from training.trainer import Trainer
+
+    config = TrainConfig(task="generate", arch="sgan", arch_params=TINY, patch=34, batch=2, iters=1)
+    with pytest.raises(ValueError, match="multiple of 4"):
+        Trainer(config, [], Path("unused"))
