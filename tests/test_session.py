@@ -45,3 +45,25 @@ def test_cache_reuses_and_evicts(models_dir: Path) -> None:
     assert cache.get(one, Device.parse("cpu")) is first
     cache.get(two, Device.parse("cpu"))
     assert cache.get(one, Device.parse("cpu")) is not first
+
+
+def test_running_a_model_writes_nothing_into_the_home_folder(tmp_path: Path) -> None:
+    """onnxruntime's device id and telemetry database (~/.cache/Microsoft) are never written by photogan."""
+    import subprocess
+    import sys
+
+    from conftest import identity_model, random_image
+
+    from photogan.core.image import Photo
+    from photogan.core.save import save_image
+
+    model = identity_model(tmp_path / "identity.onnx")
+    photo = save_image(Photo(random_image(16, 16)), tmp_path / "in.png")
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "PHOTOGAN_MODELS_DIR": str(tmp_path / "models")}
+    args = [sys.executable, "-m", "photogan", "enhance", str(photo), "--model", str(model), "-o", str(tmp_path / "o")]
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "o" / "in.png").exists()
+    assert not (home / ".cache" / "Microsoft").exists()
