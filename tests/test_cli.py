@@ -259,3 +259,26 @@ def test_an_unexpected_error_fails_that_file_only(tmp_path: Path, models_dir: Pa
     results = run_batch(plan, session, TileOptions(tile_size=0), OutputOptions())
     assert [r.status for r in results] == ["failed", "done"]
     assert results[0].reason == "internal error: RuntimeError('boom')"
+
+
+def test_a_pipe_and_a_device_link_in_a_folder_are_reported_not_waited_on(
+    tmp_path: Path, models_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+
+    from conftest import random_image
+
+    from photogan.core.image import Photo
+    from photogan.core.save import save_image
+
+    src = tmp_path / "src"
+    src.mkdir()
+    save_image(Photo(random_image(8, 8)), src / "good.png")
+    os.mkfifo(src / "pipe.jpg")
+    (src / "zero.png").symlink_to("/dev/zero")
+    out = tmp_path / "out"
+    assert main(["enhance", str(src), "-o", str(out), "--model", str(models_dir / "identity.onnx")]) == 1
+    err = capsys.readouterr().err
+    assert "1 enhanced, 0 skipped, 2 failed" in err
+    assert "pipe.jpg: not a regular file" in err and "zero.png: not a regular file" in err
+    assert sorted(p.name for p in out.iterdir()) == ["good.png"]

@@ -233,3 +233,41 @@ def test_iptc_survives_jpeg_and_tiff(tmp_path: Path, suffix: str) -> None:
     assert load_image(out).iptc == resources
     sixteen = load_image(save_image(replace(photo, bit_depth=16), tmp_path / "out16.tif"))
     assert sixteen.iptc == resources
+
+
+def test_only_regular_files_are_read_and_never_without_bound(tmp_path: Path) -> None:
+    """A FIFO named .jpg would hang a batch, a link to /dev/zero is endless, a 3 GB non-image would be read whole:
+    each is refused from its type, its first bytes or its size, before it is read."""
+    import os
+    import time
+
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    zero = tmp_path / "zero.png"
+    zero.symlink_to("/dev/zero")
+    junk = tmp_path / "huge.tif"
+    with junk.open("wb") as f:  # sparse: 3 GB on paper, nothing on disk
+        f.write(b"not an image at all")
+        f.truncate(3 * 2**30)
+    bloated = tmp_path / "bloated.png"
+    with bloated.open("wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + bytes(8))
+        f.truncate(200 * 2**20)
+    start = time.monotonic()
+    for path in (fifo, zero):
+        with pytest.raises(ImageReadError, match="not a regular file"):
+            load_image(path)
+    with pytest.raises(UnsupportedFormatError, match="not an image"):
+        load_image(junk)
+    with pytest.raises(ImageTooLargeError, match="GiB"):
+        load_image(bloated, max_pixels=10_000_000)
+    assert time.monotonic() - start < 5
+
+
+def test_known_formats_photogan_does_not_read_are_named(tmp_path: Path) -> None:
+    (tmp_path / "phone.heic").write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic")
+    (tmp_path / "layers.jpg").write_bytes(b"8BPS\x00\x01" + bytes(20))
+    with pytest.raises(UnsupportedFormatError, match="HEIC images are not supported"):
+        load_image(tmp_path / "phone.heic")
+    with pytest.raises(UnsupportedFormatError, match="Photoshop PSD"):
+        load_image(tmp_path / "layers.jpg")

@@ -17,6 +17,31 @@ FORMAT_SUFFIXES: dict[str, tuple[str, ...]] = {
 }
 #: Formats Pillow may report for files we read (MPO is a multi-picture JPEG from some cameras).
 READ_FORMATS = ("JPEG", "MPO", "PNG", "TIFF", "WEBP", "BMP")
+#: How each readable format's files begin (checked before a file is read whole).
+MAGIC = (
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"BM", "BMP"),
+)
+
+
+#: Image formats photogan recognises but does not read, so it can name them.
+OTHER_MAGIC = ((b"GIF87a", "GIF"), (b"GIF89a", "GIF"), (b"8BPS", "Photoshop PSD"), (b"\xff\x0a", "JPEG XL"))
+_HEIF_BRANDS = {b"heic": "HEIC", b"heix": "HEIC", b"mif1": "HEIF", b"msf1": "HEIF", b"avif": "AVIF"}
+
+
+def sniff_format(head: bytes) -> str | None:
+    """The format a file's first bytes (16 or more) announce: one of :data:`READ_FORMATS`, the name of another
+    image format photogan knows of (GIF, HEIC, AVIF, PSD, JPEG XL), or None."""
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+        return _HEIF_BRANDS[head[8:12]]
+    return next((fmt for magic, fmt in MAGIC + OTHER_MAGIC if head.startswith(magic)), None)
+
+
 #: Formats that store 16 bits per sample.
 SIXTEEN_BIT_FORMATS = ("PNG", "TIFF")
 #: Command-line names of output formats.

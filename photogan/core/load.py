@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import re
+import stat
 import struct
 from pathlib import Path
 from typing import cast
@@ -18,7 +20,7 @@ import numpy as np
 from PIL import Image, ImageCms, UnidentifiedImageError
 
 from photogan.core.errors import ImageReadError, ImageTooLargeError, UnsupportedFormatError
-from photogan.core.formats import PHOTOSHOP_HEADER, READ_FORMATS, TIFF_PHOTOSHOP_TAG, normalize_format
+from photogan.core.formats import PHOTOSHOP_HEADER, READ_FORMATS, TIFF_PHOTOSHOP_TAG, normalize_format, sniff_format
 from photogan.core.image import Photo, from_uint
 from photogan.core.iptc import TIFF_IPTC_TAG, resources_from_record
 
@@ -129,17 +131,56 @@ def _pixels_from_pillow(im: Image.Image) -> tuple[np.ndarray, np.ndarray | None,
     return pixels, None, 8, new_icc
 
 
-def _open(path: Path, max_pixels: int) -> tuple[Image.Image, bytes]:
-    if not path.exists():
-        raise ImageReadError("file not found")
-    if path.is_dir():
-        raise ImageReadError("is a folder, not an image")
+def max_file_bytes(max_pixels: int) -> int:
+    """The largest file read for a pixel limit: uncompressed 16-bit RGBA of that many pixels, plus metadata."""
+    return max_pixels * 8 + 64 * 2**20
+
+
+def _read(path: Path, max_pixels: int) -> bytes:
+    """The file's bytes, read only from a regular file (a FIFO would hang, a device never ends) whose first
+    bytes announce an image format photogan reads and whose size fits the pixel limit."""
     try:
-        data = path.read_bytes()
+        info = path.stat()  # follows a link: a link to /dev/zero is a device
+    except FileNotFoundError:
+        raise ImageReadError("file not found") from None
     except OSError as exc:
         raise ImageReadError(f"cannot read the file: {exc.strerror or exc}") from exc
-    if not data:
+    if stat.S_ISDIR(info.st_mode):
+        raise ImageReadError("is a folder, not an image")
+    if not stat.S_ISREG(info.st_mode):
+        raise ImageReadError("not a regular file (a pipe, device or socket): photogan reads only files")
+    if info.st_size == 0:
         raise ImageReadError("the file is empty (0 bytes)")
+    try:
+        with path.open("rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):  # replaced since the check above
+                raise ImageReadError("not a regular file: photogan reads only files")
+            head = f.read(16)
+            fmt = sniff_format(head)
+            if fmt is None:
+                raise UnsupportedFormatError(
+                    "not an image, or in a format photogan does not read (it reads JPEG, PNG, TIFF, WebP, BMP)"
+                )
+            if fmt not in READ_FORMATS:
+                raise UnsupportedFormatError(
+                    f"{fmt} images are not supported (photogan reads JPEG, PNG, TIFF, WebP, BMP)"
+                )
+            limit = max_file_bytes(max_pixels)
+            if info.st_size > limit:
+                raise ImageTooLargeError(
+                    f"the file is {info.st_size / 2**30:.1f} GiB, more than an image under the limit of "
+                    f"{max_pixels / 1e6:.0f} MP can take (raise it with the max-pixels setting if the file is genuine)"
+                )
+            data = head + f.read(limit + 1 - len(head))
+    except OSError as exc:
+        raise ImageReadError(f"cannot read the file: {exc.strerror or exc}") from exc
+    if len(data) > limit:  # it grew while being read
+        raise ImageTooLargeError(f"the file grew past {limit / 2**30:.1f} GiB while it was read")
+    return data
+
+
+def _open(path: Path, max_pixels: int) -> tuple[Image.Image, bytes]:
+    data = _read(path, max_pixels)
     try:
         # photogan enforces its own, configurable limit below; Pillow's global check would refuse first.
         Image.MAX_IMAGE_PIXELS = None
