@@ -282,3 +282,43 @@ def test_a_pipe_and_a_device_link_in_a_folder_are_reported_not_waited_on(
     assert "1 enhanced, 0 skipped, 2 failed" in err
     assert "pipe.jpg: not a regular file" in err and "zero.png: not a regular file" in err
     assert sorted(p.name for p in out.iterdir()) == ["good.png"]
+
+
+def test_sigterm_stops_like_ctrl_c_and_a_rerun_clears_what_a_kill_left(tmp_path: Path, models_dir: Path) -> None:
+    """SIGTERM (logout, shutdown, `timeout`) ends a batch with the interrupted message and no temporary file; a
+    temporary file left by a SIGKILLed run is removed by the next run into that folder (a fresh one is not)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import random_image
+
+    from photogan.core.image import Photo
+    from photogan.core.save import save_image
+
+    src, out = tmp_path / "src", tmp_path / "out"
+    src.mkdir()
+    out.mkdir()
+    for i in range(400):
+        save_image(Photo(random_image(48, 48, seed=i)), src / f"p{i:03d}.png")
+    killed = out / ".photogan-tmp-0123456789ab.png"
+    killed.write_bytes(b"half a png")
+    os.utime(killed, (time.time() - 3600, time.time() - 3600))
+    live = out / ".photogan-tmp-ba9876543210.png"
+    live.write_bytes(b"another writer's")
+    args = [sys.executable, "-m", "photogan", "enhance", str(src), "-o", str(out)]
+    args += ["--model", str(models_dir / "identity.onnx"), "--tile", "8"]
+    child = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not any(out.glob("p*.png")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child.send_signal(signal.SIGTERM)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 130 and "interrupted" in err
+    outputs = sorted(out.glob("p*.png"))
+    assert 0 < len(outputs) < 400
+    assert all(load_image(p).width == 48 for p in outputs)  # every output whole
+    assert not killed.exists() and live.exists()
+    assert [p.name for p in out.glob(".photogan-tmp-*")] == [live.name]

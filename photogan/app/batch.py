@@ -20,7 +20,7 @@ from photogan.core.formats import FORMAT_CHOICES, find_images, is_image_name, su
 from photogan.core.image import Photo
 from photogan.core.load import DEFAULT_MAX_PIXELS, load_image
 from photogan.core.progress import Progress
-from photogan.core.save import DEFAULT_JPEG_QUALITY, save_image
+from photogan.core.save import DEFAULT_JPEG_QUALITY, remove_stale_temp_files, save_image
 from photogan.core.tiling import TileOptions
 from photogan.inference.session import ModelSession
 
@@ -233,6 +233,8 @@ def run_batch(
     for failure in plan.failures:
         observer.file_finished(failure)
     total = len(plan.jobs)
+    for folder in sorted({job.target.parent for job in plan.jobs}):  # what a killed earlier run left there
+        remove_stale_temp_files(folder)
     for index, job in enumerate(plan.jobs):
         progress.check_cancelled()
         observer.file_started(job, index, total)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -232,29 +233,43 @@ def _generate(args: argparse.Namespace, service: ModelService) -> int:
 def _train(argv: list[str]) -> int:
     """Runs the training module in its own interpreter, so this process never imports torch."""
     import importlib.util
-    import subprocess
 
     if importlib.util.find_spec("torch") is None or importlib.util.find_spec("training") is None:
         print("photogan: error: training needs the train extra: pip install 'photogan[train]'", file=sys.stderr)
         return EXIT_USAGE
-    try:
-        return subprocess.call([sys.executable, "-m", "training", *argv])
-    except KeyboardInterrupt:  # the child got the signal too and saves its checkpoint
-        return EXIT_INTERRUPTED
+    return _run_child([sys.executable, "-m", "training", *argv])
 
 
 def _gui(argv: list[str]) -> int:
     """Starts the desktop app in its own interpreter (the CLI and the GUI are independent front ends)."""
     import importlib.util
-    import subprocess
 
     if importlib.util.find_spec("PySide6") is None:
         print("photogan: error: the desktop app needs the gui extra: pip install 'photogan[gui]'", file=sys.stderr)
         return EXIT_USAGE
+    return _run_child([sys.executable, "-m", "photogan.gui", *argv])
+
+
+def _run_child(command: list[str]) -> int:
+    """Runs a child interpreter to its end. Ctrl-C and SIGTERM are passed on to it and waited out: a training run
+    finishes its iteration and saves a checkpoint first (``subprocess.call`` would kill it after 0.25 s)."""
+    import subprocess
+
+    child = subprocess.Popen(command)
+    received: list[int] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        received.append(signum)
+        if child.poll() is None:
+            child.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return subprocess.call([sys.executable, "-m", "photogan.gui", *argv])
-    except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
+        code = child.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return EXIT_INTERRUPTED if received and code in (0, -signal.SIGINT, -signal.SIGTERM) else code
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -270,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING, format="photogan: %(levelname)s: %(message)s"
     )
     service = ModelService()
+    # SIGTERM (logout, shutdown, `timeout`) stops like Ctrl-C: the current photo is abandoned, nothing partial stays
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         if args.command == "enhance":
             return _enhance(args, service)
@@ -282,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyboardInterrupt, Cancelled):
         print("photogan: interrupted; finished outputs are kept, nothing partial was written", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,9 @@ import io
 import logging
 import os
 import secrets
+import stat
 import struct
+import time
 import zlib
 from dataclasses import replace
 from pathlib import Path
@@ -183,3 +185,30 @@ def save_image(photo: Photo, path: str | Path, fmt: str | None = None, quality: 
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ImageWriteError(f"could not write {path}: {reason}") from exc
     return path
+
+
+#: A temporary file of ours this much older than its last write belongs to a run that was killed (a live write
+#: touches its file continuously and takes seconds).
+STALE_TEMP_SECONDS = 600
+
+
+def remove_stale_temp_files(folder: Path, older_than: float = STALE_TEMP_SECONDS) -> list[Path]:
+    """Deletes photogan's own temporary files (``.photogan-tmp-*``) in ``folder`` that a killed run left behind,
+    leaving a concurrent writer's fresh ones alone; returns what was removed. Never raises."""
+    removed: list[Path] = []
+    now = time.time()
+    try:
+        candidates = list(folder.glob(TEMP_PREFIX + "*"))
+    except OSError:
+        return removed
+    for candidate in candidates:
+        try:
+            info = candidate.lstat()
+            if stat.S_ISREG(info.st_mode) and now - info.st_mtime > older_than:
+                candidate.unlink()
+                removed.append(candidate)
+        except OSError:
+            continue
+    if removed:
+        log.info("removed %d temporary file(s) a stopped run left in %s", len(removed), folder)
+    return removed
