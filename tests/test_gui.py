@@ -557,3 +557,25 @@ def test_generate_panel_draws_texture_models_at_the_size_asked(qtbot, tmp_path: 
     assert "150×70" in panel.grid.item(0).text()
     with qtbot.waitSignal(panel.learn_requested, timeout=1000):
         panel.learn_button.click()
+
+
+def test_a_damaged_queue_file_opens_the_window_and_says_what_was_kept(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from photogan.gui.main_window import MainWindow
+
+    state = tmp_path / "queue.json"
+    state.write_text("[]")
+
+    def window(n: int) -> MainWindow:
+        win = MainWindow(
+            queue=BatchQueue(state),
+            settings_path=tmp_path / f"settings{n}.json",
+            qsettings=QSettings(str(tmp_path / f"window{n}.ini"), QSettings.Format.IniFormat),
+        )
+        qtbot.addWidget(win)
+        return win
+
+    first = window(1)
+    qtbot.waitUntil(lambda: "batch queue" in (first.last_error or ""), timeout=5000)
+    assert "kept as" in (first.last_error or "") and list(tmp_path.glob("queue.damaged-*.json"))
+    second = window(2)
+    qtbot.waitUntil(lambda: "another photogan window" in (second.last_error or ""), timeout=5000)

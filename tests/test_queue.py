@@ -128,5 +128,68 @@ def test_pause_holds_the_worker_until_resumed(tmp_path: Path, folder: Path, mode
 def test_a_damaged_state_file_is_set_aside(tmp_path: Path) -> None:
     state = tmp_path / "q.json"
     state.write_text("{ not json")
-    assert BatchQueue(state).items == []
-    assert (tmp_path / "q.damaged.json").exists()
+    queue = BatchQueue(state)
+    assert queue.items == [] and "damaged" in queue.problems[0]
+    assert [p.read_text() for p in tmp_path.glob("q.damaged-*.json")] == ["{ not json"]
+    BatchQueue(state)  # damaged again (nothing was saved since): a second copy, the first is not overwritten
+    assert len(list(tmp_path.glob("q.damaged-*.json"))) == 2
+
+
+def test_a_queue_file_of_the_wrong_shape_is_set_aside_not_fatal(tmp_path: Path) -> None:
+    state = tmp_path / "q.json"
+    state.write_text("[]")  # `echo '[]' > queue.json` stopped the GUI from starting
+    queue = BatchQueue(state)
+    assert queue.items == [] and "not a queue" in queue.problems[0]
+    assert len(list(tmp_path.glob("q.damaged-*.json"))) == 1
+
+
+def test_damaged_items_are_left_out_one_by_one_and_kept(tmp_path: Path) -> None:
+    state = tmp_path / "q.json"
+    good = {"source": "/p/a.png", "relative": "a.png", "status": "done", "target": "/o/a.png"}
+    newer = {"source": "/p/b.png", "relative": "b.png", "model": "upscale-x4"}  # a key this photogan does not know
+    bad = [{"source": 3, "relative": "c.png"}, {"source": "/p/d.png", "relative": "d.png", "status": "lost"}, "x"]
+    state.write_text(json.dumps({"version": 1, "items": [good, *bad, newer]}))
+    queue = BatchQueue(state)
+    assert [i.relative for i in queue.items] == ["a.png", "b.png"] and queue.items[0].status == "done"
+    assert queue.problems == [
+        f"3 damaged item(s) of the batch queue were left out; kept as {next(tmp_path.glob('q.damaged-*.json'))}"
+    ]
+    assert json.loads(next(tmp_path.glob("q.damaged-*.json")).read_text())["items"] == bad
+
+
+def test_one_instance_owns_the_queue_and_saves_never_collide(tmp_path: Path, folder: Path) -> None:
+    state = tmp_path / "q.json"
+    first, second = BatchQueue(state), BatchQueue(state)
+    assert first.claim() and not second.claim()
+    assert second.read_only and "another photogan window" in second.problems[0]
+    first.add([folder])
+    second.clear_finished()
+    second.remove([i.id for i in second.items])
+    assert len(BatchQueue(state).items) == len(first.items) > 0  # the second window saved nothing
+
+    a, b = BatchQueue(state), BatchQueue(state)  # unclaimed: saving from many threads at once
+    errors: list[BaseException] = []
+
+    def churn(queue: BatchQueue) -> None:
+        try:
+            for _ in range(150):
+                queue.move(queue.items[0].id, len(queue.items) - 1)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=churn, args=(q,)) for q in (a, b, a, b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and not list(tmp_path.glob(".q.json.*.tmp"))
+    assert len(BatchQueue(state).items) == len(first.items)
+
+
+def test_an_unwritable_state_folder_keeps_the_queue_in_memory_and_says_so(tmp_path: Path, folder: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the state folder should be")
+    queue = BatchQueue(blocker / "q.json")
+    added = queue.add([folder])
+    assert added and len(queue.items) == len(added)
+    assert len(queue.problems) == 1 and "cannot be saved" in queue.problems[0]

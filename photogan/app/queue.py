@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
 
 import platformdirs
 
@@ -25,6 +27,7 @@ from photogan.core.errors import Cancelled
 from photogan.core.formats import find_images
 from photogan.core.load import DEFAULT_MAX_PIXELS
 from photogan.core.progress import Progress
+from photogan.core.save import discard
 from photogan.core.tiling import TileOptions
 from photogan.inference.session import ModelSession
 
@@ -57,6 +60,28 @@ class QueueItem:
     seconds: float = 0.0
 
 
+_STATUSES = ("pending", "running", "done", "failed", "skipped")
+
+
+def _item_from(entry: object) -> QueueItem | None:
+    """A queue item from its saved form; None when it is not one (missing or mistyped fields). Keys it does not
+    know (a newer photogan's) are ignored, not fatal."""
+    if not isinstance(entry, dict):
+        return None
+    known = {f.name: f for f in fields(QueueItem)}
+    values = {k: v for k, v in entry.items() if k in known}
+    if not isinstance(values.get("source"), str) or not isinstance(values.get("relative"), str):
+        return None
+    for key in ("id", "reason", "target"):
+        if key in values and not isinstance(values[key], str):
+            return None
+    if "seconds" in values and (isinstance(values["seconds"], bool) or not isinstance(values["seconds"], int | float)):
+        return None
+    if values.get("status", "pending") not in _STATUSES:
+        return None
+    return QueueItem(**values)
+
+
 def default_state_path() -> Path:
     return Path(platformdirs.user_state_dir("photogan")) / "queue.json"
 
@@ -71,29 +96,107 @@ class BatchQueue:
         self.path = path or default_state_path()
         self._lock = threading.RLock()
         self._items: list[QueueItem] = []
+        self._owner: IO[str] | None = None
+        self.read_only = False
+        #: What went wrong with the saved queue, in words for the user (shown by the GUI); nothing is dropped
+        #: without a line here.
+        self.problems: list[str] = []
         self._load()
 
     # -- persistence ----------------------------------------------------------------------------------------
 
+    def claim(self) -> bool:
+        """Makes this queue the only one that saves to its file (a lock held while the process lives). When
+        another photogan owns it, this queue is read-only (changes are kept in memory, not saved) and False is
+        returned; :attr:`problems` says so."""
+        try:
+            import fcntl
+        except ImportError:  # no advisory locks on this platform: every instance saves, as before
+            return True
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            owner = open(self.path.with_name(self.path.name + ".lock"), "a+", encoding="utf-8")  # noqa: SIM115
+        except OSError as exc:
+            self.problems.append(f"the batch queue's folder {self.path.parent} is not writable ({exc.strerror})")
+            return False
+        try:
+            fcntl.flock(owner.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            owner.close()
+            self.read_only = True
+            self.problems.append(
+                "another photogan window owns the batch queue: this window shows it, but its changes are not saved"
+            )
+            return False
+        self._owner = owner
+        return True
+
+    def _set_aside(self, text: str, why: str) -> Path | None:
+        """Keeps unreadable queue content beside the queue under a new name (never over an earlier one)."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for n in range(1000):
+            aside = self.path.with_name(f"{self.path.stem}.damaged-{stamp}{f'-{n}' if n else ''}.json")
+            try:
+                with open(aside, "x", encoding="utf-8") as f:
+                    f.write(text)
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                self.problems.append(f"{why}; it could not be kept aside either ({exc.strerror})")
+                return None
+            self.problems.append(f"{why}; kept as {aside}")
+            log.warning("%s; kept as %s", why, aside)
+            return aside
+        return None
+
     def _load(self) -> None:
-        if not self.path.exists():
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except (FileNotFoundError, NotADirectoryError):  # nothing saved yet (saving will say if it cannot)
+            return
+        except (OSError, UnicodeDecodeError) as exc:
+            self.problems.append(f"the saved batch queue {self.path} could not be read ({exc})")
             return
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            items = [QueueItem(**entry) for entry in data.get("items", [])]
-        except (OSError, ValueError, TypeError) as exc:
-            backup = self.path.with_suffix(".damaged.json")
-            log.warning("the saved queue %s is unreadable (%s); keeping it as %s", self.path, exc, backup.name)
-            os.replace(self.path, backup)
+            data = json.loads(text)
+        except ValueError as exc:
+            self._set_aside(text, f"the saved batch queue was damaged ({exc}) and could not be restored")
+            self._items = []
             return
+        entries = data.get("items") if isinstance(data, dict) else None
+        if not isinstance(entries, list):
+            self._set_aside(text, "the saved batch queue was not a queue (no list of items) and could not be restored")
+            return
+        items, bad = [], []
+        for entry in entries:
+            item = _item_from(entry)
+            if item is None:
+                bad.append(entry)
+            else:
+                items.append(item)
+        if bad:
+            self._set_aside(
+                json.dumps({"items": bad}, indent=1), f"{len(bad)} damaged item(s) of the batch queue were left out"
+            )
         # an item that was running when the app stopped is simply pending again
         self._items = [replace(i, status="pending") if i.status == "running" else i for i in items]
 
     def _save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps({"version": STATE_VERSION, "items": [asdict(i) for i in self._items]}, indent=1))
-        os.replace(tmp, self.path)
+        if self.read_only:
+            return
+        payload = json.dumps({"version": STATE_VERSION, "items": [asdict(i) for i in self._items]}, indent=1)
+        tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(6)}.tmp")  # one per save: no sharing
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(payload, encoding="utf-8")
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            discard(tmp)
+            reason = exc.strerror or str(exc)
+            problem = f"the batch queue cannot be saved in {self.path.parent} ({reason}): it lasts until you quit"
+            if problem not in self.problems:
+                self.problems.append(problem)
+                log.warning("%s", problem)
 
     # -- editing --------------------------------------------------------------------------------------------
 

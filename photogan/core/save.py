@@ -154,6 +154,15 @@ def _write_new(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
+def discard(path: Path) -> None:
+    """Removes a temporary file if it is there; never raises (a cleanup must not hide the error that caused it:
+    on a read-only or vanished folder the unlink fails too)."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        log.debug("could not remove %s: %s", path, exc)
+
+
 def save_image(photo: Photo, path: str | Path, fmt: str | None = None, quality: int = DEFAULT_JPEG_QUALITY) -> Path:
     """Writes ``photo`` atomically: temporary file in the same folder, verify, rename over ``path``.
 
@@ -179,7 +188,7 @@ def save_image(photo: Photo, path: str | Path, fmt: str | None = None, quality: 
             check.verify()
         os.replace(tmp, path)
     except BaseException as exc:  # Ctrl-C included: never leave a temporary file behind
-        tmp.unlink(missing_ok=True)
+        discard(tmp)
         if isinstance(exc, ImageWriteError) or not isinstance(exc, Exception):
             raise
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)

@@ -11,7 +11,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QUrl
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -189,6 +189,11 @@ class MainWindow(QMainWindow):
         self.refresh_models()
         self._restore_window()
         self._update_actions()
+        queue_state = self.queue_panel.queue
+        queue_state.claim()  # one window saves the queue; a second one says so
+        if queue_state.problems:  # once the window is up, so the message has a parent the user sees
+            text = "The batch queue: " + "\n\n".join(queue_state.problems)
+            QTimer.singleShot(0, lambda: self.show_message(text))
 
     # -- construction -----------------------------------------------------------------------------------------
 

@@ -31,6 +31,11 @@ BUNDLED: tuple[str, ...] = (
     "upscale-x2-fidelity.onnx",
     "restore.onnx",
     "colorize.onnx",
+    "texture-bark.onnx",
+    "texture-foliage.onnx",
+    "texture-clay.onnx",
+    "texture-weave.onnx",
+    "texture-rust.onnx",
 )
 
 #: The default model id for each (task, scale).
@@ -39,6 +44,7 @@ DEFAULTS: dict[tuple[str, int], str] = {
     ("upscale", 2): "upscale-x2",
     ("restore", 1): "restore",
     ("colorize", 1): "colorize",
+    ("generate", 1): "texture-bark",
 }
 
 _info_cache: dict[tuple[str, int], ModelInfo] = {}
@@ -151,14 +157,6 @@ class ModelRegistry:
         """
         key = (task, scale or (4 if task == "upscale" else 1))
         model_id = DEFAULTS.get(key)
-        if model_id is None and task == "generate":
-            yours = ", ".join(e.info.id for e in self.models() if e.info.task == "generate")
-            if yours:
-                raise ModelError(f"photogan bundles no generate model yet; pass --model with one of yours: {yours}")
-            raise ModelError(
-                "photogan bundles no generate model yet; train one with "
-                "'photogan train --task generate --data FOLDER --name NAME' and pass --model NAME"
-            )
         if model_id is None:
             scales = sorted(s for t, s in DEFAULTS if t == task)
             hint = f" (available scales: {', '.join(map(str, scales))})" if scales else ""
