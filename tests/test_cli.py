@@ -322,3 +322,67 @@ def test_sigterm_stops_like_ctrl_c_and_a_rerun_clears_what_a_kill_left(tmp_path:
     assert all(load_image(p).width == 48 for p in outputs)  # every output whole
     assert not killed.exists() and live.exists()
     assert [p.name for p in out.glob(".photogan-tmp-*")] == [live.name]
+
+
+def _photos(folder: Path, count: int) -> Path:
+    from conftest import random_image
+
+    from photogan.core.image import Photo
+    from photogan.core.save import save_image
+
+    folder.mkdir()
+    for i in range(count):
+        save_image(Photo(random_image(8, 8, seed=i)), folder / f"p{i}.png")
+    return folder
+
+
+def test_an_output_folder_that_cannot_take_files_stops_before_any_work(
+    tmp_path: Path, models_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import errno
+
+    import photogan.app.batch as batch
+    import photogan.core.save as save
+
+    src = _photos(tmp_path / "src", 3)
+    enhanced: list[object] = []
+    real_chain = batch.enhance_chain
+    monkeypatch.setattr(batch, "enhance_chain", lambda *a, **k: enhanced.append(1) or real_chain(*a, **k))
+    model = str(models_dir / "identity.onnx")
+    a_file = tmp_path / "out.txt"
+    a_file.write_text("not a folder")
+    assert main(["enhance", str(src), "-o", str(a_file), "--model", model]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+
+    def read_only(path: Path, data: bytes) -> None:
+        raise OSError(errno.EROFS, "Read-only file system", str(path))
+
+    monkeypatch.setattr(save, "_write_new", read_only)
+    assert main(["enhance", str(src), "-o", str(tmp_path / "ro"), "--model", model]) == 2
+    err = capsys.readouterr().err
+    assert f"the output folder {tmp_path / 'ro'} cannot be written: Read-only file system" in err
+    assert enhanced == []  # not one photo enhanced to be thrown away
+
+
+def test_a_full_disk_stops_the_batch_at_the_first_photo_it_cannot_save(
+    tmp_path: Path, models_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import errno
+
+    import photogan.core.save as save
+
+    src = _photos(tmp_path / "src", 5)
+    real_write, writes = save._write_new, []
+
+    def filling(path: Path, data: bytes) -> None:
+        writes.append(path)
+        if len(writes) > 3:  # the probe and two photos fit
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        real_write(path, data)
+
+    monkeypatch.setattr(save, "_write_new", filling)
+    out = tmp_path / "out"
+    assert main(["enhance", str(src), "-o", str(out), "--model", str(models_dir / "identity.onnx")]) == 2
+    assert "No space left on device" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["p0.png", "p1.png"]  # no temporary file left either
+    assert len(writes) == 4  # photos 4 and 5 were never enhanced

@@ -15,12 +15,18 @@ from pathlib import Path
 from typing import Literal
 
 from photogan.app.chain import enhance_chain
-from photogan.core.errors import Cancelled, PhotoganError
+from photogan.core.errors import Cancelled, OutputFolderError, PhotoganError
 from photogan.core.formats import FORMAT_CHOICES, find_images, is_image_name, suffix_for_format
 from photogan.core.image import Photo
 from photogan.core.load import DEFAULT_MAX_PIXELS, load_image
 from photogan.core.progress import Progress
-from photogan.core.save import DEFAULT_JPEG_QUALITY, remove_stale_temp_files, save_image
+from photogan.core.save import (
+    DEFAULT_JPEG_QUALITY,
+    check_output_folder,
+    ensure_folder,
+    remove_stale_temp_files,
+    save_image,
+)
 from photogan.core.tiling import TileOptions
 from photogan.inference.session import ModelSession
 
@@ -183,6 +189,7 @@ def enhance_file(
 
     Raises:
         Cancelled: The user cancelled (the output is not written).
+        OutputFolderError: The output folder takes no file (full, read-only, not a folder).
     """
     started = time.monotonic()
     if output.skip_existing and job.target.exists():
@@ -191,10 +198,10 @@ def enhance_file(
         photo = load_image(job.source, max_pixels=max_pixels)
         progress.set_progress(0.02)
         result = enhance_chain(photo, session, tile, progress.sub_progress(0.02, 0.93))
-        job.target.parent.mkdir(parents=True, exist_ok=True)
+        ensure_folder(job.target.parent)
         save_image(output.apply(result), job.target, quality=output.quality)
         progress.set_progress(1.0)
-    except Cancelled:
+    except (Cancelled, OutputFolderError):  # the second: no photo after this one could be saved either
         raise
     except PhotoganError as exc:
         return FileResult(job.source, job.target, "failed", str(exc), time.monotonic() - started)
@@ -226,6 +233,10 @@ def run_batch(
     """Runs every job of ``plan``; returns the results, planning failures first.
 
     Cancelling ``progress`` stops after the current tile; finished outputs stay, nothing partial is written.
+
+    Raises:
+        OutputFolderError: An output folder cannot take files (checked before any work, and when a write finds
+            the disk full or read-only): the batch stops, since every photo after would fail the same way.
     """
     observer = observer or BatchObserver()
     progress = progress or Progress()
@@ -233,8 +244,9 @@ def run_batch(
     for failure in plan.failures:
         observer.file_finished(failure)
     total = len(plan.jobs)
-    for folder in sorted({job.target.parent for job in plan.jobs}):  # what a killed earlier run left there
-        remove_stale_temp_files(folder)
+    for folder in sorted({job.target.parent for job in plan.jobs}):
+        check_output_folder(folder)  # before any photo is enhanced: read-only, a file, no space, no permission
+        remove_stale_temp_files(folder)  # what a killed earlier run left there
     for index, job in enumerate(plan.jobs):
         progress.check_cancelled()
         observer.file_started(job, index, total)

@@ -19,7 +19,7 @@ from tqdm import tqdm
 from photogan import __version__
 from photogan.app.batch import BatchObserver, FileResult, Job, OutputOptions, PlanError, plan_batch, run_batch
 from photogan.app.models import ModelService, describe
-from photogan.core.errors import Cancelled, ModelError
+from photogan.core.errors import Cancelled, ModelError, OutputFolderError
 from photogan.core.formats import FORMAT_CHOICES
 from photogan.core.load import DEFAULT_MAX_PIXELS
 from photogan.core.progress import Progress
@@ -293,6 +293,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "generate":
             return _generate(args, service)
         return _models(args, service)
+    except OutputFolderError as exc:
+        print(
+            f"photogan: error: {exc}; stopped, since no photo could be saved there (finished outputs are kept)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     except (ModelError, PlanError, ValueError) as exc:
         print(f"photogan: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

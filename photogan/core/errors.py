@@ -23,6 +23,11 @@ class ImageWriteError(PhotoganError):
     """An output file could not be written; nothing was left behind."""
 
 
+class OutputFolderError(ImageWriteError):
+    """The output folder cannot take any file (read-only, full, not a folder): every photo after would fail too,
+    so a batch stops here instead of enhancing photos it cannot save."""
+
+
 class ModelError(PhotoganError):
     """A model file is missing, invalid, or unsuitable for the requested task."""
 

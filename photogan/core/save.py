@@ -8,6 +8,7 @@ written by :mod:`photogan.core.tiff`).
 
 from __future__ import annotations
 
+import errno
 import io
 import logging
 import os
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, PngImagePlugin
 
-from photogan.core.errors import ImageWriteError
+from photogan.core.errors import ImageWriteError, OutputFolderError
 from photogan.core.formats import PHOTOSHOP_HEADER, SIXTEEN_BIT_FORMATS, TEMP_PREFIX, format_for_path
 from photogan.core.image import Photo, samples_of
 from photogan.core.tiff import encode_tiff
@@ -192,7 +193,8 @@ def save_image(photo: Photo, path: str | Path, fmt: str | None = None, quality: 
         if isinstance(exc, ImageWriteError) or not isinstance(exc, Exception):
             raise
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ImageWriteError(f"could not write {path}: {reason}") from exc
+        kind = OutputFolderError if folder_problem(exc) else ImageWriteError  # full or read-only: all would fail
+        raise kind(f"could not write {path}: {reason}") from exc
     return path
 
 
@@ -221,3 +223,47 @@ def remove_stale_temp_files(folder: Path, older_than: float = STALE_TEMP_SECONDS
     if removed:
         log.info("removed %d temporary file(s) a stopped run left in %s", len(removed), folder)
     return removed
+
+
+#: Write errors that no other photo can escape either: the folder, not the photo, is the problem.
+FOLDER_ERRNOS = frozenset(
+    getattr(errno, name) for name in ("ENOSPC", "EROFS", "ENOTDIR", "EDQUOT", "EACCES", "EPERM") if hasattr(errno, name)
+)
+
+
+def folder_problem(exc: BaseException) -> OSError | None:
+    """The OSError behind ``exc`` (itself or its cause) when it is one of :data:`FOLDER_ERRNOS`, else None."""
+    for candidate in (exc, exc.__cause__):
+        if isinstance(candidate, OSError) and candidate.errno in FOLDER_ERRNOS:
+            return candidate
+    return None
+
+
+def ensure_folder(folder: Path) -> None:
+    """Creates ``folder`` (and its parents) if needed.
+
+    Raises:
+        OutputFolderError: It is a file, or cannot be created.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise OutputFolderError(f"the output folder {folder} is a file, not a folder") from None
+    except OSError as exc:
+        raise OutputFolderError(f"the output folder {folder} cannot be created: {exc.strerror or exc}") from exc
+
+
+def check_output_folder(folder: Path) -> None:
+    """Makes sure ``folder`` exists (created if needed) and takes a file, before any work is done for it.
+
+    Raises:
+        OutputFolderError: It is a file, or cannot be created or written (read-only, full, no permission).
+    """
+    ensure_folder(folder)
+    probe = folder / f"{TEMP_PREFIX}probe-{secrets.token_hex(4)}"
+    try:
+        _write_new(probe, b"photogan")
+    except OSError as exc:
+        raise OutputFolderError(f"the output folder {folder} cannot be written: {exc.strerror or exc}") from exc
+    finally:
+        discard(probe)
