@@ -193,3 +193,17 @@ def test_an_unwritable_state_folder_keeps_the_queue_in_memory_and_says_so(tmp_pa
     added = queue.add([folder])
     assert added and len(queue.items) == len(added)
     assert len(queue.problems) == 1 and "cannot be saved" in queue.problems[0]
+
+
+def test_an_output_folder_that_takes_no_file_stops_the_queue_with_the_item_pending(
+    tmp_path: Path, folder: Path, models_dir: Path
+) -> None:
+    from photogan.core.errors import OutputFolderError
+
+    queue = BatchQueue(tmp_path / "q.json")
+    queue.add([folder])
+    blocker = tmp_path / "out"
+    blocker.write_text("a file where the output folder should be")
+    with pytest.raises(OutputFolderError, match="is a file, not a folder"):
+        run(queue, models_dir / "identity.onnx", blocker)
+    assert queue.counts()["pending"] == len(queue.items)  # nothing marked failed or lost

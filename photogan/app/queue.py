@@ -23,7 +23,7 @@ from typing import IO, Literal
 import platformdirs
 
 from photogan.app.batch import Job, OutputOptions, enhance_file, output_path
-from photogan.core.errors import Cancelled
+from photogan.core.errors import Cancelled, OutputFolderError
 from photogan.core.formats import find_images
 from photogan.core.load import DEFAULT_MAX_PIXELS
 from photogan.core.progress import Progress
@@ -288,6 +288,11 @@ class BatchQueue:
     ) -> None:
         """Processes pending items in order until none is left or ``progress`` is cancelled.
 
+        Raises:
+            Cancelled: ``progress`` was cancelled.
+            OutputFolderError: The output folder takes no file (full, read-only, not a folder); the item is
+                pending again and the queue stops.
+
         ``on_item`` is called whenever an item changes status; ``on_progress`` with the running item's fraction.
         Pause with ``progress.token.pause()``; cancel with ``progress.cancel()`` (the current item goes back to
         pending, nothing partial is written).
@@ -308,8 +313,10 @@ class BatchQueue:
                 result = enhance_file(
                     Job(Path(item.source), target), session, tile, output, Progress(report, progress.token), max_pixels
                 )
-            except Cancelled:
-                self._update(item.id, status="pending")
+            except (Cancelled, OutputFolderError):  # the second stops the queue: no item after could be saved
+                pending = self._update(item.id, status="pending")
+                if on_item:
+                    on_item(pending)
                 raise
             finished = self._update(
                 item.id,
