@@ -4,7 +4,7 @@ Usage::
 
     python benchmarks/textures.py                                   # every bundled texture model
     python benchmarks/textures.py my-wall=~/wall.jpg --others ../shared/data/textures/NonStationary/212.jpg
-    python benchmarks/textures.py --sheet docs/grids/textures.jpg
+    python benchmarks/textures.py --sheet docs/grids/textures.jpg --card-samples resources/models
 
 Each model draws 8 textures of 768×512 (seeds 0-7) through photogan's own path (what ``photogan generate``
 saves), which are measured with ``photogan.core.texture.texture_report`` against the model's photo:
@@ -74,6 +74,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA, help="the shared data folder")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--sheet", type=Path, help="also write a sample sheet (JPEG) here")
+    parser.add_argument(
+        "--card-samples", type=Path, metavar="DIR", help="also write each model's <id>.samples.jpg (its card shows it)"
+    )
     args = parser.parse_args()
     pairs = _pairs(args.pairs, args.data)
     photos = {photo: _rgb(photo) for _, photo in pairs}
@@ -109,6 +112,14 @@ def main() -> None:
         rows.append((model_id, photos[photo_path], samples))
     if args.sheet:
         _sheet(rows, args.sheet, service, args.device, pairs)
+    if args.card_samples:
+        for model_id, _, samples in rows:
+            strip = Image.new("RGB", (3 * 256 + 2 * 4, 256), "white")
+            for k in range(3):
+                strip.paste(_image(samples[k].pixels).crop((0, 0, 256, 256)), (k * 260, 0))
+            target = args.card_samples / f"{model_id}.samples.jpg"
+            strip.save(target, quality=85)
+            print(f"wrote {target}")
 
 
 def _sheet(
@@ -129,7 +140,8 @@ def _sheet(
             f"{model_id}: its photo ({photo_path.name}) and seeds 0, 1 at 100 %; seed 2 (384x256) tiled 2x2, middle",
             fill="black",
         )
-        sheet.paste(_image(photo).crop((0, 0, crop_w, 2 * crop_h)), (0, top + LABEL))  # 100 %, like the samples
+        source = _image(photo)  # at 100 %, like the samples
+        sheet.paste(source.crop((0, 0, min(crop_w, source.width), min(2 * crop_h, source.height))), (0, top + LABEL))
         x = crop_w + 8
         for k in (0, 1):
             texture = _image(samples[k].pixels)

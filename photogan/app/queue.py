@@ -27,7 +27,7 @@ from photogan.core.errors import Cancelled, OutputFolderError
 from photogan.core.formats import find_images
 from photogan.core.load import DEFAULT_MAX_PIXELS
 from photogan.core.progress import Progress
-from photogan.core.save import discard
+from photogan.core.save import check_output_folder, discard
 from photogan.core.tiling import TileOptions
 from photogan.inference.session import ModelSession
 
@@ -297,6 +297,8 @@ class BatchQueue:
         Pause with ``progress.token.pause()``; cancel with ``progress.cancel()`` (the current item goes back to
         pending, nothing partial is written).
         """
+        if self._next_pending() is not None:
+            check_output_folder(output_dir)  # before any photo is enhanced
         while (item := self._next_pending()) is not None:
             progress.check_cancelled()
             target = output_path(Path(item.source), Path(item.relative), output_dir, output.format, output.name_suffix)
