@@ -386,3 +386,23 @@ def test_a_full_disk_stops_the_batch_at_the_first_photo_it_cannot_save(
     assert "No space left on device" in capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == ["p0.png", "p1.png"]  # no temporary file left either
     assert len(writes) == 4  # photos 4 and 5 were never enhanced
+
+
+def test_a_bomb_under_the_pixel_limit_is_refused_from_its_header_and_the_batch_goes_on(
+    tmp_path: Path, models_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A tiny PNG of 100 MP (under the limit) on a machine with 1 GiB free: decoding it (600 MB) and its ×2 result
+    (2.4 GB) cannot fit, which the header says before a pixel is decoded; the next photo is done."""
+    import time
+
+    import photogan.core.memory as memory
+
+    src = _photos(tmp_path / "src", 1)
+    Image.new("L", (10000, 10000)).save(src / "bomb.png")
+    assert (src / "bomb.png").stat().st_size < 1_000_000
+    monkeypatch.setattr(memory, "available_memory", lambda: 2**30)
+    started = time.monotonic()
+    code = main(["enhance", str(src), "-o", str(tmp_path / "out"), "--model", str(models_dir / "nearest2.onnx")])
+    assert code == 1 and time.monotonic() - started < 10
+    err = capsys.readouterr().err
+    assert "bomb.png: a 100 MP photo and its result needs about" in err and "1 enhanced" in err

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from photogan.app.chain import enhance_chain
+from photogan.app.chain import chain_budget, enhance_chain
 from photogan.core.errors import Cancelled, OutputFolderError, PhotoganError
 from photogan.core.formats import FORMAT_CHOICES, find_images, is_image_name, suffix_for_format
 from photogan.core.image import Photo
@@ -195,7 +195,7 @@ def enhance_file(
     if output.skip_existing and job.target.exists():
         return FileResult(job.source, job.target, "skipped", "output exists")
     try:
-        photo = load_image(job.source, max_pixels=max_pixels)
+        photo = load_image(job.source, max_pixels=max_pixels, budget=chain_budget(session))
         progress.set_progress(0.02)
         result = enhance_chain(photo, session, tile, progress.sub_progress(0.02, 0.93))
         ensure_folder(job.target.parent)

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from photogan.core.errors import ModelError
 from photogan.core.image import Photo
+from photogan.core.load import ImageHeader, MemoryBudget
 from photogan.core.progress import Progress
 from photogan.core.tiling import TileOptions
-from photogan.inference.enhancer import enhance
+from photogan.inference.enhancer import enhance, result_bytes
 from photogan.inference.session import ModelSession
 
 
@@ -39,6 +40,24 @@ def chain_scale(models: ModelSession | Sequence[ModelSession]) -> int:
     for session in as_chain(models):
         scale *= session.info.scale
     return scale
+
+
+def chain_budget(models: ModelSession | Sequence[ModelSession]) -> MemoryBudget:
+    """The memory a chain's work needs for a photo, from the photo's header (for :func:`load_image`'s check
+    before decoding): at each step its result and the previous step's, at their sizes."""
+    chain = as_chain(models)
+
+    def needed(header: ImageHeader) -> int:
+        width, height, channels, previous, peak = header.width, header.height, header.channels, 0, 0
+        for session in chain:
+            info = session.info
+            result = result_bytes(info, width, height, channels, header.alpha, header.bit_depth)
+            peak = max(peak, previous + result)
+            width, height, previous = width * info.scale, height * info.scale, result
+            channels = 3 if info.task == "colorize" else channels
+        return peak
+
+    return needed
 
 
 def enhance_chain(

@@ -13,6 +13,8 @@ import os
 import re
 import stat
 import struct
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
@@ -23,6 +25,7 @@ from photogan.core.errors import ImageReadError, ImageTooLargeError, Unsupported
 from photogan.core.formats import PHOTOSHOP_HEADER, READ_FORMATS, TIFF_PHOTOSHOP_TAG, normalize_format, sniff_format
 from photogan.core.image import Photo, from_uint
 from photogan.core.iptc import TIFF_IPTC_TAG, resources_from_record
+from photogan.core.memory import require_memory
 
 log = logging.getLogger(__name__)
 
@@ -204,12 +207,36 @@ def _open(path: Path, max_pixels: int) -> tuple[Image.Image, bytes]:
     return im, data
 
 
-def load_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
+@dataclass(frozen=True)
+class ImageHeader:
+    """What a file's header says, before any pixel is decoded."""
+
+    width: int
+    height: int
+    channels: int  # colour channels: 1 (gray) or 3
+    alpha: bool
+    bit_depth: int  # 8 or 16
+
+    @property
+    def decoded_bytes(self) -> int:
+        """Memory the decoded photo takes at its peak: the decoder's buffer and the float32 pixels."""
+        samples = self.width * self.height * (self.channels + int(self.alpha))
+        return samples * (4 + self.bit_depth // 8 * 2)
+
+
+#: Given a file's header, the bytes the work after decoding will need (see :func:`load_image`).
+MemoryBudget = Callable[[ImageHeader], int]
+
+
+def load_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, budget: MemoryBudget | None = None) -> Photo:
     """Reads a photo, applying its EXIF orientation and keeping ICC profile, EXIF, XMP and DPI.
 
     Args:
         path: JPEG, PNG (1-16 bit, palette, gray, alpha), TIFF (8/16-bit), WebP or BMP file.
         max_pixels: Files with more pixels are refused before decoding (decompression-bomb guard).
+        budget: The memory the work on the photo will need after decoding, from its header: the decoded photo
+            and that together must fit in the available memory, checked before decoding (a 0.7 MB PNG of
+            240 MP must be refused, not decoded into 7 GB).
 
     Returns:
         The photo, upright, as float32 in [0, 1]; grayscale files stay single-channel.
@@ -217,10 +244,18 @@ def load_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Photo:
     Raises:
         ImageReadError: The file is missing, empty, truncated or corrupt (UnsupportedFormatError and
             ImageTooLargeError are subclasses for a non-image or unsupported file and an over-limit one).
+        InsufficientMemoryError: With ``budget``: the photo and its work would not fit in memory.
     """
     path = Path(path)
     im, data = _open(path, max_pixels)
     fmt = normalize_format(cast(str, im.format))
+    if budget is not None:
+        bands = im.getbands()
+        transparent = "A" in bands or im.info.get("transparency") is not None
+        channels = 1 if im.mode in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F") else 3
+        header = ImageHeader(im.width, im.height, channels, transparent, 16 if _sixteen_bit(im, data) else 8)
+        megapixels = im.width * im.height / 1e6
+        require_memory(header.decoded_bytes + budget(header), f"a {megapixels:.0f} MP photo and its result")
     try:
         exif = im.getexif()
         orientation = int(exif.get(EXIF_ORIENTATION, 1) or 1)

@@ -14,6 +14,7 @@ from photogan.core.image import Photo, rgb_to_gray
 from photogan.core.memory import require_memory
 from photogan.core.progress import Progress
 from photogan.core.tiling import TileOptions, run_tiled
+from photogan.inference.model_info import ModelInfo
 from photogan.inference.session import ModelSession
 
 
@@ -23,6 +24,14 @@ def _resize_alpha(alpha: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         return np.full(size, alpha.flat[0], np.float32)
     resized = Image.fromarray(alpha, mode="F").resize((size[1], size[0]), Image.Resampling.LANCZOS)
     return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
+
+
+def result_bytes(info: ModelInfo, width: int, height: int, channels: int, alpha: bool, bit_depth: int) -> int:
+    """Memory a model's result on a photo of that size takes: the float32 result (+ alpha), then its integer copy
+    and the encoded file when it is saved."""
+    out_channels = 3 if info.task == "colorize" else channels
+    per_pixel = out_channels * 4 + (4 if alpha else 0) + out_channels * (bit_depth // 8) * 2
+    return width * height * info.scale**2 * per_pixel
 
 
 def enhance(
@@ -60,10 +69,9 @@ def enhance(
         options = TileOptions(tile_size=0, pad=options.pad, overlap=options.overlap, min_tile=options.min_tile)
     keep_gray = photo.grayscale and info.task != "colorize"
     out_pixels = photo.width * photo.height * info.scale**2
-    channels = 1 if keep_gray else 3
-    # float32 result (+ alpha), then the integer copy and the encoded file when it is saved
-    per_pixel = channels * 4 + (4 if photo.alpha is not None else 0) + channels * (photo.bit_depth // 8) * 2
-    require_memory(out_pixels * per_pixel, f"a {out_pixels / 1e6:.0f} MP result")
+    channels = 1 if photo.grayscale else 3
+    needed = result_bytes(info, photo.width, photo.height, channels, photo.alpha is not None, photo.bit_depth)
+    require_memory(needed, f"a {out_pixels / 1e6:.0f} MP result")
 
     colorize = info.task == "colorize"
 
