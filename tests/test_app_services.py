@@ -132,3 +132,38 @@ def test_training_history_from_json_lines(tmp_path: Path) -> None:
     replay = TrainHistory()
     replay.load_log(tmp_path)
     assert replay.psnr == history.psnr
+
+
+def test_a_model_that_breaks_the_contract_is_refused_at_import_with_one_reason(tmp_path: Path) -> None:
+    """A scale that does not match the metadata, wrong input names or a wild value range used to be imported and
+    then fail on every photo ("internal error" and a traceback each time)."""
+    from conftest import write_model
+    from onnx import TensorProto, helper
+
+    from photogan.app.models import ModelService
+    from photogan.core.errors import ModelError
+    from photogan.inference.model_info import ModelInfo
+
+    service = ModelService()
+    lying = ModelInfo(id="says-x4", name="n", task="upscale", scale=4, arch="nearest", tile_pad=0)
+    scales = helper.make_tensor("scales", TensorProto.FLOAT, [4], [1.0, 1.0, 2.0, 2.0])
+    resize = helper.make_node("Resize", ["input", "", "scales"], ["output"], mode="nearest")
+    with pytest.raises(ModelError, match=r"turned a 5×7 input into 10×14; its metadata says ×4"):
+        service.import_file(write_model(tmp_path / "lying.onnx", lying, [resize], [scales]))
+    wild = ModelInfo(id="wild", name="n", task="restore", arch="x", tile_pad=0)
+    hundred = helper.make_tensor("k", TensorProto.FLOAT, [], [100.0])
+    with pytest.raises(ModelError, match="values from"):
+        service.import_file(
+            write_model(tmp_path / "wild.onnx", wild, [helper.make_node("Mul", ["input", "k"], ["output"])], [hundred])
+        )
+    assert [e.info.id for e in service.list() if e.origin != "bundled"] == []
+
+
+@pytest.mark.parametrize("model_id", ["a" * 101, "../up", ".hidden", "two words", "x4;rm"])
+def test_model_ids_are_file_names_of_at_most_100_plain_characters(model_id: str) -> None:
+    from photogan.core.errors import ModelError
+    from photogan.inference.model_info import ModelInfo
+
+    with pytest.raises(ModelError, match="invalid model id"):
+        ModelInfo(id=model_id, name="n", task="restore")
+    assert ModelInfo(id="my-x4_v2.1", name="n", task="restore").id == "my-x4_v2.1"

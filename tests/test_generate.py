@@ -80,11 +80,9 @@ def test_cli_generate_and_models_delete(tmp_path: Path, capsys: pytest.CaptureFi
     assert len(list(out.glob("tiny-texture-1-to-2-*.png"))) == 4
 
     capsys.readouterr()
-    assert main(["generate", "-o", str(out)]) == 2  # no bundled generate model: say how to get one
-    assert "photogan train --task generate" in capsys.readouterr().err
+    assert main(["generate", "-n", "1", "--size", "200x120", "-o", str(out)]) == 0  # the bundled default texture
+    assert load_image(out / "texture-bark-seed0-0001.png").width == 200
     assert main(["models", "import", str(model)]) == 0
-    assert main(["generate", "-o", str(out)]) == 2
-    assert "one of yours: tiny-texture" in capsys.readouterr().err
     assert main(["models", "delete", "tiny-texture"]) == 0
     assert main(["models", "delete", "upscale-x4"]) == 2  # bundled models stay
     assert "cannot be deleted" in capsys.readouterr().err

@@ -10,6 +10,7 @@ with :meth:`ModelInfo.from_metadata`. No architecture code is needed to run a mo
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,6 +29,8 @@ TASKS: tuple[Task, ...] = ("upscale", "restore", "colorize", "generate")
 Tiling = Literal["tiled", "whole"]
 
 _PREFIX = "photogan."
+#: What a model id may be: it names a file (``<id>.onnx``) and is typed on command lines.
+MODEL_ID = re.compile(r"[A-Za-z0-9._-]{1,100}")
 METADATA_KEYS = (
     "format_version",
     "id",
@@ -90,8 +93,9 @@ class ModelInfo:
     path: Path | None = None
 
     def __post_init__(self) -> None:
-        if not self.id or any(c.isspace() or c in "/\\" for c in self.id):
-            raise ModelError(f"invalid model id {self.id!r}: use letters, digits, '-', '_' and '.'")
+        if not MODEL_ID.fullmatch(self.id) or self.id.startswith("."):
+            shown = self.id if len(self.id) <= 40 else self.id[:40] + "…"
+            raise ModelError(f"invalid model id {shown!r}: use 1 to 100 letters, digits, '-', '_' and '.'")
         if self.task not in TASKS:
             raise ModelError(f"model {self.id!r}: unknown task {self.task!r} (expected one of {', '.join(TASKS)})")
         if self.scale < 1 or self.size_multiple < 1 or self.tile_pad < 0:

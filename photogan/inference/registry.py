@@ -18,7 +18,7 @@ import platformdirs
 
 from photogan.core.errors import ModelError
 from photogan.inference.model_info import ModelInfo
-from photogan.inference.session import read_metadata
+from photogan.inference.session import Device, load_session, read_metadata
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +184,8 @@ class ModelRegistry:
         Raises:
             ModelError: The file is not a photogan model or its id is already taken.
         """
-        info = read_model_info(source)
+        info = read_model_info(source).with_path(source)
+        load_session(info, Device.parse("cpu"))  # a broken model is refused now, not on every photo
         if any(entry.info.id == info.id for entry in self.models()):
             raise ModelError(f"a model with the id {info.id!r} already exists; delete it first or rename the new one")
         self.user_dir.mkdir(parents=True, exist_ok=True)
