@@ -271,3 +271,27 @@ def test_known_formats_photogan_does_not_read_are_named(tmp_path: Path) -> None:
         load_image(tmp_path / "phone.heic")
     with pytest.raises(UnsupportedFormatError, match="Photoshop PSD"):
         load_image(tmp_path / "layers.jpg")
+
+
+def test_metadata_a_format_cannot_take_is_left_out_with_a_warning_never_the_photo(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Photoshop XMP and EXIF over 64 KB do not fit a JPEG segment; a 1.5 MB wide-gamut ICC profile in a PNG
+    passed Pillow's 1 MB chunk cap: each failed the whole photo."""
+    from photogan.core.image import Photo
+
+    pixels = np.random.default_rng(0).random((16, 16, 3)).astype(np.float32)
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/">' + b"a" * 70000 + b"</x:xmpmeta>"
+    exif = Image.Exif()
+    exif[0x010E] = "d" * 70000
+    photo = Photo(pixels, xmp=xmp, exif=exif.tobytes())
+    jpeg = load_image(save_image(photo, tmp_path / "big-meta.jpg"))
+    assert jpeg.width == 16 and jpeg.xmp is None and jpeg.exif is None
+    assert "XMP (68 KB) is too long" in caplog.text and "EXIF (68 KB) is too long" in caplog.text
+    assert load_image(save_image(photo, tmp_path / "big-meta.png")).xmp == xmp  # PNG keeps it
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes() + bytes(1_500_000)
+    Image.fromarray((pixels * 255).astype(np.uint8)).save(tmp_path / "wide.png", icc_profile=profile)
+    wide = load_image(tmp_path / "wide.png")
+    assert wide.icc_profile == profile
+    assert load_image(save_image(wide, tmp_path / "wide-out.png")).icc_profile == profile

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import cast
 
 import numpy as np
-from PIL import Image, ImageCms, UnidentifiedImageError
+from PIL import Image, ImageCms, PngImagePlugin, UnidentifiedImageError
 
 from photogan.core.errors import ImageReadError, ImageTooLargeError, UnsupportedFormatError
 from photogan.core.formats import PHOTOSHOP_HEADER, READ_FORMATS, TIFF_PHOTOSHOP_TAG, normalize_format, sniff_format
@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 #: Default limit on decoded pixels (250 megapixels: above any current camera, far below a decompression bomb).
 DEFAULT_MAX_PIXELS = 250_000_000
+#: Largest decompressed PNG metadata chunk read (ICC profiles of a few MB exist; Pillow's default is 1 MB).
+PNG_CHUNK_LIMIT = 64 * 2**20
 EXIF_ORIENTATION = 0x0112
 #: Pillow modes that hold more than 8 bits per sample (gray only: Pillow has no 16-bit colour mode).
 _HIGH_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
@@ -187,6 +189,9 @@ def _open(path: Path, max_pixels: int) -> tuple[Image.Image, bytes]:
     try:
         # photogan enforces its own, configurable limit below; Pillow's global check would refuse first.
         Image.MAX_IMAGE_PIXELS = None
+        # Pillow's 1 MB cap on decompressed PNG chunks refuses genuine wide-gamut ICC profiles (and the whole
+        # photo with them); the file size is bounded already (max_file_bytes)
+        PngImagePlugin.MAX_TEXT_CHUNK = max(PngImagePlugin.MAX_TEXT_CHUNK, PNG_CHUNK_LIMIT)
         im = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
         raise UnsupportedFormatError(

@@ -129,8 +129,66 @@ def _exif_for_size(exif_bytes: bytes, width: int, height: int) -> bytes:
     return exif_bytes
 
 
+#: Largest payload of one JPEG marker segment (APP1 holds EXIF or XMP).
+JPEG_SEGMENT = 65533
+_XMP_HEADER = b"http://ns.adobe.com/xap/1.0/\x00"
+#: Metadata dropped one kind at a time, least valuable first, when a format cannot take it.
+_DROP_ORDER = ("xmp", "iptc", "exif", "icc_profile")
+
+
+def _fit_jpeg_metadata(photo: Photo) -> Photo:
+    """EXIF and XMP that fit in one JPEG segment: a too-long EXIF loses its thumbnail and maker note first, and
+    what still does not fit is dropped with a warning (the photo is never lost over its metadata)."""
+    if photo.exif and len(photo.exif) > JPEG_SEGMENT:
+        exif = Image.Exif()
+        exif.load(photo.exif)
+        exif.get_ifd(_EXIF_IFD).pop(0x927C, None)  # MakerNote
+        slim = exif.tobytes()
+        if len(slim) > JPEG_SEGMENT:
+            slim = b""
+            log.warning("the EXIF (%d KB) is too long for a JPEG file and was left out", len(photo.exif) // 1024)
+        else:
+            log.warning("the camera maker note was left out of the EXIF: it made it too long for a JPEG file")
+        photo = replace(photo, exif=slim or None)
+    if photo.xmp and len(photo.xmp) + len(_XMP_HEADER) > JPEG_SEGMENT:
+        log.warning(
+            "the XMP (%d KB) is too long for one JPEG segment and was left out (PNG, TIFF and WebP keep it)",
+            len(photo.xmp) // 1024,
+        )
+        photo = replace(photo, xmp=None)
+    return photo
+
+
 def encode_image(photo: Photo, fmt: str, quality: int = DEFAULT_JPEG_QUALITY) -> bytes:
-    """Encodes ``photo`` in ``fmt`` (``JPEG``, ``PNG``, ``TIFF``, ``WEBP``, ``BMP``) with its metadata."""
+    """Encodes ``photo`` in ``fmt`` (``JPEG``, ``PNG``, ``TIFF``, ``WEBP``, ``BMP``) with its metadata.
+
+    Metadata the format cannot take (a too-long EXIF or XMP for JPEG, a profile the encoder refuses) is left out
+    with a warning, one kind at a time, rather than failing the photo.
+    """
+    if fmt == "JPEG":
+        photo = _fit_jpeg_metadata(photo)
+    while True:
+        try:
+            return _encode(photo, fmt, quality)
+        except (ValueError, OSError, TypeError) as exc:
+            kind = next((k for k in _DROP_ORDER if getattr(photo, k)), None)
+            if kind is None:
+                raise
+            log.warning("the %s could not be written into the %s file (%s) and was left out", kind, fmt, exc)
+            photo = _without(photo, kind)
+
+
+def _without(photo: Photo, kind: str) -> Photo:
+    if kind == "xmp":
+        return replace(photo, xmp=None)
+    if kind == "iptc":
+        return replace(photo, iptc=None)
+    if kind == "exif":
+        return replace(photo, exif=None)
+    return replace(photo, icc_profile=None)
+
+
+def _encode(photo: Photo, fmt: str, quality: int) -> bytes:
     if photo.exif:
         photo = replace(photo, exif=_exif_for_size(photo.exif, photo.width, photo.height))
     if fmt in ("JPEG", "BMP"):
