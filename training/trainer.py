@@ -420,7 +420,8 @@ class Trainer:
         fitting = fit_to_budget and minutes is not None and not dry_run
         budget_s = (minutes or 0.0) * 60.0
         warm = self.iteration + FIT_WARMUP  # the first iterations are slow (allocations, caches)
-        measure_from: float | None = None
+        mark_t: float | None = None  # when the speed is measured from (and at which iteration)
+        mark_i, planned = 0, False
         # an "epoch" line per pass over the photos, but no more often than progress lines (one texture photo)
         epoch = max(self.config.log_every, len(self.data.train_photos) // self.config.batch)
         handlers = {}
@@ -435,13 +436,23 @@ class Trainer:
                 if fitting:
                     now = time.monotonic()
                     if self.iteration == warm:
-                        measure_from = now
-                    elif measure_from is not None and (
-                        self.iteration - warm >= FIT_MEASURE or now - measure_from > FIT_SHARE * budget_s
-                    ):
-                        rate = (self.iteration - warm) / max(now - measure_from, 1e-9)
-                        self.fit_schedule((deadline or now) - now, rate)
-                        fitting = False
+                        mark_t, mark_i = now, self.iteration
+                    elif mark_t is not None:
+                        elapsed = now - mark_t
+                        first = not planned and (
+                            self.iteration - mark_i >= FIT_MEASURE or elapsed > FIT_SHARE * budget_s
+                        )
+                        due = elapsed > FIT_SHARE * budget_s or self.iteration >= self.config.iters  # or done early
+                        if first or (planned and due):
+                            # sized after the warm-up, then checked every tenth of the budget at the speed since the
+                            # last check: a speed measured while the machine was busy (or idle) would otherwise end
+                            # the run far from its deadline
+                            rate = (self.iteration - mark_i) / max(elapsed, 1e-9)
+                            left = (deadline or now) - now
+                            projected = (self.config.iters - self.iteration) / max(rate, 1e-9)
+                            if first or abs(projected - left * FIT_MARGIN) > FIT_SHARE * budget_s:
+                                self.fit_schedule(left, rate)
+                            planned, mark_t, mark_i = True, now, self.iteration
                 window.add(losses)
                 epoch_means.add(losses)
                 last = self.iteration == self.config.iters
