@@ -21,6 +21,7 @@ samples at 100 %, and the middle of one 384×256 texture repeated 2×2 (a seam w
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -37,9 +38,9 @@ DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 #: The bundled texture models and the photo each was trained on (training/configs/textures/*.toml).
 BUNDLED = {
     "texture-bark": "textures/NonStationary/212.jpg",
-    "texture-stone": "textures/NonStationary/12.jpg",
+    "texture-clay": "textures/NonStationary/12.jpg",
     "texture-foliage": "textures/NonStationary/240.png",
-    "texture-weave": "textures/NonStationary/182.jpg",
+    "texture-rust": "textures/NonStationary/27.jpg",
     "texture-sand": "textures/NonStationary/73.jpg",
 }
 SIZE = (768, 512)
@@ -74,6 +75,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA, help="the shared data folder")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--sheet", type=Path, help="also write a sample sheet (JPEG) here")
+    parser.add_argument("--json", type=Path, help="also write the numbers as JSON here")
     parser.add_argument(
         "--card-samples", type=Path, metavar="DIR", help="also write each model's <id>.samples.jpg (its card shows it)"
     )
@@ -89,6 +91,7 @@ def main() -> None:
     print(header)
     print("-" * len(header))
     rows: list[tuple[str, np.ndarray, list[Photo]]] = []
+    reports: dict[str, dict[str, object]] = {}
     for model_id, photo_path in pairs:
         info = service.resolve("generate", None, model_id)
         if not is_spatial(info):
@@ -110,6 +113,10 @@ def main() -> None:
             f"{report['spectrum']:6.3f} {spec:6.2f} {seconds:6.2f}  {'ok' if all(bars) else 'MISSED'}"
         )
         rows.append((model_id, photos[photo_path], samples))
+        reports[model_id] = {**report, "diversity_ratio": ratio, "histogram_ratio": hist, "spectrum_ratio": spec}
+        reports[model_id].update(seconds=seconds, photo=str(photo_path), passed=all(bars))
+    if args.json:
+        args.json.write_text(json.dumps(reports, indent=1))
     if args.sheet:
         _sheet(rows, args.sheet, service, args.device, pairs)
     if args.card_samples:

@@ -44,6 +44,11 @@ def main() -> int:
     parser.add_argument("--size", default="1440x900")
     parser.add_argument("--chain", help="model ids joined by commas to pick in the window (default: its default)")
     parser.add_argument("--models-dialog", action="store_true", help="also a screenshot of the models dialog")
+    parser.add_argument(
+        "--textures-only",
+        metavar="MODEL",
+        help="only the generate panel (MODEL at 768x512, tiled 2x2) and the models dialog on MODEL's card",
+    )
     args = parser.parse_args()
     args.output.mkdir(parents=True, exist_ok=True)
     width, height = (int(v) for v in args.size.split("x"))
@@ -74,6 +79,11 @@ def main() -> int:
                 raise OSError(f"could not write {path}")
             print(path)
 
+        if args.textures_only:
+            _texture_shots(app, window, args.textures_only, shot, args.output)
+            window.close()
+            Worker.stop_all()
+            return 0
         window.viewer.state.set_zoom(2.0)  # a quick look at a part of the photo, before the whole of it
         window.viewer.update()
         window.preview()
@@ -130,6 +140,31 @@ def main() -> int:
         window.close()
         Worker.stop_all()
     return 0
+
+
+def _texture_shots(app: QApplication, window: MainWindow, model: str, shot, output: Path) -> None:  # type: ignore[no-untyped-def]
+    from photogan.gui.models_dialog import ModelsDialog
+
+    panel = window.generate_panel
+    window.tabs.setCurrentWidget(panel)
+    panel.model.setCurrentIndex(panel.model.findData(model))
+    panel.width_box.setValue(768)
+    panel.height_box.setValue(512)
+    panel.count.setValue(6)
+    panel.tiled_preview.setChecked(True)
+    panel.run_generate()
+    wait(app, lambda: panel.worker is None and panel.grid.count() == 6)
+    shot("8-generate")
+    dialog = ModelsDialog(window.models, window)
+    dialog.resize(1100, 760)
+    rows = [r for r in range(dialog.table.rowCount()) if dialog.table.item(r, 0).text() == model]
+    dialog.table.selectRow(rows[0])
+    dialog.show()
+    for _ in range(20):
+        app.processEvents()
+    dialog.grab().save(str(output / "9-models-texture-card.png"))
+    print(output / "9-models-texture-card.png")
+    dialog.close()
 
 
 if __name__ == "__main__":

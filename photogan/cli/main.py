@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from photogan import __version__
 from photogan.app.batch import BatchObserver, FileResult, Job, OutputOptions, PlanError, plan_batch, run_batch
+from photogan.app.generate import is_spatial
 from photogan.app.models import ModelService, describe
 from photogan.core.errors import Cancelled, ModelError, OutputFolderError
 from photogan.core.formats import FORMAT_CHOICES
@@ -181,7 +182,8 @@ def _models(args: argparse.Namespace, service: ModelService) -> int:
     if args.verb == "list":
         for entry in service.list():
             info = entry.info
-            print(f"{info.id:<22} {info.task:<9} ×{info.scale}  {entry.origin:<8} {info.name}")
+            scale = "any" if is_spatial(info) else f"×{info.scale}"  # a texture model draws any size
+            print(f"{info.id:<22} {info.task:<9} {scale:<4} {entry.origin:<8} {info.name}")
     elif args.verb == "info":
         print(describe(service.registry.get(args.model)))
     elif args.verb == "delete":

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photogan.app.generate import is_spatial
 from photogan.app.models import ModelService, describe
 from photogan.core.errors import PhotoganError
 
@@ -75,7 +76,8 @@ class ModelsDialog(QDialog):
         self.table.setRowCount(len(entries))
         for row, entry in enumerate(entries):
             info = entry.info
-            cells = (info.id, info.task, f"×{info.scale}", "bundled" if entry.origin == "bundled" else "yours")
+            scale = "any size" if is_spatial(info) else f"×{info.scale}"  # a texture model's scale is its cell
+            cells = (info.id, info.task, scale, "bundled" if entry.origin == "bundled" else "yours")
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, info.id)

@@ -34,8 +34,8 @@ BUNDLED: tuple[str, ...] = (
     "texture-bark.onnx",
     "texture-foliage.onnx",
     "texture-clay.onnx",
-    "texture-weave.onnx",
     "texture-rust.onnx",
+    "texture-sand.onnx",
 )
 
 #: The default model id for each (task, scale).
