@@ -295,3 +295,22 @@ def test_metadata_a_format_cannot_take_is_left_out_with_a_warning_never_the_phot
     wide = load_image(tmp_path / "wide.png")
     assert wide.icc_profile == profile
     assert load_image(save_image(wide, tmp_path / "wide-out.png")).icc_profile == profile
+
+
+def test_a_png_with_a_bad_checksum_is_called_damaged_not_a_non_image(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    Image.fromarray(asymmetric_rgb(8, 8)).save(buffer, format="PNG")
+    data = bytearray(buffer.getvalue())
+    data[29] ^= 0xFF  # the IHDR chunk's CRC
+    (tmp_path / "bad-crc.png").write_bytes(bytes(data))
+    with pytest.raises(ImageReadError, match="the PNG file is damaged") as caught:
+        load_image(tmp_path / "bad-crc.png")
+    assert not isinstance(caught.value, UnsupportedFormatError)
+
+
+def test_xmp_that_is_not_utf8_is_mended_with_a_warning_in_png(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from photogan.core.image import Photo
+
+    photo = Photo(np.zeros((4, 4, 3), np.float32), xmp=b"<x:xmpmeta>caf\xe9</x:xmpmeta>")
+    back = load_image(save_image(photo, tmp_path / "latin1.png"))
+    assert back.xmp == "<x:xmpmeta>caf\ufffd</x:xmpmeta>".encode() and "not valid UTF-8" in caplog.text

@@ -13,6 +13,7 @@ import os
 import re
 import stat
 import struct
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -193,10 +194,9 @@ def _open(path: Path, max_pixels: int) -> tuple[Image.Image, bytes]:
         # photo with them); the file size is bounded already (max_file_bytes)
         PngImagePlugin.MAX_TEXT_CHUNK = max(PngImagePlugin.MAX_TEXT_CHUNK, PNG_CHUNK_LIMIT)
         im = Image.open(io.BytesIO(data))
-    except UnidentifiedImageError:
-        raise UnsupportedFormatError(
-            "not an image, or in a format photogan does not read (it reads JPEG, PNG, TIFF, WebP, BMP)"
-        ) from None
+    except UnidentifiedImageError:  # the first bytes said it is one (checked while reading): a damaged header
+        fmt = sniff_format(data[:16]) or "image"
+        raise ImageReadError(f"the {fmt} file is damaged: its header cannot be read (a bad checksum?)") from None
     except (OSError, ValueError, SyntaxError) as exc:
         raise ImageReadError(f"the image header is corrupt ({exc})") from exc
     if im.format not in READ_FORMATS:
@@ -252,6 +252,15 @@ def load_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, budget: M
         InsufficientMemoryError: With ``budget``: the photo and its work would not fit in memory.
     """
     path = Path(path)
+    with warnings.catch_warnings(record=True) as caught:  # Pillow's own warnings name its source files
+        warnings.simplefilter("always")
+        photo = _load(path, max_pixels, budget)
+    for warning in caught:
+        log.warning("%s: %s", path.name, warning.message)
+    return photo
+
+
+def _load(path: Path, max_pixels: int, budget: MemoryBudget | None) -> Photo:
     im, data = _open(path, max_pixels)
     fmt = normalize_format(cast(str, im.format))
     if budget is not None:

@@ -111,7 +111,12 @@ def _encode_pillow(photo: Photo, fmt: str, quality: int) -> bytes:
             params["xmp"] = photo.xmp
         elif fmt == "PNG":
             info = PngImagePlugin.PngInfo()
-            info.add_itxt("XML:com.adobe.xmp", photo.xmp.decode("utf-8", "replace"))
+            try:
+                text = photo.xmp.decode("utf-8")
+            except UnicodeDecodeError:  # a PNG's XMP must be UTF-8: mend it, and say so
+                text = photo.xmp.decode("utf-8", "replace")
+                log.warning("the XMP is not valid UTF-8; its invalid bytes were replaced in the PNG file")
+            info.add_itxt("XML:com.adobe.xmp", text)
             params["pnginfo"] = info
     buffer = io.BytesIO()
     im.save(buffer, format=fmt, **params)
