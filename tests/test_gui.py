@@ -579,3 +579,25 @@ def test_a_damaged_queue_file_opens_the_window_and_says_what_was_kept(qtbot, tmp
     assert "kept as" in (first.last_error or "") and list(tmp_path.glob("queue.damaged-*.json"))
     second = window(2)
     qtbot.waitUntil(lambda: "another photogan window" in (second.last_error or ""), timeout=5000)
+
+
+def test_a_path_in_the_name_suffix_is_a_message_not_a_crash(qtbot, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QDialog
+
+    from photogan.gui.main_window import MainWindow, OutputDialog
+
+    win = MainWindow(
+        queue=BatchQueue(tmp_path / "queue.json"),
+        settings_path=tmp_path / "settings.json",
+        qsettings=QSettings(str(tmp_path / "window.ini"), QSettings.Format.IniFormat),
+    )
+    qtbot.addWidget(win)
+
+    def typed_slash(dialog: OutputDialog) -> QDialog.DialogCode:
+        dialog.suffix.setText("_x4/")
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(OutputDialog, "exec", typed_slash)
+    before = win.settings
+    win.output_settings()
+    assert "may not contain a path separator" in (win.last_error or "") and win.settings == before

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from photogan.app.chain import chain_budget, enhance_chain
-from photogan.core.errors import Cancelled, OutputFolderError, PhotoganError
+from photogan.core.errors import Cancelled, OutputFolderError, PhotoganError, UsageError
 from photogan.core.formats import FORMAT_CHOICES, find_images, is_image_name, suffix_for_format
 from photogan.core.image import Photo
 from photogan.core.load import DEFAULT_MAX_PIXELS, load_image
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 Status = Literal["done", "skipped", "failed"]
 
 
-class PlanError(PhotoganError):
+class PlanError(UsageError):
     """The batch cannot start as asked (e.g. it would overwrite its own inputs)."""
 
 

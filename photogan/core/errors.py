@@ -7,6 +7,11 @@ class PhotoganError(Exception):
     """Base class of the errors photogan reports to users."""
 
 
+class UsageError(PhotoganError, ValueError):
+    """What the user asked for cannot be done as asked (a bad option, a clash of outputs): the one family of
+    usage errors. A ValueError too, so every ``except ValueError`` of a front end catches it; the CLI exits 2."""
+
+
 class ImageReadError(PhotoganError):
     """A file could not be read as an image (missing, empty, truncated, corrupt, or not an image)."""
 
