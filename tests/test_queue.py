@@ -207,3 +207,17 @@ def test_an_output_folder_that_takes_no_file_stops_the_queue_with_the_item_pendi
     with pytest.raises(OutputFolderError, match="is a file, not a folder"):
         run(queue, models_dir / "identity.onnx", blocker)
     assert queue.counts()["pending"] == len(queue.items)  # nothing marked failed or lost
+
+
+def test_two_photos_with_one_name_never_replace_each_others_output(tmp_path: Path, models_dir: Path) -> None:
+    """a/x.png and b/x.png added one by one both map to out/x.png: the second is reported, the first kept."""
+    for folder, shade in (("a", 40), ("b", 200)):
+        (tmp_path / folder).mkdir()
+        Image.fromarray(np.full((8, 8, 3), shade, np.uint8)).save(tmp_path / folder / "x.png")
+    queue = BatchQueue(tmp_path / "q.json")
+    queue.add([tmp_path / "a" / "x.png", tmp_path / "b" / "x.png"])
+    out = tmp_path / "out"
+    run(queue, models_dir / "identity.onnx", out)
+    first, second = queue.items
+    assert first.status == "done" and second.status == "failed" and "already writes x.png" in second.reason
+    assert np.asarray(Image.open(out / "x.png"))[0, 0, 0] == 40  # the first photo's result, not replaced

@@ -299,14 +299,23 @@ class BatchQueue:
         """
         if self._next_pending() is not None:
             check_output_folder(output_dir)  # before any photo is enhanced
+        # outputs already written by other photos of the queue: a/x.png and b/x.png must not both become out/x.png
+        claimed = {Path(i.target).resolve(): i.source for i in self._items if i.status == "done" and i.target}
         while (item := self._next_pending()) is not None:
             progress.check_cancelled()
             target = output_path(Path(item.source), Path(item.relative), output_dir, output.format, output.name_suffix)
-            if target.resolve() == Path(item.source).resolve():
-                done = self._update(item.id, status="failed", reason="the output would overwrite the input")
+            key = target.resolve()
+            reason = ""
+            if key == Path(item.source).resolve():
+                reason = "the output would overwrite the input"
+            elif claimed.get(key, item.source) != item.source:
+                reason = f"{claimed[key]} already writes {target.name} (same name): add the folder above both instead"
+            if reason:
+                done = self._update(item.id, status="failed", reason=reason)
                 if on_item:
                     on_item(done)
                 continue
+            claimed[key] = item.source
             running = self._update(item.id, status="running", reason="")
             if on_item:
                 on_item(running)
