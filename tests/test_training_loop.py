@@ -540,3 +540,16 @@ def test_photogan_train_passes_sigterm_on_and_waits_for_the_checkpoint(tmp_path:
     events = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     assert events[-1]["event"] == "done" and events[-1]["status"] == "stopped"
     assert (run / "last.safetensors").exists()
+
+
+def test_a_damaged_base_checkpoint_is_one_line_not_a_traceback(
+    tmp_path: Path, photos: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--config", str(_tiny_config_file(tmp_path)), "--data", str(photos)]
+    assert train_main([*argv, "--run", str(tmp_path / "a"), "--iters", "2", "--name", "tiny-base"]) == 0
+    weights = Path(os.environ["PHOTOGAN_MODELS_DIR"]) / "tiny-base.safetensors"
+    weights.write_bytes(weights.read_bytes()[:200])  # cut short
+    capsys.readouterr()
+    code = train_main(["--base", "tiny-base", "--data", str(photos), "--run", str(tmp_path / "b"), "--iters", "2"])
+    err = capsys.readouterr().err
+    assert code == 2 and "is damaged" in err and "Traceback" not in err

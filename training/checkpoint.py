@@ -57,12 +57,22 @@ def save(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> 
 
 
 def load(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """A checkpoint's tensors and metadata.
+
+    Raises:
+        ValueError: The file is missing, truncated or not a safetensors checkpoint (one line, for the CLI).
+    """
     tensors: dict[str, torch.Tensor] = {}
-    with safe_open(str(path), "pt") as f:
-        for key in f.keys():  # noqa: SIM118 - safe_open has no __iter__
-            tensors[key] = f.get_tensor(key)
-        header = f.metadata() or {}
-    return tensors, json.loads(header.get("meta", "{}"))
+    try:
+        with safe_open(str(path), "pt") as f:
+            for key in f.keys():  # noqa: SIM118 - safe_open has no __iter__
+                tensors[key] = f.get_tensor(key)
+            header = f.metadata() or {}
+        return tensors, json.loads(header.get("meta", "{}"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"the checkpoint {path} cannot be read: {exc}") from exc
+    except Exception as exc:  # safetensors raises its own SafetensorError (not an OSError) on damaged files
+        raise ValueError(f"the checkpoint {path} is damaged: {exc}") from exc
 
 
 def load_weights(path: Path) -> dict[str, torch.Tensor]:

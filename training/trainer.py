@@ -117,7 +117,12 @@ class Trainer:
                 f"patch must be a multiple of {self.field.factor} (one noise cell's pixels), got {config.patch}"
             )
         if base_weights is not None:
-            self.g.load_state_dict(checkpoint.load_weights(base_weights))
+            try:
+                self.g.load_state_dict(checkpoint.load_weights(base_weights))
+            except RuntimeError as exc:  # shapes or names that do not fit the architecture
+                raise ValueError(
+                    f"{base_weights} does not fit a {config.arch} network: {str(exc).splitlines()[0]}"
+                ) from exc
             log.info("starting from %s", base_weights)
         self.d: nn.Module | None = None
         if config.adversarial:
