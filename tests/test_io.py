@@ -314,3 +314,20 @@ def test_xmp_that_is_not_utf8_is_mended_with_a_warning_in_png(tmp_path: Path, ca
     photo = Photo(np.zeros((4, 4, 3), np.float32), xmp=b"<x:xmpmeta>caf\xe9</x:xmpmeta>")
     back = load_image(save_image(photo, tmp_path / "latin1.png"))
     assert back.xmp == "<x:xmpmeta>caf\ufffd</x:xmpmeta>".encode() and "not valid UTF-8" in caplog.text
+
+
+def test_an_orientation_written_as_text_or_as_6_over_0_never_fails_the_photo(tmp_path: Path) -> None:
+    def exif_with(entry_type: int, count: int, value: bytes, extra: bytes = b"") -> bytes:
+        ifd = struct.pack("<H", 1) + struct.pack("<HHI", 0x0112, entry_type, count) + value + struct.pack("<I", 0)
+        return b"Exif\x00\x00II*\x00" + struct.pack("<I", 8) + ifd + extra
+
+    pixels = np.zeros((4, 8, 3), np.uint8)
+    pixels[:, :4] = 255
+    Image.fromarray(pixels).save(tmp_path / "text.jpg", exif=exif_with(2, 2, b"6\x00\x00\x00"))
+    Image.fromarray(pixels).save(
+        tmp_path / "nan.jpg", exif=exif_with(5, 1, struct.pack("<I", 26), struct.pack("<II", 6, 0))
+    )
+    assert (load_image(tmp_path / "text.jpg").width, load_image(tmp_path / "text.jpg").height) == (4, 8)  # "6": turned
+    stored = load_image(tmp_path / "nan.jpg")  # 6/0: read as stored, and it saves
+    assert (stored.width, stored.height) == (8, 4)
+    assert load_image(save_image(stored, tmp_path / "out.jpg")).width == 8

@@ -53,6 +53,17 @@ def orient(array: np.ndarray, orientation: int) -> np.ndarray:
     return np.rot90(array, turns)
 
 
+def _orientation(value: object) -> int:
+    """The EXIF orientation 1-8 as an int; written as text ("6") or a rational (6/1) by some software. A value
+    that is none of these (6/0, "top") is ignored with a warning, never fatal."""
+    try:
+        number = int(value) if not isinstance(value, bytes) else int(value.strip(b"\x00 "))  # type: ignore[call-overload]
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        log.warning("the EXIF orientation %r is not a number; the photo is read as it is stored", value)
+        return 1
+    return number if 1 <= number <= 8 else 1
+
+
 def _reset_xmp_orientation(xmp: bytes) -> bytes:
     for pattern in _XMP_ORIENTATION:
         xmp = pattern.sub(rb"\g<1>1\g<2>", xmp)
@@ -272,7 +283,7 @@ def _load(path: Path, max_pixels: int, budget: MemoryBudget | None) -> Photo:
         require_memory(header.decoded_bytes + budget(header), f"a {megapixels:.0f} MP photo and its result")
     try:
         exif = im.getexif()
-        orientation = int(exif.get(EXIF_ORIENTATION, 1) or 1)
+        orientation = _orientation(exif.get(EXIF_ORIENTATION, 1))
         icc = cast(bytes | None, im.info.get("icc_profile")) or None
         xmp = cast(bytes | str | None, im.info.get("xmp") or im.info.get("XML:com.adobe.xmp"))
         if _sixteen_bit(im, data) and im.mode not in _HIGH_BIT_MODES:
