@@ -39,9 +39,7 @@ DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 BUNDLED = {
     "texture-bark": "textures/NonStationary/212.jpg",
     "texture-clay": "textures/NonStationary/12.jpg",
-    "texture-foliage": "textures/NonStationary/240.png",
-    "texture-rust": "textures/NonStationary/27.jpg",
-    "texture-sand": "textures/NonStationary/73.jpg",
+    "texture-water": "textures/NonStationary/34.jpg",
 }
 SIZE = (768, 512)
 SEEDS = 8

@@ -134,6 +134,9 @@ def test_train_from_one_photo_then_generate_any_size(tmp_path: Path, texture_pho
     with pytest.raises(SystemExit) as usage:
         photogan_main(["generate", "--model", "my-bark", "--size", "ninety", "-o", str(out)])
     assert usage.value.code == 2
+    # a new texture can start from a texture model (its metadata rebuilds the network)
+    tuned = ["--base", "my-bark", "--data", str(texture_photo), "--run-dir", str(tmp_path / "tuned"), "--iters", "2"]
+    assert train_main([*tuned, "--patch", "32", "--batch", "2", "--name", "my-bark-2"]) == 0
     target = bundle(run, "t-bark", [texture_photo], tmp_path / "bundled", "t", "", "test data", "test")
     metrics = read_model_info(target).metrics["texture"]
     assert {"seam", "diversity", "real_diversity", "histogram", "spectrum"} <= set(metrics)

@@ -81,10 +81,15 @@ def _config(args: argparse.Namespace) -> tuple[TrainConfig, Path | None]:
         if not saved.exists():
             raise ValueError(f"{args.resume} is not a training run (no config.json)")
         return TrainConfig.from_dict(json.loads(saved.read_text())).with_overrides(iters=args.iters), None
+    task = args.task
+    if args.base and not task:
+        from training.checkpoint import model_checkpoint
+
+        task = model_checkpoint(args.base, "fine-tune from")[0].task
     if args.config:
         config = TrainConfig.from_file(args.config)
-    elif args.task in TASK_RECIPES:  # a task whose defaults are a measured recipe of their own
-        config = TrainConfig.from_file(CONFIGS / TASK_RECIPES[args.task])
+    elif task in TASK_RECIPES:  # a task whose defaults are a measured recipe of their own
+        config = TrainConfig.from_file(CONFIGS / TASK_RECIPES[task])
     else:
         config = TrainConfig()
     overrides: dict[str, Any] = {

@@ -32,10 +32,8 @@ BUNDLED: tuple[str, ...] = (
     "restore.onnx",
     "colorize.onnx",
     "texture-bark.onnx",
-    "texture-foliage.onnx",
     "texture-clay.onnx",
-    "texture-rust.onnx",
-    "texture-sand.onnx",
+    "texture-water.onnx",
 )
 
 #: The default model id for each (task, scale).

@@ -29,12 +29,17 @@ class SpatialGenerator(nn.Module):
     global_: Noise channels constant over a sample's field.
     levels: ×2 upsampling steps (one noise cell becomes ``2**levels`` pixels).
     base: Width of the finest level (doubled per level towards the field, capped at 8×).
+    tileable: Always True (kept in ``hparams``, so a model's metadata rebuilds it for fine-tuning).
     """
 
-    def __init__(self, local: int = 16, global_: int = 16, levels: int = 4, base: int = 16) -> None:
+    def __init__(
+        self, local: int = 16, global_: int = 16, levels: int = 4, base: int = 16, tileable: bool = True
+    ) -> None:
         super().__init__()
         if local < 1 or global_ < 0 or levels < 1 or base < 1:
             raise ValueError("local, levels and base must be >= 1 and global_ >= 0")
+        if not tileable:  # recorded in its metadata (photogan shows the 2×2 preview for tileable models)
+            raise ValueError("a spatial generator computes on a torus: it is always tileable")
         self.hparams: dict[str, object] = {
             "local": local,
             "global_": global_,
