@@ -368,6 +368,7 @@ def test_window_reports_a_bad_photo_and_stays_usable(qtbot, window, tmp_path: Pa
     window.open_photo(SAMPLE)
     qtbot.waitUntil(lambda: window.photo is not None and window.worker is None, timeout=10000)
     assert window.enhance_action.isEnabled()
+    assert not window.statusBar().currentMessage().startswith("Opening")  # the busy message ends with the work
 
 
 def test_several_dropped_photos_go_to_the_queue(qtbot, window, photos: Path) -> None:  # type: ignore[no-untyped-def]

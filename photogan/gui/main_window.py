@@ -155,6 +155,7 @@ class MainWindow(QMainWindow):
         self.result_chain: tuple[str, ...] = ()
         self.worker: Worker | None = None
         self.last_error: str | None = None
+        self._busy_message = ""
         self.setWindowTitle("photogan")
         self.setAcceptDrops(True)
         self.resize(1280, 820)
@@ -499,6 +500,7 @@ class MainWindow(QMainWindow):
         worker.finished.connect(self._worker_finished)
         self.worker = worker
         self.progress_bar.setValue(0)
+        self._busy_message = message
         self.statusBar().showMessage(message)
         self._update_actions()
         worker.start_job()
@@ -510,6 +512,8 @@ class MainWindow(QMainWindow):
 
     def _worker_finished(self) -> None:
         self.worker = None
+        if self.statusBar().currentMessage() == self._busy_message:  # "Opening X…" must not outlive the work
+            self.statusBar().clearMessage()
         self._update_actions()
 
     def preview(self) -> None:
