@@ -22,7 +22,7 @@ from photogan.core.memory import require_memory
 from photogan.core.progress import Progress
 from photogan.core.save import save_image
 from photogan.core.tiling import TileOptions, run_tiled
-from photogan.inference.model_info import ModelInfo
+from photogan.inference.model_info import ModelInfo, field_channels, is_spatial
 from photogan.inference.session import ModelSession
 
 #: Default size of a texture from a spatial model (width, height).
@@ -31,11 +31,6 @@ DEFAULT_SIZE = (512, 512)
 MAX_SIDE = 30000
 #: Tile side of a noise field in cells (each ``scale`` px): 32 cells of a ×16 model are 512 px.
 FIELD_TILE = 32
-
-
-def is_spatial(info: ModelInfo) -> bool:
-    """Whether the model draws textures of any size from a noise field (rather than one tile from a vector)."""
-    return info.task == "generate" and "local" in info.arch_params
 
 
 def field_cells(info: ModelInfo, size: tuple[int, int]) -> tuple[int, int]:
@@ -55,7 +50,7 @@ def noise(session: ModelSession, seed: int, count: int = 1, size: tuple[int, int
     rng = np.random.default_rng(seed)
     if is_spatial(info):
         rows, cols = field_cells(info, size or DEFAULT_SIZE)
-        local, glob = int(info.arch_params["local"]), int(info.arch_params.get("global_", 0))
+        local, glob = field_channels(info)
         fields = rng.standard_normal((count, local, rows, cols), dtype=np.float32)
         constant = np.broadcast_to(
             rng.standard_normal((count, glob, 1, 1), dtype=np.float32), (count, glob, rows, cols)

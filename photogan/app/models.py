@@ -6,9 +6,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from photogan.app.generate import is_spatial
 from photogan.core.errors import ModelError
-from photogan.inference.model_info import ModelInfo
+from photogan.inference.model_info import ModelInfo, is_spatial
 from photogan.inference.registry import ModelRegistry, RegisteredModel
 from photogan.inference.session import Device, ModelSession, SessionCache
 

@@ -18,13 +18,13 @@ from tqdm import tqdm
 
 from photogan import __version__
 from photogan.app.batch import BatchObserver, FileResult, Job, OutputOptions, PlanError, plan_batch, run_batch
-from photogan.app.generate import is_spatial
 from photogan.app.models import ModelService, describe
 from photogan.core.errors import Cancelled, ModelError, OutputFolderError
 from photogan.core.formats import FORMAT_CHOICES
 from photogan.core.load import DEFAULT_MAX_PIXELS
 from photogan.core.progress import Progress
 from photogan.core.tiling import TileOptions
+from photogan.inference.model_info import is_spatial
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -204,7 +204,7 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def _generate(args: argparse.Namespace, service: ModelService) -> int:
-    from photogan.app.generate import generate, interpolate, is_spatial, is_tileable, noise, save_generated
+    from photogan.app.generate import generate, interpolate, is_tileable, noise, save_generated
 
     if args.count < 1 or args.repeat < 1:
         raise ValueError("--count and --repeat must be at least 1")

@@ -23,9 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photogan.app.generate import is_spatial
 from photogan.app.models import ModelService, describe
 from photogan.core.errors import PhotoganError
+from photogan.inference.model_info import is_spatial
 
 COLUMNS = ("Model", "Task", "Scale", "Source")
 

@@ -166,3 +166,14 @@ class ModelInfo:
     def with_path(self, path: Path) -> ModelInfo:
         """Returns a copy that remembers where it was loaded from."""
         return replace(self, path=path)
+
+
+def is_spatial(info: ModelInfo) -> bool:
+    """Whether the model draws textures of any size from a noise field (rather than one tile from a vector)."""
+    return info.task == "generate" and "local" in info.arch_params
+
+
+def field_channels(info: ModelInfo) -> tuple[int, int]:
+    """A spatial model's (local, global) noise-field channels: the first vary per cell, the others are constant
+    over a field."""
+    return int(info.arch_params["local"]), int(info.arch_params.get("global_", 0))

@@ -18,7 +18,7 @@ import numpy as np
 import onnxruntime as ort
 
 from photogan.core.errors import ModelError, OutOfMemoryError
-from photogan.inference.model_info import ModelInfo
+from photogan.inference.model_info import ModelInfo, field_channels, is_spatial
 
 log = logging.getLogger(__name__)
 
@@ -117,9 +117,8 @@ def probe(session: ModelSession) -> None:
             f"{info.id}: photogan models take 'input' and give 'output'; this one takes {names[0]} and gives {names[1]}"
         )
     rng = np.random.default_rng(0)
-    if info.task == "generate" and "local" in info.arch_params:  # a noise field (photogan.app.generate)
-        channels = int(info.arch_params["local"]) + int(info.arch_params.get("global_", 0))
-        probe_in = rng.standard_normal((1, channels, 3, 4), dtype=np.float32)
+    if is_spatial(info):  # a noise field (photogan.app.generate)
+        probe_in = rng.standard_normal((1, sum(field_channels(info)), 3, 4), dtype=np.float32)
         expected: tuple[int, ...] | None = (1, 3, 3 * info.scale, 4 * info.scale)
     elif info.task == "generate":
         probe_in = rng.standard_normal((2, int(info.arch_params.get("latent", 0) or 1)), dtype=np.float32)
