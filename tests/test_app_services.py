@@ -167,3 +167,13 @@ def test_model_ids_are_file_names_of_at_most_100_plain_characters(model_id: str)
     with pytest.raises(ModelError, match="invalid model id"):
         ModelInfo(id=model_id, name="n", task="restore")
     assert ModelInfo(id="my-x4_v2.1", name="n", task="restore").id == "my-x4_v2.1"
+
+
+def test_a_typed_name_becomes_a_valid_model_id() -> None:
+    from photogan.inference.model_info import MODEL_ID, model_id_from
+
+    assert model_id_from("My film scans (1970s)", "x") == "My-film-scans-1970s"
+    assert model_id_from("  ../.hidden  ", "x") == "hidden"
+    assert model_id_from("///", "my-model") == "my-model"
+    long = model_id_from("a" * 150, "x")
+    assert len(long) == 100 and MODEL_ID.fullmatch(long)

@@ -7,7 +7,6 @@ resumed later; when it finishes, the model is exported into the user's models fo
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from PySide6.QtCore import QProcess, Qt, Signal
@@ -41,6 +40,7 @@ from photogan.app.models import ModelService
 from photogan.gui.fields import FolderField
 from photogan.gui.plot import LinePlot
 from photogan.gui.queue_panel import format_seconds
+from photogan.inference.model_info import model_id_from
 
 G_COLOUR, D_COLOUR, PSNR_COLOUR = QColor(30, 120, 220), QColor(220, 90, 30), QColor(40, 160, 80)
 
@@ -182,7 +182,7 @@ class FineTunePanel(QWidget):
             self.status.setText("No model with a training checkpoint is installed to start from.")
             return
         name = self.name.text().strip() or f"{base}-{Path(folder).name}"
-        name = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "my-model"
+        name = model_id_from(name, "my-model")
         self.run_dir = default_run_dir(name, self.runs_folder)
         self.history = TrainHistory()
         self._launch(
@@ -203,7 +203,7 @@ class FineTunePanel(QWidget):
             self.status.setText(TRAIN_EXTRA_HINT if not self.torch_ok else "A run is in progress; stop it first.")
             return False
         name = self.name.text().strip() or f"texture-{photo.stem}"
-        name = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "my-texture"
+        name = model_id_from(name, "my-texture")
         self.run_dir = default_run_dir(name, self.runs_folder)
         self.history = TrainHistory()
         request = TrainRequest(self.run_dir, data=(photo,), task="generate", minutes=self.minutes.value(), name=name)

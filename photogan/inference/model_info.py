@@ -31,6 +31,7 @@ Tiling = Literal["tiled", "whole"]
 _PREFIX = "photogan."
 #: What a model id may be: it names a file (``<id>.onnx``) and is typed on command lines.
 MODEL_ID = re.compile(r"[A-Za-z0-9._-]{1,100}")
+_NOT_IN_ID = re.compile(r"[^A-Za-z0-9._-]+")
 METADATA_KEYS = (
     "format_version",
     "id",
@@ -177,3 +178,9 @@ def field_channels(info: ModelInfo) -> tuple[int, int]:
     """A spatial model's (local, global) noise-field channels: the first vary per cell, the others are constant
     over a field."""
     return int(info.arch_params["local"]), int(info.arch_params.get("global_", 0))
+
+
+def model_id_from(text: str, fallback: str) -> str:
+    """A valid model id made from a name someone typed (other characters become '-'), or ``fallback``."""
+    made = _NOT_IN_ID.sub("-", text.strip()).strip("-.")[:100].rstrip("-.")
+    return made or fallback
