@@ -274,11 +274,11 @@ def load_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, budget: M
 def _load(path: Path, max_pixels: int, budget: MemoryBudget | None) -> Photo:
     im, data = _open(path, max_pixels)
     fmt = normalize_format(cast(str, im.format))
+    sixteen = _sixteen_bit(im, data)
     if budget is not None:
-        bands = im.getbands()
-        transparent = "A" in bands or im.info.get("transparency") is not None
-        channels = 1 if im.mode in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F") else 3
-        header = ImageHeader(im.width, im.height, channels, transparent, 16 if _sixteen_bit(im, data) else 8)
+        transparent = "A" in im.getbands() or im.info.get("transparency") is not None
+        channels = 1 if Image.getmodebase(im.mode) == "L" else 3  # palette and colour modes decode to RGB
+        header = ImageHeader(im.width, im.height, channels, transparent, 16 if sixteen else 8)
         megapixels = im.width * im.height / 1e6
         require_memory(header.decoded_bytes + budget(header), f"a {megapixels:.0f} MP photo and its result")
     try:
@@ -286,7 +286,7 @@ def _load(path: Path, max_pixels: int, budget: MemoryBudget | None) -> Photo:
         orientation = _orientation(exif.get(EXIF_ORIENTATION, 1))
         icc = cast(bytes | None, im.info.get("icc_profile")) or None
         xmp = cast(bytes | str | None, im.info.get("xmp") or im.info.get("XML:com.adobe.xmp"))
-        if _sixteen_bit(im, data) and im.mode not in _HIGH_BIT_MODES:
+        if sixteen and im.mode not in _HIGH_BIT_MODES:
             raw = _decode_opencv(data, path)
             if fmt == "PNG" and _png_header(data)[1] == 4 and raw.shape[2] == 4:  # gray + alpha
                 raw = raw[..., [0, 3]]
