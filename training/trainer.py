@@ -416,17 +416,16 @@ class Trainer:
         """Trains until ``config.iters``, the time budget, or a stop request; always ends with a checkpoint.
 
         With ``fit_to_budget`` (and ``minutes``), the run's length is not known in advance: after a short warm-up
-        the speed is measured and ``config.iters`` set to what the budget holds (:meth:`fit_schedule`).
+        the speed is measured and ``config.iters`` set to what the budget holds (:meth:`fit_schedule`), then
+        checked again as the run goes (:class:`_Pacer`).
 
         SIGINT and SIGTERM finish the current iteration, then stop like the time budget does. The checkpoint is
         also written at every validation, so a run killed outright resumes from there.
         """
         deadline = None if minutes is None else time.monotonic() + minutes * 60.0
-        fitting = fit_to_budget and minutes is not None and not dry_run
-        budget_s = (minutes or 0.0) * 60.0
-        warm = self.iteration + FIT_WARMUP  # the first iterations are slow (allocations, caches)
-        mark_t: float | None = None  # when the speed is measured from (and at which iteration)
-        mark_i, planned = 0, False
+        pacer = None
+        if fit_to_budget and deadline is not None and not dry_run:
+            pacer = _Pacer(deadline, (minutes or 0.0) * 60.0, self.iteration + FIT_WARMUP)
         # an "epoch" line per pass over the photos, but no more often than progress lines (one texture photo)
         epoch = max(self.config.log_every, len(self.data.train_photos) // self.config.batch)
         handlers = {}
@@ -438,26 +437,8 @@ class Trainer:
         try:
             while self.iteration < self.config.iters:
                 losses = self.step()
-                if fitting:
-                    now = time.monotonic()
-                    if self.iteration == warm:
-                        mark_t, mark_i = now, self.iteration
-                    elif mark_t is not None:
-                        elapsed = now - mark_t
-                        first = not planned and (
-                            self.iteration - mark_i >= FIT_MEASURE or elapsed > FIT_SHARE * budget_s
-                        )
-                        due = elapsed > FIT_SHARE * budget_s or self.iteration >= self.config.iters  # or done early
-                        if first or (planned and due):
-                            # sized after the warm-up, then checked every tenth of the budget at the speed since the
-                            # last check: a speed measured while the machine was busy (or idle) would otherwise end
-                            # the run far from its deadline
-                            rate = (self.iteration - mark_i) / max(elapsed, 1e-9)
-                            left = (deadline or now) - now
-                            projected = (self.config.iters - self.iteration) / max(rate, 1e-9)
-                            if first or abs(projected - left * FIT_MARGIN) > FIT_SHARE * budget_s:
-                                self.fit_schedule(left, rate)
-                            planned, mark_t, mark_i = True, now, self.iteration
+                if pacer is not None:
+                    pacer.check(self, time.monotonic())
                 window.add(losses)
                 epoch_means.add(losses)
                 last = self.iteration == self.config.iters
@@ -509,6 +490,38 @@ class Trainer:
         self._emit("validation", metrics=metrics, sample=str(self.run_dir / "samples.png"))
         log.info("iteration %d: %s", self.iteration, "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
         return metrics
+
+
+@dataclass
+class _Pacer:
+    """Keeps a run's schedule sized to its time budget: sized once after the warm-up (``warm``, the first
+    iterations are slow: allocations, caches), then checked every tenth of the budget, and when the schedule
+    ends early, at the speed since the last check (a speed measured while the machine was busy, or idle, would
+    otherwise end the run far from its deadline)."""
+
+    deadline: float
+    budget_s: float
+    warm: int
+    mark_t: float | None = None  # when the speed is measured from, and at which iteration
+    mark_i: int = 0
+    planned: bool = False
+
+    def check(self, trainer: Trainer, now: float) -> None:
+        iteration, iters = trainer.iteration, trainer.config.iters
+        if iteration == self.warm:
+            self.mark_t, self.mark_i = now, iteration
+            return
+        if self.mark_t is None:
+            return
+        elapsed, share = now - self.mark_t, FIT_SHARE * self.budget_s
+        first = not self.planned and (iteration - self.mark_i >= FIT_MEASURE or elapsed > share)
+        if not first and not (self.planned and (elapsed > share or iteration >= iters)):
+            return
+        rate = (iteration - self.mark_i) / max(elapsed, 1e-9)
+        left = self.deadline - now
+        if first or abs((iters - iteration) / max(rate, 1e-9) - left * FIT_MARGIN) > share:
+            trainer.fit_schedule(left, rate)
+        self.planned, self.mark_t, self.mark_i = True, now, iteration
 
 
 class _Means:
