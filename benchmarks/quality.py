@@ -19,7 +19,10 @@ bits as a saved file would be.
   untouched input as the baseline, and with ``--cbm3d`` CBM3D on the noisy photos (it needs ``pip install bm3d``,
   kept out of photogan's dependencies, and takes about half a minute per photo here). Seconds per megapixel
   are printed for every method.
-- ``colorize``: the photo's BT.601 luminance as the input; PSNR/SSIM on RGB, the gray input as the baseline.
+- ``colorize``: the photo's BT.601 luminance as the input; PSNR/SSIM on RGB, the gray input as the baseline;
+  *colourfulness ratio*: Hasler and Süsstrunk's M of the output over the true photo's (gray is 0, 1.00 is as
+  colourful as the original), averaged over photos; a model that takes colour hints also runs with 20 points
+  of the true photo's colours at seeded places (``--hints N``); MP/s of the enhance call.
 - ``generate``: 64 seeded samples per model; their mean pairwise distance (*diversity*: near 0 is mode
   collapse) beside that of 64 random crops of the same size from the folders' photos, and the *seam ratio*
   (the step across a tile's wrap-around edges over the step between neighbouring pixels: about 1 is seamless).
@@ -31,6 +34,7 @@ import argparse
 import io
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +42,7 @@ from PIL import Image, ImageFilter
 
 from photogan.app.models import ModelService
 from photogan.core.formats import find_images
+from photogan.core.hints import POINT_SIDE, Hint, square
 from photogan.core.image import Photo, to_uint
 from photogan.core.load import load_image
 from photogan.core.tiling import TileOptions
@@ -102,10 +107,10 @@ def rgb_score(out8: np.ndarray, ref8: np.ndarray) -> tuple[float, float]:
     return psnr(a, b), float(np.mean([ssim(a[..., c], b[..., c]) for c in range(3)]))
 
 
-def run_model(session: ModelSession, pixels8: np.ndarray) -> tuple[np.ndarray, float]:
+def run_model(session: ModelSession, pixels8: np.ndarray, hints: Sequence[Hint] = ()) -> tuple[np.ndarray, float]:
     """The model's 8-bit output and its seconds."""
     start = time.perf_counter()
-    out = enhance(Photo(pixels8.astype(np.float32) / 255.0), session, TileOptions(tile_size=512))
+    out = enhance(Photo(pixels8.astype(np.float32) / 255.0), session, TileOptions(tile_size=512), hints=hints)
     return to_uint(out.pixels, 8), time.perf_counter() - start
 
 
@@ -125,7 +130,7 @@ class Table:
         for (data, case, method), values in self.rows.items():
             means = np.mean(values, axis=0)
             cells = [
-                f"{v:.4f}" if "SSIM" in c or c in ("sharpness", "diversity") else f"{v:.2f}"
+                f"{v:.4f}" if "SSIM" in c or c in ("sharpness", "diversity") else "-" if np.isnan(v) else f"{v:.2f}"
                 for c, v in zip(self.columns, means, strict=True)
             ]
             print(f"| {data} | {case} | {method} | " + " | ".join(cells) + " |")
@@ -190,18 +195,47 @@ def restore(folders: list[Path], sessions: list[ModelSession], cbm3d: bool, limi
     return table
 
 
-def colorize(folders: list[Path], sessions: list[ModelSession]) -> Table:
-    table = Table(("PSNR dB", "SSIM"))
+def colourfulness(rgb8: np.ndarray) -> float:
+    """Hasler and Süsstrunk's colourfulness M (2003): spread and mean of the opponent channels R-G and Y-B."""
+    rgb = rgb8.astype(np.float64)
+    rg = rgb[..., 0] - rgb[..., 1]
+    yb = 0.5 * (rgb[..., 0] + rgb[..., 1]) - rgb[..., 2]
+    return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
+
+
+def true_hints(clean8: np.ndarray, count: int, seed: int) -> list[Hint]:
+    """``count`` colour points at seeded places, each with the true photo's mean colour over the point's square
+    (what a photographer who knows the colours would click)."""
+    rng = np.random.default_rng(seed)
+    height, width = clean8.shape[:2]
+    hints = []
+    for _ in range(count):
+        y, x = int(rng.integers(0, height)), int(rng.integers(0, width))
+        mean = clean8[square(y, x, POINT_SIDE, height, width)].reshape(-1, 3).mean(axis=0)
+        red, green, blue = (int(v) for v in np.rint(mean))
+        hints.append(Hint(x, y, (red, green, blue)))
+    return hints
+
+
+def colorize(folders: list[Path], sessions: list[ModelSession], hints: int = 20) -> Table:
+    """Gray input, each model on its own and (for a model that takes them) with ``hints`` true colour points:
+    RGB PSNR/SSIM, colourfulness over the true photo's (1.00: as colourful), megapixels per second."""
+    table = Table(("PSNR dB", "SSIM", "colourfulness ratio", "MP/s"))
     for folder in folders:
         paths = sorted(find_images(folder, recursive=True))
         name = f"{folder.name} ({len(paths)})"
-        for path in paths:
+        for number, path in enumerate(paths):
             clean8 = to_uint(load_image(path).rgb_pixels(), 8)
+            true_m = max(colourfulness(clean8), 1e-9)
             gray = np.asarray(Image.fromarray(clean8).convert("L").convert("RGB"))
-            table.add(name, "from luminance", "gray input", *rgb_score(gray, clean8))
+            table.add(name, "from luminance", "gray input", *rgb_score(gray, clean8), 0.0, float("nan"))
+            points = true_hints(clean8, hints, number)
             for session in sessions:
-                out, _ = run_model(session, gray)
-                table.add(name, "from luminance", session.info.id, *rgb_score(out, clean8))
+                cases = [("no hints", [])] + ([(f"{hints} hints", points)] if session.takes_hints else [])
+                for case, given in cases:
+                    out, seconds = run_model(session, gray, given)
+                    mps = clean8.shape[0] * clean8.shape[1] / 1e6 / seconds
+                    table.add(name, case, session.info.id, *rgb_score(out, clean8), colourfulness(out) / true_m, mps)
     return table
 
 
@@ -273,6 +307,7 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--cbm3d", action="store_true", help="restore: run CBM3D on the noisy photos too")
     parser.add_argument("--limit", type=int, help="restore: only the first N photos of each folder")
+    parser.add_argument("--hints", type=int, default=20, help="colorize: colour points per photo (default 20)")
     args = parser.parse_args()
     service = ModelService()
     ids = args.models or [e.info.id for e in service.list() if e.info.task == args.task]
@@ -286,7 +321,7 @@ def main() -> None:
     elif args.task == "generate":
         table = generate(args.folders, sessions)
     else:
-        table = colorize(args.folders, sessions)
+        table = colorize(args.folders, sessions, args.hints)
     table.print()
 
 

@@ -156,3 +156,22 @@ def test_gaussian_share_one_gives_only_gaussian_noise() -> None:
         assert abs(float(channels.mean())) < 0.01
         assert abs(np.corrcoef(channels.T)[0, 1]) < 0.1  # film grain is shared by the channels
         assert len(np.unique(residual)) > 1000  # shot noise takes only the values k / peak
+
+
+def test_hinted_luminance_draws_true_colour_points_and_none_to_validate() -> None:
+    from photogan.core.chroma import rgb_to_chroma
+    from training.degradations import HintedLuminance
+
+    clean = photo()
+    degrade = HintedLuminance(none_fraction=0.0, mean_points=6.0, max_side=3)
+    out = degrade(clean, np.random.default_rng(1))
+    assert out.shape == (96, 128, 6)
+    np.testing.assert_array_equal(out[..., :3], grayscale(clean))  # the photo part is the plain luminance
+    mask = out[..., 5] == 1
+    assert 0 < mask.sum() <= 50 * 9
+    cb, cr = rgb_to_chroma(clean)
+    assert np.abs(out[..., 3][mask] - cb[mask]).max() < 0.05  # each point holds the truth's local mean chroma
+    assert np.abs(out[..., 4][mask] - cr[mask]).max() < 0.05
+    np.testing.assert_array_equal(out, degrade(clean, np.random.default_rng(1)))  # seeded
+    evaluation = HintedLuminance(evaluation=True)(clean, np.random.default_rng(1))
+    assert not evaluation[..., 3:].any()

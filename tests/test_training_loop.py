@@ -73,13 +73,14 @@ def tiny(task: str, **changes: object) -> TrainConfig:
         ("restorer", {"channels": 8, "blocks": 2}, ((18, 26), (10, 34))),  # size multiple 2: odd multiples
         ("restorer", {"channels": 16, "blocks": 2, "levels": 2}, ((20, 28), (12, 36))),  # size multiple 4
         ("colorizer", {"channels": 8, "blocks": 2}, ((18, 26), (10, 34))),
+        ("hint-colorizer", {"channels": 8, "blocks": 2}, ((48, 32), (16, 80))),  # size multiple 16, two inputs
     ],
 )
 def test_every_image_arch_exports_and_matches_onnxruntime(tmp_path: Path, arch: str, params: dict, sizes) -> None:  # type: ignore[no-untyped-def,type-arg]
     model = archs.build(arch, **params).eval()
     for p in model.parameters():
         p.data.normal_(0, 0.05)
-    task = {"compact": "upscale", "restorer": "restore", "colorizer": "colorize"}[arch]
+    task = {"compact": "upscale", "restorer": "restore", "colorizer": "colorize", "hint-colorizer": "colorize"}[arch]
     info = ModelInfo(
         id=f"t-{arch}",
         name=arch,
@@ -426,6 +427,39 @@ def test_bundle_measures_and_exports_a_run(tmp_path: Path, photos: Path) -> None
         checkpoint.load_weights(target.with_suffix(".safetensors")).keys()
         == archs.build("compact", scale=2, channels=8, blocks=1).state_dict().keys()
     )
+
+
+def test_a_hint_colorizer_trains_on_true_colour_points_and_exports_with_a_hints_input(
+    tmp_path: Path, photos: Path
+) -> None:
+    import onnxruntime as ort
+
+    from photogan.core.hints import Hint
+    from photogan.core.image import Photo
+    from photogan.inference.enhancer import enhance
+    from training.bundle import bundle
+
+    run = tmp_path / "run"
+    config = tiny("colorize", arch="hint-colorizer", arch_params={"channels": 8, "blocks": 2}, max_side=64)
+    trainer = Trainer(config, [photos], run)
+    assert max(max(p.shape[:2]) for p in trainer.data.train_photos) == 64  # reduced to the working size
+    assert trainer.g.bin_weights.std() > 0  # rebalanced from the photos' own colours
+    outcome = trainer.run()
+    assert "bins" in json.loads((run / "log.jsonl").read_text().splitlines()[0])["losses"]
+    assert outcome.status == "finished"
+    target = bundle(run, "hinted", [photos / "nested"], tmp_path / "models", "h", "test", "synthetic", "none")
+    info = read_model_info(target)
+    assert info.work_side == 64 and info.size_multiple == 16
+    session = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["input", "hints"]
+    from conftest import open_session
+
+    model = open_session(target)
+    gray = Photo(np.random.default_rng(0).random((40, 56, 1), dtype=np.float32))
+    out = enhance(gray, model, hints=[Hint(20, 20, (200, 30, 30))])
+    assert out.pixels.shape == (40, 56, 3)
+    luma = out.pixels @ np.array([0.299, 0.587, 0.114], np.float32)
+    assert np.abs(luma - gray.pixels[..., 0]).max() < 2e-3  # luminance kept (up to the clip to [0, 1])
 
 
 def test_shipped_configs_parse_and_unknown_keys_fail(tmp_path: Path) -> None:

@@ -123,3 +123,39 @@ def test_a_reparameterized_upscaler_merges_into_the_plain_network_with_the_same_
     assert float((rep(x) - CompactUpscaler(2, 8, 2)(x)).abs().max()) > 1e-3  # the comparison can fail
     unrep = CompactUpscaler(scale=2, channels=8, blocks=2)
     assert unrep.fused() is unrep
+
+
+def test_colour_bins_soft_encoding_decodes_back_and_rare_colours_weigh_more() -> None:
+    from training.archs.hint_colorizer import HintColorizer, bin_centres, soft_encode
+
+    chroma = torch.tensor([[0.03, -0.2], [0.31, 0.12]]).T.reshape(1, 2, 2, 1)
+    dist = soft_encode(chroma)
+    assert torch.allclose(dist.sum(dim=1), torch.ones(1, 2, 1))
+    decoded = torch.einsum("nqhw,cq->nchw", dist, bin_centres())
+    assert torch.allclose(decoded, chroma, atol=1e-5)
+    model = HintColorizer(channels=8, blocks=2)
+    grays = torch.randn(5000, 2) * 0.02  # mostly near gray, a few saturated reds
+    reds = torch.tensor([[-0.1, 0.3]]).repeat(50, 1)
+    model.fit_prior(torch.cat([grays, reds]))
+    gray_bin, red_bin = 8 * 17 + 8, 6 * 17 + 13
+    assert model.bin_weights[red_bin] > 3 * model.bin_weights[gray_bin]
+
+
+def test_hint_colorizer_keeps_luminance_and_hints_change_its_colours() -> None:
+    from training.archs.hint_colorizer import HintColorizer
+
+    torch.manual_seed(0)
+    model = HintColorizer(channels=8, blocks=2).eval()
+    x = torch.rand(1, 3, 32, 48)
+    hints = torch.zeros(1, 3, 32, 48)
+    hints[:, :2, 10:15, 20:25] = torch.tensor([-0.1, 0.3])[:, None, None]
+    hints[:, 2, 10:15, 20:25] = 1
+    with torch.no_grad():
+        plain, hinted = model(x), model(x, hints)
+        stacked = model(torch.cat([x, hints], dim=1))  # the training form: one 6-channel input
+    weights = torch.tensor([0.299, 0.587, 0.114])[None, :, None, None]
+    luma = (x * weights).sum(1)
+    assert torch.allclose((plain * weights).sum(1), luma, atol=1e-5)
+    assert torch.allclose((hinted * weights).sum(1), luma, atol=1e-5)
+    assert torch.allclose(stacked, hinted)
+    assert not torch.allclose(plain, hinted)

@@ -179,12 +179,15 @@ def measured_context(model: torch.nn.Module, scale: int, tolerance: float = 0.5 
 
 def load_run(run_dir: Path) -> tuple[TrainConfig, torch.nn.Module]:
     """A run's configuration and its generator's EMA weights: the best-scoring ones of a fidelity run, the last
-    ones of an adversarial run (validation PSNR cannot see what the adversarial phase adds: it would pick the
-    checkpoint closest to the start)."""
+    ones of an adversarial or colour-bin run (validation PSNR cannot see what the adversarial phase or the
+    rebalanced colours add: it would pick the checkpoint closest to the start)."""
     config = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
     model = archs.build(config.arch, **generator_params(config))
     adversarial = config.gan_start is not None or config.task == "generate"
-    weights = run_dir / BEST if (run_dir / BEST).exists() and not adversarial else run_dir / LAST
+    # a colour-bin colorizer's objective is not PSNR either: the best-PSNR checkpoint is the most timid one
+    own_objective = callable(getattr(model, "training_loss", None))
+    use_last = adversarial or own_objective or not (run_dir / BEST).exists()
+    weights = run_dir / LAST if use_last else run_dir / BEST
     model.load_state_dict(checkpoint.load_weights(weights))
     return config, model.eval()
 
@@ -227,6 +230,7 @@ def export_model(
         size_multiple=int(getattr(model, "size_multiple", 1)),
         tiling=tiling,  # type: ignore[arg-type]
         tile_pad=tile_pad,
+        work_side=config.max_side if config.task == "colorize" else 0,  # it learned objects at that size
         licence=licence,
         training_data=training_data,
         metrics=metrics,

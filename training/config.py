@@ -60,6 +60,9 @@ class TrainConfig:
     # left-right only: bark, grass and other textures with an up), "none"
     crop_scale: tuple[float, float] = (1.0, 2.0)
     augment: str = "rotate"
+    # photos are reduced (Lanczos) to this longer side when loaded, 0 keeps them as they are: colorize learns
+    # objects at the size photogan shows them to it (its working resolution)
+    max_side: int = 0
     seed: int = 0
     amp: bool = True
     channels_last: bool = True
@@ -75,6 +78,8 @@ class TrainConfig:
             raise ValueError("patch must be a multiple of 2×scale; batch and iters must be positive")
         if self.augment not in AUGMENTATIONS:
             raise ValueError(f"unknown augment {self.augment!r}: use one of {', '.join(AUGMENTATIONS)}")
+        if self.max_side and self.max_side < self.patch:
+            raise ValueError(f"max_side ({self.max_side}) must be 0 or at least the patch ({self.patch})")
         if not 1.0 <= self.crop_scale[0] <= self.crop_scale[1]:
             raise ValueError(f"crop_scale must be (low, high) with 1 <= low <= high, got {tuple(self.crop_scale)}")
         if not self.arch:

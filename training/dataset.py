@@ -20,8 +20,15 @@ from photogan.core.errors import ImageReadError
 from photogan.core.formats import find_images
 from photogan.core.image import to_uint
 from photogan.core.load import load_image
+from training import archs
 from training.config import TrainConfig
-from training.degradations import RealPhotoDegradation, RestoreDegradation, UpscaleDegradation, grayscale
+from training.degradations import (
+    HintedLuminance,
+    RealPhotoDegradation,
+    RestoreDegradation,
+    UpscaleDegradation,
+    grayscale,
+)
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +70,20 @@ def collect_images(folders: list[Path]) -> list[Path]:
     return paths
 
 
-def load_photos(paths: list[Path], min_side: int) -> list[np.ndarray]:
-    """Decodes photos to uint8 RGB; unreadable files are skipped with a warning, small ones with a note."""
+def _shrunk(rgb: np.ndarray, max_side: int) -> np.ndarray:
+    """The photo reduced (Lanczos) so that its longer side is at most ``max_side`` (0: as it is)."""
+    if not max_side or max(rgb.shape[:2]) <= max_side:
+        return rgb
+    from PIL import Image
+
+    factor = max_side / max(rgb.shape[:2])
+    size = (max(1, round(rgb.shape[1] * factor)), max(1, round(rgb.shape[0] * factor)))
+    return np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.LANCZOS))
+
+
+def load_photos(paths: list[Path], min_side: int, max_side: int = 0) -> list[np.ndarray]:
+    """Decodes photos to uint8 RGB (reduced to ``max_side``); unreadable files are skipped with a warning, small
+    ones with a note."""
     photos = []
     for path in paths:
         try:
@@ -76,6 +95,7 @@ def load_photos(paths: list[Path], min_side: int) -> list[np.ndarray]:
         except (ImageReadError, OSError, ValueError) as exc:
             log.warning("skipping %s: %s", path, exc)
             continue
+        rgb = _shrunk(rgb, max_side)
         if min(rgb.shape[:2]) < min_side:
             log.info("skipping %s: smaller than %d px", path.name, min_side)
             continue
@@ -110,6 +130,8 @@ def task_degradation(config: TrainConfig, evaluation: bool = False) -> Degrade |
 
         return always_damaged
     if config.task == "colorize":
+        if archs.takes_hints(config.arch):  # luminance + hint planes drawn from the true photo (none to validate)
+            return replace(HintedLuminance.from_params(config.degradation), evaluation=evaluation)
         return lambda image, rng: grayscale(image)
     return None
 
@@ -132,7 +154,7 @@ class TaskData:
     def __init__(self, config: TrainConfig, folders: list[Path]) -> None:
         self.config = config
         paths = collect_images(folders)
-        photos = load_photos(paths, config.patch)
+        photos = load_photos(paths, config.patch, config.max_side)
         needed = 1 if config.task == "generate" else 2  # generate validates on its own samples, not held-out photos
         if len(photos) < needed:
             raise ValueError(
@@ -185,12 +207,13 @@ class TaskData:
         inputs = [self.degrade(t, self.rng) for t in targets]
         return _to_tensor(np.stack(inputs)), _to_tensor(np.stack(targets))
 
-    def validation_pairs(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """Fixed (input, target) pairs: a centre crop of each validation photo, degraded with a fixed seed."""
+    def validation_pairs(self, multiple: int = 4) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Fixed (input, target) pairs: a centre crop of each validation photo (sides a multiple of ``multiple``
+        input pixels, what the generator takes), degraded with a fixed seed."""
         if self.val_degrade is None:
             return []
         rng = np.random.default_rng(12345)
-        step = 4 * self.config.scale  # every generator takes sizes that are multiples of 4 (two stride-2 levels)
+        step = max(4, multiple) * self.config.scale
         pairs = []
         for photo in self.val_photos:
             h, w = (min(s, VAL_SIDE) // step * step for s in photo.shape[:2])

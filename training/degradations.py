@@ -8,7 +8,8 @@ that generator, so the same seed gives the same degraded image (a requirement fo
   pipeline (random blur kernels, resizes, camera noise, JPEG twice, ringing) of the real-photo models.
 - ``restore``: what old prints and scans suffer, mixed and of random strength: fading and colour cast, blur,
   scratches, dust, small missing regions, Gaussian/Poisson noise, film grain, JPEG blocks.
-- ``colorize``: luminance only (BT.601), replicated to three channels.
+- ``colorize``: luminance only (BT.601), replicated to three channels; for a hint-taking colorizer, with hint
+  planes of colour points drawn from the true photo (:class:`HintedLuminance`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from photogan.core.chroma import rgb_to_chroma
+from photogan.core.hints import render_planes, square
 from photogan.core.image import LUMA_WEIGHTS
 
 Kernel = Literal["bicubic", "bilinear", "area", "random"]
@@ -459,3 +462,40 @@ class RealPhotoDegradation:
 def grayscale(image: np.ndarray) -> np.ndarray:
     """The ``colorize`` input: BT.601 luminance replicated to three channels."""
     return np.repeat((image @ LUMA_WEIGHTS)[..., None], 3, axis=2).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class HintedLuminance:
+    """The input of a hint-taking colorizer: the luminance (three channels) and three hint planes (Cb, Cr, mask;
+    ``photogan.core.hints``) of colour points drawn from the true photo, as a photographer would place them.
+
+    A ``none_fraction`` of the samples gets no point (the model must colorize on its own); the others get a
+    geometric number of points (mean ``mean_points``, at most ``max_points``) at uniform places, each a square of
+    1 to ``max_side`` pixels holding the true photo's mean chroma there (Zhang et al. 2017's scheme). With
+    ``evaluation``, no points: validation scores the model on its own.
+    """
+
+    none_fraction: float = 0.3
+    mean_points: float = 10.0
+    max_points: int = 50
+    max_side: int = 7
+    evaluation: bool = False
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> HintedLuminance:
+        return cls(**_dataclass_params(cls, params))
+
+    def __call__(self, clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        height, width = clean.shape[:2]
+        count = 0
+        if not self.evaluation and rng.random() >= self.none_fraction:
+            count = int(min(self.max_points, rng.geometric(1.0 / self.mean_points)))
+        sides = rng.integers(1, self.max_side + 1, count)
+        centres = np.stack([rng.integers(0, height, count), rng.integers(0, width, count)], axis=1)
+        cb, cr = rgb_to_chroma(clean)
+        chroma = np.zeros((count, 2), np.float32)
+        for k, ((cy, cx), side) in enumerate(zip(centres, sides, strict=True)):
+            where = square(cy, cx, int(side), height, width)
+            chroma[k] = cb[where].mean(), cr[where].mean()
+        planes = render_planes(height, width, centres, chroma, sides)
+        return np.concatenate([grayscale(clean), planes], axis=2)

@@ -38,7 +38,9 @@ def psnr_ssim(pred: torch.Tensor, target: torch.Tensor, border: int, on_y: bool 
 
 
 def baseline(inputs: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """What the model has to beat: the input itself, bicubically resized to the target size when smaller."""
+    """What the model has to beat: the input itself, bicubically resized to the target size when smaller (the
+    photo's three channels: a hint-taking colorizer's input holds hint planes after them)."""
+    inputs = inputs[:, :3]
     if inputs.shape[-2:] == size:
         return inputs
     return F.interpolate(inputs, size=size, mode="bicubic", align_corners=False).clamp(0, 1)

@@ -37,12 +37,31 @@ def _noise_field(model: nn.Module) -> Any:
     return getattr(model, "noise", None)
 
 
+def _takes_hints(model: nn.Module) -> bool:
+    """A colorizer that reads colour-hint planes as a second input (``hints``, N×3×H×W)."""
+    return bool(getattr(model, "takes_hints", False))
+
+
 def _export_graph(model: nn.Module, path: Path, latent: int | None) -> None:
     """Exports with dynamic batch (and height/width for image models and noise fields; a noise vector for the
     other ``generate`` models)."""
     model = model.eval()
     batch = torch.export.Dim("batch", max=1024)
     field = _noise_field(model)
+    if _takes_hints(model):  # input and hints share batch, height and width
+        dims = {0: batch, 2: torch.export.Dim("h"), 3: torch.export.Dim("w")}
+        torch.onnx.export(
+            model,
+            (torch.rand(1, 3, 48, 32), torch.zeros(1, 3, 48, 32)),
+            str(path),
+            input_names=["input", "hints"],
+            output_names=["output"],
+            opset_version=OPSET,
+            dynamo=True,
+            dynamic_shapes={"x": dims, "hints": dims},
+            external_data=False,
+        )
+        return
     if field is not None:
         example = field(2, 5, 7)  # a batch of 1 would be specialized
         dims = {0: batch, 2: torch.export.Dim("h"), 3: torch.export.Dim("w")}
@@ -90,9 +109,17 @@ def check_parity(
             x = torch.rand(2, 3, h, w, generator=generator)
         else:
             x = torch.randn(3, latent)
+        feeds = {"input": x.numpy()}
         with torch.no_grad():
-            expected = model.eval()(x).numpy()
-        got = session.run(["output"], {"input": x.numpy()})[0]
+            if _takes_hints(model):  # a few colour points
+                hints = torch.zeros(2, 3, h, w)
+                hints[:, :2, h // 3 : h // 3 + 3, w // 2 : w // 2 + 3] = torch.tensor([0.2, -0.1])[:, None, None]
+                hints[:, 2, h // 3 : h // 3 + 3, w // 2 : w // 2 + 3] = 1.0
+                feeds["hints"] = hints.numpy()
+                expected = model.eval()(x, hints).numpy()
+            else:
+                expected = model.eval()(x).numpy()
+        got = session.run(["output"], feeds)[0]
         worst = max(worst, float(np.abs(got - expected).max()))
     if worst > atol:
         raise ParityError(f"onnxruntime differs from torch by {worst:.2e} (> {atol:.0e}) on {onnx_path}")

@@ -152,7 +152,10 @@ class Trainer:
         self.data = TaskData(config, data)
         if self.rank:
             self.data.reseed(self.rank)
-        self.val_pairs = self.data.validation_pairs()
+        self.val_pairs = self.data.validation_pairs(int(getattr(self.g, "size_multiple", 4)))
+        fit_prior = getattr(self.g, "fit_prior", None)
+        if callable(fit_prior) and base_weights is None and not (run_dir / LAST).exists():
+            fit_prior(self._chroma_samples())  # a colour-bin model's class rebalancing: the photos' own colours
         noise = torch.Generator().manual_seed(config.seed + 7)
         if self.field is not None:  # fields twice the crop's side: the samples show how the texture continues
             cells = 2 * config.patch // self.field.factor
@@ -167,6 +170,14 @@ class Trainer:
             self._resume(run_dir / LAST)
         if self.rank == 0:  # on resume too: `--resume --iters N` changes the schedule the run follows from now on
             (run_dir / "config.json").write_text(config.to_json())
+
+    def _chroma_samples(self) -> torch.Tensor:
+        """K×2 BT.601 chroma of every 8th pixel of the training photos."""
+        from photogan.core.chroma import rgb_to_chroma
+
+        pixels = np.concatenate([p[::8, ::8].reshape(-1, 3) for p in self.data.train_photos]).astype(np.float32)
+        cb, cr = rgb_to_chroma(pixels / 255.0)
+        return torch.from_numpy(np.stack([cb, cr], axis=1))
 
     # -- schedule -------------------------------------------------------------------------------------------
 
@@ -229,9 +240,10 @@ class Trainer:
             assert inputs is not None
             with self._autocast():
                 fake = self.g_train(inputs)
-            losses.update(self._generator_step(fake, targets, inputs, gan))
+            condition = inputs[:, :3]  # the critic sees the photo (a colorizer's hint planes are the model's own)
+            losses.update(self._generator_step(fake, targets, condition, gan))
             if gan:
-                losses["d"] = self._discriminator_step(targets, fake, inputs)
+                losses["d"] = self._discriminator_step(targets, fake, condition)
         self.scaler.update()
         self.ema.update(self.g, self.iteration)
         self.iteration += 1
@@ -250,6 +262,11 @@ class Trainer:
                 pixel, terms = self.fidelity(fake.float(), targets)
                 total = total + pixel
                 losses.update(terms)
+                model_loss = getattr(self.g, "training_loss", None)  # a colour-bin colorizer's cross-entropy
+                if callable(model_loss):
+                    term = model_loss(targets)
+                    total = total + term
+                    losses["bins"] = float(term.detach())
             if gan:
                 assert self.d is not None  # D is frozen here: the unwrapped module (no DDP reduction) suffices
                 if c.feature_matching and c.task != "generate":

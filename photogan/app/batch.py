@@ -17,6 +17,7 @@ from typing import Literal
 from photogan.app.chain import chain_budget, enhance_chain
 from photogan.core.errors import Cancelled, OutputFolderError, PhotoganError, UsageError
 from photogan.core.formats import FORMAT_CHOICES, find_images, is_image_name, suffix_for_format
+from photogan.core.hints import load_hints, sidecar_for
 from photogan.core.image import Photo
 from photogan.core.load import DEFAULT_MAX_PIXELS, load_image
 from photogan.core.progress import Progress
@@ -41,10 +42,12 @@ class PlanError(UsageError):
 
 @dataclass(frozen=True)
 class Job:
-    """One input file and the output it becomes."""
+    """One input file, the output it becomes, and its colour hints for a colorizer (the ``NAME.hints.json``
+    sidecar beside it, or a file given for it)."""
 
     source: Path
     target: Path
+    hints: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,8 @@ def plan_batch(
     """Maps inputs (files or folders) to output files in ``output_dir``.
 
     ``a/b/name.ext`` becomes ``output_dir/name.ext`` (``.ext`` changed by ``fmt``); files found in a folder with
-    ``recursive`` keep their path relative to that folder.
+    ``recursive`` keep their path relative to that folder. A ``name.hints.json`` beside an input is its colour
+    hints (never an input itself).
 
     Raises:
         PlanError: An output would overwrite an input file.
@@ -159,7 +163,8 @@ def plan_batch(
             )
             continue
         claimed[key] = source
-        plan.jobs.append(Job(source, target))
+        sidecar = sidecar_for(source)
+        plan.jobs.append(Job(source, target, sidecar if sidecar.is_file() else None))
     return plan
 
 
@@ -174,6 +179,10 @@ class BatchObserver:
 
     def file_finished(self, result: FileResult) -> None:
         """A file is done, skipped or failed."""
+
+
+def _takes_hints(session: ModelSession | Sequence[ModelSession]) -> bool:
+    return any(s.takes_hints for s in ([session] if isinstance(session, ModelSession) else session))
 
 
 def enhance_file(
@@ -195,9 +204,10 @@ def enhance_file(
     if output.skip_existing and job.target.exists():
         return FileResult(job.source, job.target, "skipped", "output exists")
     try:
+        hints = load_hints(job.hints) if job.hints is not None and _takes_hints(session) else []
         photo = load_image(job.source, max_pixels=max_pixels, budget=chain_budget(session))
         progress.set_progress(0.02)
-        result = enhance_chain(photo, session, tile, progress.sub_progress(0.02, 0.93))
+        result = enhance_chain(photo, session, tile, progress.sub_progress(0.02, 0.93), hints)
         ensure_folder(job.target.parent)
         save_image(output.apply(result), job.target, quality=output.quality)
         progress.set_progress(1.0)

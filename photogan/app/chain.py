@@ -7,15 +7,17 @@ the region comes out exactly as it would in the full result (up to the blend of 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from photogan.core.errors import ModelError
+from photogan.core.hints import Hint, inside, moved
 from photogan.core.image import Photo
 from photogan.core.load import ImageHeader, MemoryBudget
 from photogan.core.progress import Progress
 from photogan.core.tiling import TileOptions
-from photogan.inference.enhancer import enhance, result_bytes
+from photogan.inference.enhancer import enhance, result_bytes, work_factor
 from photogan.inference.session import ModelSession
 
 
@@ -65,8 +67,13 @@ def enhance_chain(
     models: ModelSession | Sequence[ModelSession],
     tile: TileOptions | None = None,
     progress: Progress | None = None,
+    hints: Sequence[Hint] = (),
+    whole_size: tuple[int, int] | None = None,
 ) -> Photo:
     """Runs each model of the chain on the result of the previous one.
+
+    ``hints`` (colour points in the photo's pixels) go to the colorizer, moved to its input's size;
+    ``whole_size`` is the size of the whole photo when ``photo`` is a region of it (see ``enhance``).
 
     Raises:
         ModelError, InsufficientMemoryError, Cancelled: as :func:`photogan.inference.enhancer.enhance`.
@@ -77,10 +84,14 @@ def enhance_chain(
     for session in chain:
         scale *= session.info.scale
         costs.append(scale * scale)
-    total, done = float(sum(costs)), 0.0
+    total, done, scale = float(sum(costs)), 0.0, 1
+    width, height = whole_size or (photo.width, photo.height)
     for session, cost in zip(chain, costs, strict=True):
-        photo = enhance(photo, session, tile, progress.sub_progress(done / total, cost / total))
+        sub = progress.sub_progress(done / total, cost / total)
+        step_hints = moved(hints, scale) if scale != 1 else hints
+        photo = enhance(photo, session, tile, sub, step_hints, (width * scale, height * scale))
         done += cost
+        scale *= session.info.scale
     return photo
 
 
@@ -112,10 +123,12 @@ def preview_region(
     models: ModelSession | Sequence[ModelSession],
     tile: TileOptions | None = None,
     progress: Progress | None = None,
+    hints: Sequence[Hint] = (),
 ) -> tuple[Region, Photo]:
     """Enhances only ``region`` of ``photo`` (a quick look before processing the whole photo).
 
-    The region is clamped to the photo and grown by every model's context, so its edges match the full result.
+    The region is clamped to the photo and grown by every model's context, so its edges match the full result;
+    ``hints`` are in the photo's pixels (those near the region are used).
 
     Returns:
         The clamped region (in the input's coordinates) and its enhanced pixels (``chain_scale`` times larger).
@@ -124,14 +137,23 @@ def preview_region(
         ModelError: The region lies outside the photo, or as :func:`enhance_chain`.
     """
     chain = as_chain(models)
-    inside = region.clamped(photo)
-    if inside.width == 0 or inside.height == 0:
+    part = region.clamped(photo)
+    if part.width == 0 or part.height == 0:
         raise ModelError("the preview region lies outside the photo")
-    context = sum(s.info.tile_pad for s in chain) + max(s.info.size_multiple for s in chain)
-    x0, y0 = max(0, inside.x - context), max(0, inside.y - context)
-    x1 = min(photo.width, inside.x + inside.width + context)
-    y1 = min(photo.height, inside.y + inside.height + context)
-    result = enhance_chain(_crop(photo, Region(x0, y0, x1 - x0, y1 - y0)), chain, tile, progress)
+    context, scale, grid = 0, 1, 1
+    for session in chain:  # each step's reach in the photo's pixels (a reduced-size colorizer reaches further)
+        info = session.info
+        factor = work_factor(info, photo.width * scale, photo.height * scale)
+        context += -(-info.tile_pad * factor // scale) + factor
+        grid = math.lcm(grid, factor)  # the region starts on the colorizer's grid of working pixels
+        scale *= info.scale
+    margin = context + max(s.info.size_multiple for s in chain)
+    x0, y0 = max(0, part.x - margin) // grid * grid, max(0, part.y - margin) // grid * grid
+    x1 = min(photo.width, part.x + part.width + margin)
+    y1 = min(photo.height, part.y + part.height + margin)
+    near = inside(moved(hints, 1.0, -x0, -y0), x1 - x0, y1 - y0)
+    crop = _crop(photo, Region(x0, y0, x1 - x0, y1 - y0))
+    result = enhance_chain(crop, chain, tile, progress, near, (photo.width, photo.height))
     s = chain_scale(chain)
-    keep = Region((inside.x - x0) * s, (inside.y - y0) * s, inside.width * s, inside.height * s)
-    return inside, _crop(result, keep)
+    keep = Region((part.x - x0) * s, (part.y - y0) * s, part.width * s, part.height * s)
+    return part, _crop(result, keep)

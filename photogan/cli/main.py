@@ -11,6 +11,7 @@ import argparse
 import logging
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +20,9 @@ from tqdm import tqdm
 from photogan import __version__
 from photogan.app.batch import BatchObserver, FileResult, Job, OutputOptions, PlanError, plan_batch, run_batch
 from photogan.app.models import ModelService, describe
-from photogan.core.errors import Cancelled, ModelError, OutputFolderError
+from photogan.core.errors import Cancelled, ModelError, OutputFolderError, UsageError
 from photogan.core.formats import FORMAT_CHOICES
+from photogan.core.hints import load_hints
 from photogan.core.load import DEFAULT_MAX_PIXELS
 from photogan.core.progress import Progress
 from photogan.core.tiling import TileOptions
@@ -61,6 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive,
         default=512,
         help="tile size in input pixels; 0 for the whole image at once (default 512)",
+    )
+    enh.add_argument(
+        "--hints",
+        type=Path,
+        metavar="HINTS.json",
+        help='colour points for colorize, {"hints": [{"x": 120, "y": 48, "color": "#b03a2e"}]} in the photo\'s '
+        "pixels (one input photo; in a batch each photo's NAME.hints.json beside it is used)",
     )
     enh.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
     enh.add_argument(
@@ -155,7 +164,14 @@ def _enhance(args: argparse.Namespace, service: ModelService) -> int:
     if not plan.jobs and not plan.failures:
         print("photogan: no photos found in the given inputs", file=sys.stderr)
         return EXIT_USAGE
+    if args.hints is not None:
+        if len(plan.jobs) != 1 or len(args.inputs) != 1 or args.inputs[0].is_dir():
+            raise UsageError("--hints goes with one photo; in a batch put NAME.hints.json beside each photo")
+        load_hints(args.hints)  # a bad file is a usage error before any work
+        plan.jobs[0] = replace(plan.jobs[0], hints=args.hints)
     session = service.open(info, args.device)
+    if args.hints is not None and not session.takes_hints:
+        raise UsageError(f"{info.id} does not take colour hints; use --task colorize with a model that does")
     print(
         f"photogan: {info.id} ({info.task} ×{info.scale}) on {session.provider} (asked for {args.device})",
         file=sys.stderr,

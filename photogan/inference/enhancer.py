@@ -6,10 +6,14 @@ concurrently), so the GUI may call it from worker threads.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from PIL import Image
 
+from photogan.core.chroma import guided_upsample, luma_chroma_to_rgb, rgb_to_chroma, shrink
 from photogan.core.errors import ModelError
+from photogan.core.hints import Hint, check_fits, hint_planes
 from photogan.core.image import Photo, rgb_to_gray
 from photogan.core.memory import require_memory
 from photogan.core.progress import Progress
@@ -34,11 +38,20 @@ def result_bytes(info: ModelInfo, width: int, height: int, channels: int, alpha:
     return width * height * info.scale**2 * per_pixel
 
 
+def work_factor(info: ModelInfo, width: int, height: int) -> int:
+    """The integer factor a colorizer reduces a photo of that size by before it runs (see ``work_side``): the
+    longer side comes out within about 1.5× of ``work_side`` either way, and an integer factor keeps every
+    region of the photo on the same grid of working pixels, so a preview matches the full result."""
+    return max(1, round(max(width, height) / info.work_side)) if info.work_side else 1
+
+
 def enhance(
     photo: Photo,
     model: ModelSession,
     options: TileOptions | None = None,
     progress: Progress | None = None,
+    hints: Sequence[Hint] = (),
+    whole_size: tuple[int, int] | None = None,
 ) -> Photo:
     """Runs ``model`` on ``photo`` and returns the result with the photo's metadata.
 
@@ -52,6 +65,9 @@ def enhance(
         model: A loaded model session.
         options: Tiling options; a model whose tiling policy is ``whole`` always runs on the whole image.
         progress: Receives the fraction done; cancellation is checked between tiles.
+        hints: Colour points for a colorizer that takes them (in this photo's pixels); others ignore them.
+        whole_size: (width, height) of the whole photo when ``photo`` is a region of it (a preview): a colorizer
+            that works at reduced size uses the whole photo's working scale, so the region matches the full result.
 
     Returns:
         The enhanced photo (same bit depth, ICC profile, EXIF, XMP and DPI).
@@ -74,6 +90,11 @@ def enhance(
     require_memory(needed, f"a {out_pixels / 1e6:.0f} MP result")
 
     colorize = info.task == "colorize"
+    if colorize and (info.work_side or model.takes_hints):
+        factor = work_factor(info, *(whole_size or (photo.width, photo.height)))
+        pixels = _colorize(photo, model, options, progress, hints, factor)
+        alpha = None if photo.alpha is None else photo.alpha.copy()
+        return photo.with_pixels(pixels, alpha)
 
     def run_tile(tile: np.ndarray) -> np.ndarray:
         if colorize and tile.shape[2] == 3:  # colorizers take luminance only: a sepia tint must not leak in
@@ -95,3 +116,41 @@ def enhance(
     pixels = np.clip(pixels, 0.0, 1.0, out=pixels)
     alpha = None if photo.alpha is None else _resize_alpha(photo.alpha, pixels.shape[:2])
     return photo.with_pixels(pixels, alpha)
+
+
+def _colorize(
+    photo: Photo,
+    model: ModelSession,
+    options: TileOptions,
+    progress: Progress | None,
+    hints: Sequence[Hint],
+    factor: int,
+) -> np.ndarray:
+    """A colorizer's result: chroma predicted from the luminance (and the hints) at 1/``factor`` of the photo's
+    size, brought to full size guided by the luminance, which is kept exactly."""
+    check_fits(hints, photo.width, photo.height)
+    luma = rgb_to_gray(photo.pixels)[..., 0] if photo.pixels.shape[2] == 3 else photo.pixels[..., 0]
+    if factor > 1:  # edge-padded to whole blocks, then each block's mean
+        luma = np.pad(luma, ((0, -photo.height % factor), (0, -photo.width % factor)), mode="edge")
+    small = shrink(luma, factor) if factor > 1 else luma
+    height, width = small.shape
+    stacked = np.concatenate([small[..., None], hint_planes(hints, height, width, 1.0 / factor)], axis=2)
+
+    def run_tile(tile: np.ndarray) -> np.ndarray:
+        rgb = np.repeat(tile[..., :1], 3, axis=2)
+        batch = np.ascontiguousarray(rgb.transpose(2, 0, 1)[None], dtype=np.float32)
+        planes = np.ascontiguousarray(tile[..., 1:].transpose(2, 0, 1)[None], dtype=np.float32)
+        out = np.clip(model.run(batch, planes)[0].transpose(1, 2, 0), 0.0, 1.0)
+        return np.stack(rgb_to_chroma(out), axis=-1)
+
+    # the working image is small: one tile unless the options ask for smaller ones (the tiler still splits on OOM)
+    info = model.info
+    if options.tile_size:
+        side = max(options.tile_size, info.work_side * 3 // 2)
+        options = TileOptions(side, options.pad, options.overlap, options.min_tile)
+    chroma = run_tiled(stacked, run_tile, 1, options, pad=info.tile_pad, multiple=info.size_multiple, progress=progress)
+    if factor > 1:
+        chroma = guided_upsample(chroma, small, luma)
+        luma = luma[: photo.height, : photo.width]
+        chroma = chroma[: photo.height, : photo.width]
+    return np.clip(luma_chroma_to_rgb(luma, chroma), 0.0, 1.0)

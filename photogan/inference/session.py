@@ -65,15 +65,21 @@ class ModelSession:
         self.session = session
         self.requested = requested
         self.provider: str = session.get_providers()[0]
+        #: A colorizer that also reads colour-hint planes (``photogan.core.hints``) as its second input.
+        self.takes_hints = any(i.name == "hints" for i in session.get_inputs())
 
     @property
     def uses_gpu(self) -> bool:
         return self.provider != CPU
 
-    def run(self, batch: np.ndarray) -> np.ndarray:
-        """Runs the model; out-of-memory errors become :class:`OutOfMemoryError` so the tiler can split."""
+    def run(self, batch: np.ndarray, hints: np.ndarray | None = None) -> np.ndarray:
+        """Runs the model (with no hints, a hint-taking colorizer gets empty hint planes); out-of-memory errors
+        become :class:`OutOfMemoryError` so the tiler can split."""
+        feeds = {"input": batch}
+        if self.takes_hints:
+            feeds["hints"] = np.zeros_like(batch) if hints is None else hints
         try:
-            return self.session.run(["output"], {"input": batch})[0]
+            return self.session.run(["output"], feeds)[0]
         except Exception as exc:  # onnxruntime raises its own exception types from C++
             text = str(exc).lower()
             if isinstance(exc, MemoryError) or any(marker in text for marker in _OOM_MARKERS):
@@ -116,6 +122,8 @@ def probe(session: ModelSession) -> None:
         raise ModelError(
             f"{info.id}: photogan models take 'input' and give 'output'; this one takes {names[0]} and gives {names[1]}"
         )
+    if session.takes_hints and info.task != "colorize":
+        raise ModelError(f"{info.id}: only colorize models take colour hints, and it is a {info.task} model")
     rng = np.random.default_rng(0)
     if is_spatial(info):  # a noise field (photogan.app.generate)
         probe_in = rng.standard_normal((1, sum(field_channels(info)), 3, 4), dtype=np.float32)

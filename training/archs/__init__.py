@@ -10,6 +10,7 @@ from torch import nn
 from training.archs.compact import CompactUpscaler
 from training.archs.dcgan import DCGANGenerator
 from training.archs.discriminator import DCGANDiscriminator, PatchDiscriminator, UNetDiscriminator
+from training.archs.hint_colorizer import HintColorizer
 from training.archs.restorer import Colorizer, Restorer
 from training.archs.sgan import SpatialGenerator
 
@@ -34,6 +35,11 @@ def build(name: str, **params: Any) -> nn.Module:
     return factory(**params)
 
 
+def takes_hints(name: str) -> bool:
+    """Whether the architecture ``name`` reads colour-hint planes beside the photo (a 6-channel training input)."""
+    return bool(getattr(_REGISTRY.get(name), "takes_hints", False))
+
+
 def names() -> list[str]:
     """The registered architecture names."""
     return sorted(_REGISTRY)
@@ -42,6 +48,7 @@ def names() -> list[str]:
 register("compact", CompactUpscaler)
 register("restorer", Restorer)
 register("colorizer", Colorizer)
+register("hint-colorizer", HintColorizer)
 register("dcgan", DCGANGenerator)
 register("sgan", SpatialGenerator)
 register("dcgan-d", DCGANDiscriminator)
