@@ -602,3 +602,63 @@ def test_a_path_in_the_name_suffix_is_a_message_not_a_crash(qtbot, tmp_path: Pat
     before = win.settings
     win.output_settings()
     assert "may not contain a path separator" in (win.last_error or "") and win.settings == before
+
+
+def test_colour_points_are_placed_moved_removed_saved_beside_the_photo_and_used(  # type: ignore[no-untyped-def]
+    qtbot, window, tmp_path: Path
+) -> None:
+    from PySide6.QtTest import QTest
+    from test_hints import hint_model
+
+    from photogan.core.hints import load_hints, sidecar_for
+    from photogan.inference.registry import user_models_dir
+
+    hint_model(user_models_dir() / "test-hints.onnx")
+    window.refresh_models()
+    assert window.select_chain(("test-hints",)) and window.chain_colorizes()
+    photo = tmp_path / "bw.png"
+    Image.fromarray(np.full((60, 80), 120, np.uint8)).save(photo)
+    window.resize(900, 700)
+    window.show()
+    window.open_paths([photo])
+    qtbot.waitUntil(lambda: window.photo is not None and window.worker is None, timeout=10000)
+    view = window.viewer
+    window.hints_action.trigger()
+    assert view.hint_mode
+    view.hint_color = (200, 30, 30)
+    def on_screen(x: float, y: float) -> QPoint:
+        point = view.state.to_pane(QPointF(x, y))
+        return QPoint(int(point.x()), int(point.y()))
+
+    spot = on_screen(40.5, 30.5)
+    QTest.mouseClick(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, spot)
+    assert [(h.x, h.y, h.color) for h in view.hints] == [(40, 30, (200, 30, 30))]
+    assert load_hints(sidecar_for(photo)) == view.hints  # saved where batches find it
+    qtbot.waitUntil(lambda: view.has_result and window.worker is None, timeout=10000)  # the preview followed
+    window.enhance()
+    qtbot.waitUntil(lambda: window.result is not None and window.worker is None, timeout=10000)
+    r, g, b = window.result.pixels[30, 40]
+    assert r - b > 0.2  # the point's colour, on the photo's own brightness
+    far = on_screen(10.5, 50.5)
+    QTest.mousePress(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, spot)
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    drag = QMouseEvent(
+        QEvent.Type.MouseMove,
+        QPointF(far),
+        view.mapToGlobal(QPointF(far)),
+        Qt.MouseButton.NoButton,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(view, drag)  # QTest.mouseMove does not hold the button down
+    QTest.mouseRelease(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, far)
+    assert [(h.x, h.y) for h in load_hints(sidecar_for(photo))] == [(10, 50)]  # dragged
+    QTest.mouseClick(view, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, far)
+    assert view.hints == [] and not sidecar_for(photo).exists()
+    qtbot.waitUntil(lambda: not window._hint_preview.isActive() and window.worker is None, timeout=10000)
+    window.open_paths([photo])  # reopened: the points come back from the sidecar (none now)
+    qtbot.waitUntil(lambda: window.worker is None, timeout=10000)
+    assert view.hints == []

@@ -101,6 +101,12 @@ class OutputOptions:
         return replace(photo, **changes) if changes else photo  # type: ignore[arg-type]
 
 
+def job_for(source: Path, target: Path) -> Job:
+    """The job of one input: its colour hints are the ``NAME.hints.json`` beside it, when there is one."""
+    sidecar = sidecar_for(source)
+    return Job(source, target, sidecar if sidecar.is_file() else None)
+
+
 @dataclass
 class Plan:
     """The jobs of a batch and the inputs that failed before any work (missing, not images, name clashes)."""
@@ -163,8 +169,7 @@ def plan_batch(
             )
             continue
         claimed[key] = source
-        sidecar = sidecar_for(source)
-        plan.jobs.append(Job(source, target, sidecar if sidecar.is_file() else None))
+        plan.jobs.append(job_for(source, target))
     return plan
 
 

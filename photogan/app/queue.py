@@ -22,7 +22,7 @@ from typing import IO, Literal
 
 import platformdirs
 
-from photogan.app.batch import Job, OutputOptions, enhance_file, output_path
+from photogan.app.batch import OutputOptions, enhance_file, job_for, output_path
 from photogan.core.errors import Cancelled, OutputFolderError
 from photogan.core.formats import find_images
 from photogan.core.load import DEFAULT_MAX_PIXELS
@@ -322,7 +322,12 @@ class BatchQueue:
             report = (lambda f, it=running: on_progress(it, f)) if on_progress else None
             try:
                 result = enhance_file(
-                    Job(Path(item.source), target), session, tile, output, Progress(report, progress.token), max_pixels
+                    job_for(Path(item.source), target),
+                    session,
+                    tile,
+                    output,
+                    Progress(report, progress.token),
+                    max_pixels,
                 )
             except (Cancelled, OutputFolderError):  # the second stops the queue: no item after could be saved
                 pending = self._update(item.id, status="pending")

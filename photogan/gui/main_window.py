@@ -12,9 +12,19 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QImage, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QColor,
+    QDesktopServices,
+    QDragEnterEvent,
+    QDropEvent,
+    QImage,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QCheckBox,
+    QColorDialog,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -40,7 +50,9 @@ from photogan.app.finetune import torch_available
 from photogan.app.models import ModelService, chain_choices, provider_label
 from photogan.app.queue import BatchQueue, QueueItem
 from photogan.app.settings import Settings, load_settings, save_settings
+from photogan.core.errors import PhotoganError
 from photogan.core.formats import FORMAT_CHOICES, IMAGE_FILTER, is_image_name
+from photogan.core.hints import Hint, load_hints, save_hints, sidecar_for
 from photogan.core.image import Photo
 from photogan.core.load import load_image
 from photogan.core.progress import Progress
@@ -162,6 +174,13 @@ class MainWindow(QMainWindow):
 
         self.viewer = CompareView()
         self.viewer.view_changed.connect(self._update_zoom_label)
+        self.viewer.hints_changed.connect(self._hints_changed)
+        self.viewer.hint_color_requested.connect(self._edit_hint_color)
+        self._tasks: dict[str, str] = {}  # model id → task, for what the chosen chain can do
+        self._hint_preview = QTimer(self)  # the preview follows the colour points, once they stop changing
+        self._hint_preview.setSingleShot(True)
+        self._hint_preview.setInterval(400)
+        self._hint_preview.timeout.connect(self._preview_after_hints)
         self.queue_panel = QueuePanel(queue or BatchQueue(), self._queue_setup)
         self.queue_panel.open_item.connect(self.open_queue_item)
         self.queue_panel.error.connect(self.show_message)
@@ -172,6 +191,7 @@ class MainWindow(QMainWindow):
         self.generate_panel.learn_requested.connect(self.learn_texture)
 
         self._build_actions()
+        self._swatch()
         viewer_page = QWidget()
         viewer_layout = QVBoxLayout(viewer_page)
         viewer_layout.setContentsMargins(0, 0, 0, 0)
@@ -234,6 +254,20 @@ class MainWindow(QMainWindow):
         )
         self.zoom_in_action = self._action("Zoom in", self.viewer.zoom_in, QKeySequence.StandardKey.ZoomIn)
         self.zoom_out_action = self._action("Zoom out", self.viewer.zoom_out, QKeySequence.StandardKey.ZoomOut)
+        self.hints_action = self._action(
+            "Colour points",
+            self._toggle_hints,
+            "H",
+            "Tell the colorizer colours you know: click the photo to place a point in the point colour, drag to "
+            "move it, right-click to remove it, double-click to change its colour. Only hue and saturation are "
+            "used; the photo's own brightness is kept. The colorizer sees the luminance only, so a sepia or "
+            "toned print is colorized like a gray one.",
+        )
+        self.hints_action.setCheckable(True)
+        self.hint_color_action = self._action(
+            "Point colour…", self._choose_hint_color, tip="The colour of the next colour point"
+        )
+        self.clear_hints_action = self._action("Clear points", self._clear_hints, tip="Remove every colour point")
         self.mode_actions: list[QAction] = []
         for text, mode, key in VIEW_MODES:
             action = self._action(text, partial(self.set_view_mode, mode), key)
@@ -276,6 +310,10 @@ class MainWindow(QMainWindow):
         bar.addSeparator()
         for action in (self.fit_action, self.actual_action, self.zoom_in_action, self.zoom_out_action):
             bar.addAction(action)
+        bar.addSeparator()
+        for action in (self.hints_action, self.hint_color_action, self.clear_hints_action):
+            bar.addAction(action)
+        bar.addSeparator()
         self.hold_button = QPushButton("Hold for original")
         self.hold_button.setToolTip("Press and hold (or hold Space over the photo) to see the original")
         self.hold_button.pressed.connect(lambda: self.viewer.hold_original(True))
@@ -348,6 +386,7 @@ class MainWindow(QMainWindow):
     def refresh_models(self) -> None:
         """Fills the model picker (keeps the choice; falls back to the ×4 upscaler)."""
         entries = self.models.list()
+        self._tasks = {e.info.id: e.info.task for e in entries}
         choices = chain_choices(entries)
         descriptions = {e.info.id: e.info.description for e in entries}
         wanted = self.settings.chain or ("upscale-x4",)
@@ -378,6 +417,63 @@ class MainWindow(QMainWindow):
     def _chain_changed(self) -> None:
         self.settings = replace(self.settings, chain=self.current_chain())
         self._save_settings()
+        self._update_actions()
+
+    def chain_colorizes(self) -> bool:
+        return any(self._tasks.get(m) == "colorize" for m in self.current_chain())
+
+    # -- colour points --------------------------------------------------------------------------------------------
+
+    def _toggle_hints(self) -> None:
+        on = self.hints_action.isChecked()
+        self.viewer.set_hint_mode(on)
+        if on:
+            self.statusBar().showMessage(
+                "Click the photo to place a colour point; right-click removes one, double-click changes its colour",
+                10000,
+            )
+
+    def _swatch(self) -> None:
+        r, g, b = self.viewer.hint_color
+        self.hint_color_action.setText(f"Point colour #{r:02x}{g:02x}{b:02x}…")
+
+    def _choose_hint_color(self) -> None:
+        chosen = QColorDialog.getColor(QColor(*self.viewer.hint_color), self, "Colour of the next point")
+        if chosen.isValid():
+            self.viewer.hint_color = (chosen.red(), chosen.green(), chosen.blue())
+            self._swatch()
+
+    def _edit_hint_color(self, index: int) -> None:
+        hint = self.viewer.hints[index]
+        chosen = QColorDialog.getColor(QColor(*hint.color), self, "Colour of this point")
+        if chosen.isValid():
+            self.viewer.hints[index] = Hint(hint.x, hint.y, (chosen.red(), chosen.green(), chosen.blue()))
+            self.viewer.hint_color = self.viewer.hints[index].color
+            self._swatch()
+            self.viewer.update()
+            self._hints_changed()
+
+    def _clear_hints(self) -> None:
+        if self.viewer.hints:
+            self.viewer.set_hints([])
+            self._hints_changed()
+
+    def _hints_changed(self) -> None:
+        """Keeps the points in the photo's sidecar (``NAME.hints.json``, what batches use too) and refreshes the
+        preview of a colorizing chain."""
+        if self.photo_path is not None:
+            try:
+                save_hints(sidecar_for(self.photo_path), self.viewer.hints)
+            except OSError as exc:
+                self.statusBar().showMessage(f"The colour points are not saved beside the photo: {exc}", 10000)
+        if self.chain_colorizes():
+            self._hint_preview.start()
+
+    def _preview_after_hints(self) -> None:
+        if self.worker is not None:  # busy: try again once the current work is done
+            self._hint_preview.start()
+            return
+        self.preview()
 
     def _device_changed(self) -> None:
         self.settings = replace(self.settings, device=self.device_combo.currentData())
@@ -405,6 +501,8 @@ class MainWindow(QMainWindow):
         self.save_action.setEnabled(self.result is not None and not busy)
         self.save_as_action.setEnabled(self.result is not None and not busy)
         self.progress_bar.setVisible(busy)
+        for action in (self.hints_action, self.hint_color_action, self.clear_hints_action):
+            action.setEnabled(has_photo)
 
     def show_message(self, text: str) -> None:
         """Tells the user something went wrong, in plain words (also kept for tests)."""
@@ -447,6 +545,7 @@ class MainWindow(QMainWindow):
             photo, result, shown, shown_result = value
             self.photo, self.photo_path, self.result = photo, path, result
             self.viewer.set_images(shown, shown_result)
+            self.viewer.set_hints(self._saved_hints(path))
             self.setWindowTitle(f"{path.name} — photogan")
             self.photo_label.setText(f"{path.name}: {describe_photo(photo)}")
             self.settings = self.settings.with_recent(path)
@@ -455,6 +554,17 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentIndex(0)
 
         self._run(job, done, f"Opening {path.name}…", f"Could not open {path.name}")
+
+    def _saved_hints(self, path: Path) -> list[Hint]:
+        """The colour points saved beside the photo (none when there is no sidecar or it cannot be read)."""
+        sidecar = sidecar_for(path)
+        if not sidecar.is_file():
+            return []
+        try:
+            return load_hints(sidecar)
+        except PhotoganError as exc:
+            self.show_message(f"The colour points beside {path.name} were not loaded: {exc}")
+            return []
 
     def open_queue_item(self, item: QueueItem) -> None:
         target = Path(item.target) if item.target else None
@@ -524,10 +634,11 @@ class MainWindow(QMainWindow):
         region = self.viewer.visible_region()
         sessions_of = self._sessions
         tile = self._tile()
+        hints = list(self.viewer.hints)
 
         def job(progress: Progress) -> tuple[Region, Photo, list[ModelSession]]:
             sessions = sessions_of()
-            inside, crop = preview_region(photo, region, sessions, tile, progress)
+            inside, crop = preview_region(photo, region, sessions, tile, progress, hints)
             return inside, crop, sessions
 
         def done(value: tuple[Region, Photo, list[ModelSession]]) -> None:
@@ -547,10 +658,11 @@ class MainWindow(QMainWindow):
         sessions_of = self._sessions
         tile = self._tile()
         chain = self.current_chain()
+        hints = list(self.viewer.hints)
 
         def job(progress: Progress) -> tuple[Photo, QImage, list[ModelSession]]:
             sessions = sessions_of()
-            result = enhance_chain(photo, sessions, tile, progress)
+            result = enhance_chain(photo, sessions, tile, progress, hints)
             return result, to_qimage(result), sessions
 
         def done(value: tuple[Photo, QImage, list[ModelSession]]) -> None:

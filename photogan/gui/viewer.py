@@ -4,6 +4,10 @@ zoom and pan; fit, 100 % and zoom steps; the pixel grid at high zoom.
 Both images are painted in the *original's* coordinates: the result (any size, e.g. ×4) is drawn into the
 original's rectangle, so the two line up at every zoom. A preview of a region is drawn over the original in that
 region only. All geometry lives in :class:`ViewState` (no Qt painting needed to test it).
+
+With colour points on (:meth:`CompareView.set_hint_mode`), a click on the photo places a colour point for the
+colorizer (in the current point colour), dragging a point moves it, a right-click removes it and a double-click
+asks for its colour; the points are drawn on every pane.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from photogan.app.chain import Region
+from photogan.core.hints import Hint
 
 MODES = ("split", "side", "before", "after")
 ZOOM_STEPS = (
@@ -50,6 +55,7 @@ ZOOM_STEPS = (
 )
 GRID_ZOOM = 8.0  # the pixel grid appears from this zoom on
 DIVIDER_GRAB = 8  # px either side of the divider that grab it
+POINT_RADIUS = 7  # screen px of a drawn colour point; a click this close grabs it
 
 
 @dataclass
@@ -86,6 +92,11 @@ class ViewState:
         """A pane point in image coordinates."""
         rect, z = self.image_rect_in_pane(), self.effective_zoom()
         return QPointF((point.x() - rect.left()) / z, (point.y() - rect.top()) / z)
+
+    def to_pane(self, point: QPointF) -> QPointF:
+        """An image point in pane coordinates."""
+        rect, z = self.image_rect_in_pane(), self.effective_zoom()
+        return QPointF(rect.left() + point.x() * z, rect.top() + point.y() * z)
 
     def visible_region(self) -> Region:
         """The part of the image visible in the pane (whole pixels, clamped to the image)."""
@@ -146,9 +157,13 @@ class CompareView(QWidget):
 
     Signals:
         view_changed(): zoom, pan or divider moved (the window updates its zoom label).
+        hints_changed(): a colour point was placed, moved or removed (``hints`` holds them all).
+        hint_color_requested(int): the point of that index was double-clicked (the window asks for a colour).
     """
 
     view_changed = Signal()
+    hints_changed = Signal()
+    hint_color_requested = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -166,6 +181,51 @@ class CompareView(QWidget):
         self._drag: str | None = None
         self._last = QPointF()
         self._checker = self._checker_pixmap()
+        self.hints: list[Hint] = []
+        self.hint_mode = False
+        self.hint_color: tuple[int, int, int] = (176, 58, 46)
+        self._moving: int | None = None
+
+    # -- colour points ------------------------------------------------------------------------------------------
+
+    def set_hints(self, hints: list[Hint]) -> None:
+        """Shows these colour points (without signalling a change)."""
+        self.hints = list(hints)
+        self.update()
+
+    def set_hint_mode(self, on: bool) -> None:
+        """Clicks place colour points (on) or pan (off)."""
+        self.hint_mode = on
+        if on:
+            self.setCursor(Qt.CursorShape.CrossCursor)
+        else:
+            self.unsetCursor()
+        self.update()
+
+    def _image_point(self, pos: QPointF) -> QPointF:
+        return self.state.to_image(self._pane_point(pos))
+
+    def hint_at(self, pos: QPointF) -> int | None:
+        """The index of the colour point drawn under widget point ``pos``, or None."""
+        pane = self._pane_point(pos)
+        for index in reversed(range(len(self.hints))):
+            hint = self.hints[index]
+            spot = self.state.to_pane(QPointF(hint.x + 0.5, hint.y + 0.5))
+            if (spot.x() - pane.x()) ** 2 + (spot.y() - pane.y()) ** 2 <= POINT_RADIUS**2:
+                return index
+        return None
+
+    def _on_photo(self, point: QPointF) -> bool:
+        return 0 <= point.x() < self.state.image.width() and 0 <= point.y() < self.state.image.height()
+
+    def _draw_hints(self, painter: QPainter) -> None:
+        for hint in self.hints:
+            spot = self.state.to_pane(QPointF(hint.x + 0.5, hint.y + 0.5))
+            painter.setBrush(QColor(*hint.color))
+            painter.setPen(QPen(QColor(0, 0, 0), 3))
+            painter.drawEllipse(spot, POINT_RADIUS, POINT_RADIUS)
+            painter.setPen(QPen(QColor(255, 255, 255), 1.5))
+            painter.drawEllipse(spot, POINT_RADIUS, POINT_RADIUS)
 
     # -- content ----------------------------------------------------------------------------------------------
 
@@ -354,6 +414,7 @@ class CompareView(QWidget):
                 self._draw_result(painter, image_rect)
                 painter.restore()
             self._draw_grid(painter, image_rect, pane)
+            self._draw_hints(painter)
             painter.restore()
         self._draw_labels(painter, show_result)
         painter.end()
@@ -395,23 +456,60 @@ class CompareView(QWidget):
         return self.mode == "split" and self.has_result and abs(pos.x() - self.divider_x()) <= DIVIDER_GRAB
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        pos = event.position()
+        grabs_point = self.hint_mode and (self.hint_at(pos) is not None or not self._near_divider(pos))
+        if grabs_point and self._before is not None and self._press_hint(event.button(), pos):
+            return  # a point under the cursor wins over the divider
         if event.button() == Qt.MouseButton.LeftButton and self._before is not None:
-            self._drag = "divider" if self._near_divider(event.position()) else "pan"
-            self._last = event.position()
+            self._drag = "divider" if self._near_divider(pos) else "pan"
+            self._last = pos
             if self._drag == "pan":
                 self.setCursor(Qt.CursorShape.ClosedHandCursor)
         elif event.button() == Qt.MouseButton.MiddleButton:
             self.hold_original(True)
         super().mousePressEvent(event)
 
+    def _press_hint(self, button: Qt.MouseButton, pos: QPointF) -> bool:
+        """Places, grabs or removes a colour point; True when the click was one."""
+        index = self.hint_at(pos)
+        if button == Qt.MouseButton.RightButton and index is not None:
+            del self.hints[index]
+            self.update()
+            self.hints_changed.emit()
+            return True
+        if button != Qt.MouseButton.LeftButton:
+            return False
+        if index is None:
+            point = self._image_point(pos)
+            if not self._on_photo(point):
+                return False
+            self.hints.append(Hint(int(point.x()), int(point.y()), self.hint_color))
+            index = len(self.hints) - 1
+            self.update()
+            self.hints_changed.emit()
+        self._drag, self._moving = "hint", index
+        return True
+
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         pos = event.position()
-        if self._drag == "divider":
+        if self._drag == "hint" and self._moving is not None:
+            point = self._image_point(pos)
+            w, h = self.state.image.width(), self.state.image.height()
+            x, y = min(max(int(point.x()), 0), w - 1), min(max(int(point.y()), 0), h - 1)
+            old = self.hints[self._moving]
+            if (x, y) != (old.x, old.y):
+                self.hints[self._moving] = Hint(x, y, old.color)
+                self.update()
+        elif self._drag == "divider":
             self.set_divider(pos.x() / max(1, self.width()))
         elif self._drag == "pan":
             self.state.pan(pos.x() - self._last.x(), pos.y() - self._last.y())
             self._last = pos
             self._changed()
+        elif self.hint_mode:
+            self.setCursor(
+                Qt.CursorShape.PointingHandCursor if self.hint_at(pos) is not None else Qt.CursorShape.CrossCursor
+            )
         else:
             shape = Qt.CursorShape.SplitHCursor if self._near_divider(pos) else Qt.CursorShape.OpenHandCursor
             self.setCursor(shape)
@@ -420,11 +518,20 @@ class CompareView(QWidget):
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         if event.button() == Qt.MouseButton.MiddleButton:
             self.hold_original(False)
-        self._drag = None
-        self.unsetCursor()
+        moved = self._drag == "hint"
+        self._drag, self._moving = None, None
+        self.set_hint_mode(self.hint_mode)  # the cursor of the mode
+        if moved:
+            self.hints_changed.emit()
         super().mouseReleaseEvent(event)
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        index = self.hint_at(event.position()) if self.hint_mode else None
+        if index is not None:
+            self.hint_color_requested.emit(index)
+            return
+        if self.hint_mode:
+            return  # the first click of the pair placed a point; zooming on it too would be a surprise
         if self.state.fit:
             self.state.set_zoom(1.0, self._pane_point(event.position()))
         else:
