@@ -21,8 +21,9 @@ bits as a saved file would be.
   are printed for every method.
 - ``colorize``: the photo's BT.601 luminance as the input; PSNR/SSIM on RGB, the gray input as the baseline;
   *colourfulness ratio*: Hasler and Süsstrunk's M of the output over the true photo's (gray is 0, 1.00 is as
-  colourful as the original), averaged over photos; a model that takes colour hints also runs with 20 points
-  of the true photo's colours at seeded places (``--hints N``); MP/s of the enhance call.
+  colourful as the original), averaged over the colour photos (gray ones are left out); a model that takes
+  colour hints also runs with 20 points of the true photo's colours at seeded places (``--hints N``); MP/s of
+  the enhance call.
 - ``generate``: 64 seeded samples per model; their mean pairwise distance (*diversity*: near 0 is mode
   collapse) beside that of 64 random crops of the same size from the folders' photos, and the *seam ratio*
   (the step across a tile's wrap-around edges over the step between neighbouring pixels: about 1 is seamless).
@@ -203,6 +204,11 @@ def colourfulness(rgb8: np.ndarray) -> float:
     return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
 
 
+#: Below this colourfulness a photo counts as black and white (Set14 holds two gray images): it has no colour
+#: to recover. Hasler and Süsstrunk rate M < 15 "slightly colourful", 0 "not colourful".
+GRAY_COLOURFULNESS = 3.0
+
+
 def true_hints(clean8: np.ndarray, count: int, seed: int) -> list[Hint]:
     """``count`` colour points at seeded places, each with the true photo's mean colour over the point's square
     (what a photographer who knows the colours would click)."""
@@ -222,11 +228,11 @@ def colorize(folders: list[Path], sessions: list[ModelSession], hints: int = 20)
     RGB PSNR/SSIM, colourfulness over the true photo's (1.00: as colourful), megapixels per second."""
     table = Table(("PSNR dB", "SSIM", "colourfulness ratio", "MP/s"))
     for folder in folders:
-        paths = sorted(find_images(folder, recursive=True))
-        name = f"{folder.name} ({len(paths)})"
-        for number, path in enumerate(paths):
-            clean8 = to_uint(load_image(path).rgb_pixels(), 8)
-            true_m = max(colourfulness(clean8), 1e-9)
+        photos = [to_uint(load_image(p).rgb_pixels(), 8) for p in sorted(find_images(folder, recursive=True))]
+        photos = [p for p in photos if colourfulness(p) >= GRAY_COLOURFULNESS]  # colour photos only
+        name = f"{folder.name} ({len(photos)})"
+        for number, clean8 in enumerate(photos):
+            true_m = colourfulness(clean8)
             gray = np.asarray(Image.fromarray(clean8).convert("L").convert("RGB"))
             table.add(name, "from luminance", "gray input", *rgb_score(gray, clean8), 0.0, float("nan"))
             points = true_hints(clean8, hints, number)

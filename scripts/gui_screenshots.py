@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -20,6 +21,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
 from photogan.app.queue import BatchQueue
+from photogan.core.hints import sidecar_for
 from photogan.gui.main_window import MainWindow
 from photogan.gui.workers import Worker
 
@@ -49,6 +51,13 @@ def main() -> int:
         metavar="MODEL",
         help="only the generate panel (MODEL at 768x512, tiled 2x2) and the models dialog on MODEL's card",
     )
+    parser.add_argument(
+        "--hints-only",
+        type=Path,
+        metavar="HINTS.json",
+        help="only the colour points in use: PHOTO (a copy; nothing is written beside the original) colorized "
+        "with these points, before and after",
+    )
     args = parser.parse_args()
     args.output.mkdir(parents=True, exist_ok=True)
     width, height = (int(v) for v in args.size.split("x"))
@@ -68,6 +77,11 @@ def main() -> int:
             raise SystemExit(f"the window offers no model or chain {args.chain}")
         window.resize(width, height)
         window.show()
+        if args.hints_only:  # the window keeps points beside the photo: work on a copy
+            copy = state / args.photo.name
+            shutil.copy(args.photo, copy)
+            shutil.copy(args.hints_only, sidecar_for(copy))
+            args.photo = copy
         window.open_photo(args.photo)
         wait(app, lambda: window.photo is not None and window.worker is None)
 
@@ -79,6 +93,19 @@ def main() -> int:
                 raise OSError(f"could not write {path}")
             print(path)
 
+        if args.hints_only:
+            window.hints_action.trigger()
+            window.viewer.hint_color = window.viewer.hints[-1].color if window.viewer.hints else (176, 58, 46)
+            window._swatch()
+            window.enhance()
+            wait(app, lambda: window.worker is None)
+            if window.result is None:
+                raise RuntimeError(window.last_error or "no result")
+            window.set_view_mode("side")
+            shot("10-colour-points")
+            window.close()
+            Worker.stop_all()
+            return 0
         if args.textures_only:
             _texture_shots(app, window, args.textures_only, shot, args.output)
             window.close()

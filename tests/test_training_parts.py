@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -135,9 +136,11 @@ def test_colour_bins_soft_encoding_decodes_back_and_rare_colours_weigh_more() ->
     assert torch.allclose(decoded, chroma, atol=1e-5)
     model = HintColorizer(channels=8, blocks=2)
     grays = torch.randn(5000, 2) * 0.02  # mostly near gray, a few saturated reds
-    reds = torch.tensor([[-0.1, 0.3]]).repeat(50, 1)
+    reds = torch.tensor([[-0.08, 0.32]]).repeat(50, 1)
     model.fit_prior(torch.cat([grays, reds]))
-    gray_bin, red_bin = 8 * 17 + 8, 6 * 17 + 13
+    side = 21
+    axis = [round(0.5 * abs(u) * u, 4) for u in np.linspace(-1, 1, side)]
+    gray_bin, red_bin = 10 * side + 10, axis.index(-0.08) * side + axis.index(0.32)
     assert model.bin_weights[red_bin] > 3 * model.bin_weights[gray_bin]
 
 

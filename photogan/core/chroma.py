@@ -32,6 +32,21 @@ def luma_chroma_to_rgb(luma: np.ndarray, chroma: np.ndarray) -> np.ndarray:
     return np.stack([r, g, b], axis=-1).astype(np.float32, copy=False)
 
 
+def in_gamut(luma: np.ndarray, chroma: np.ndarray) -> np.ndarray:
+    """H×W luminance and H×W×2 chroma → RGB in [0, 1] with exactly that luminance: a colour outside the RGB cube
+    is desaturated toward its gray until it fits (clipping the channels instead would change its brightness and
+    shift its hue)."""
+    luma = np.clip(luma, 0.0, 1.0)
+    rgb = luma_chroma_to_rgb(luma, chroma)
+    offset = rgb - luma[..., None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        room = np.where(
+            offset > 0, (1.0 - luma[..., None]) / offset, np.where(offset < 0, luma[..., None] / -offset, np.inf)
+        )
+    scale = np.minimum(1.0, room.min(axis=-1, keepdims=True))
+    return np.clip(luma[..., None] + offset * scale, 0.0, 1.0).astype(np.float32)
+
+
 def resize_plane(plane: np.ndarray, width: int, height: int) -> np.ndarray:
     """A float32 plane (H×W or H×W×C) at another size: area-averaged down, bilinear up."""
     shrink = width < plane.shape[1] or height < plane.shape[0]
@@ -71,4 +86,39 @@ def guided_upsample(
         big = resize_plane(coeffs, guide.shape[1], guide.shape[0])
         out[..., c] = big[..., 0] * guide + big[..., 1]
     assert (h, w) == chroma.shape[:2]
+    return out
+
+
+def _recursive_pass(values: np.ndarray, weights: np.ndarray) -> None:
+    """One left-to-right then right-to-left pass of the recursive filter along axis 1, in place: values is
+    H×W×C, weights H×W (the feedback from column x-1 into column x)."""
+    width = values.shape[1]
+    for x in range(1, width):
+        w = weights[:, x, None]
+        values[:, x] += w * (values[:, x - 1] - values[:, x])
+    for x in range(width - 2, -1, -1):
+        w = weights[:, x + 1, None]
+        values[:, x] += w * (values[:, x + 1] - values[:, x])
+
+
+def edge_aware_smooth(values: np.ndarray, guide: np.ndarray, sigma_s: float, sigma_r: float = 0.1) -> np.ndarray:
+    """Smooths H×W×C ``values`` over distances of about ``sigma_s`` pixels without crossing the edges of the
+    H×W ``guide`` (differences much larger than ``sigma_r``): the recursive-filter domain transform of Gastal
+    and Oliveira ("Domain Transform for Edge-Aware Image and Video Processing", SIGGRAPH 2011), three iterations
+    of horizontal and vertical passes."""
+    out = values.astype(np.float32, copy=True)
+    ratio = sigma_s / sigma_r
+    dx = np.zeros(guide.shape, np.float32)
+    dx[:, 1:] = np.abs(np.diff(guide, axis=1))
+    dy = np.zeros(guide.shape, np.float32)
+    dy[1:] = np.abs(np.diff(guide, axis=0))
+    dist_x, dist_y = 1.0 + ratio * dx, 1.0 + ratio * dy
+    iterations = 3
+    for i in range(iterations):
+        sigma = sigma_s * np.sqrt(3.0) * 2.0 ** (iterations - i - 1) / np.sqrt(4.0**iterations - 1)
+        a = np.float32(np.exp(-np.sqrt(2.0) / sigma))
+        _recursive_pass(out, a**dist_x)
+        transposed = np.ascontiguousarray(out.transpose(1, 0, 2))
+        _recursive_pass(transposed, np.ascontiguousarray((a**dist_y).T))
+        out = np.ascontiguousarray(transposed.transpose(1, 0, 2))
     return out

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from photogan.core.chroma import rgb_to_chroma
+from photogan.core.chroma import edge_aware_smooth, rgb_to_chroma
 from photogan.core.errors import UsageError
 
 #: The sidecar beside a photo: ``portrait.jpg`` → ``portrait.hints.json``.
@@ -198,3 +198,38 @@ def hint_planes(hints: Sequence[Hint], height: int, width: int, scale: float = 1
     centres = np.array([((h.y + 0.5) * scale - 0.5, (h.x + 0.5) * scale - 0.5) for h in hints])
     chroma = np.array([h.chroma() for h in hints], np.float32)
     return render_planes(height, width, centres, chroma)
+
+
+#: How far a colour point reaches along a region of even brightness, as a share of the photo's longer side,
+#: and the brightness step (0-1) that stops it: a point colours its region, not the whole photo (measured with
+#: benchmarks/quality.py's hint rows on Set14: wider and softer spreads score higher, but bleed more).
+REACH, EDGE = 0.6, 0.3
+
+
+def _point_mass(sigma_s: float, side: int) -> float:
+    """What the edge-aware smoothing leaves at the centre of one isolated point on a flat photo. On a flat guide
+    the filter is separable: the square of its response at the centre of a ``side``-pixel run in one row."""
+    length = int(8 * sigma_s) + side
+    row = np.zeros((1, length, 1), np.float32)
+    start = (length - side) // 2
+    row[0, start : start + side] = 1.0
+    smooth = edge_aware_smooth(row, np.zeros((1, length), np.float32), sigma_s)
+    return float(smooth[0, start + side // 2, 0]) ** 2
+
+
+def propagate_hints(chroma: np.ndarray, planes: np.ndarray, guide: np.ndarray, side: int | None = None) -> np.ndarray:
+    """The predicted H×W×2 chroma with the hints spread over their regions (Levin, Lischinski and Weiss's
+    "Colorization using Optimization", 2004, done as edge-aware normalized convolution): the points' colours are
+    carried by smoothing along the H×W luminance ``guide`` and blended over the prediction with a confidence
+    that fades with the distance from the points and drops across strong edges. At a point the result is the
+    hint's colour; far from every point, the prediction. ``side`` is the whole photo's longer side at this size
+    when ``guide`` is a region of it (a preview): the spread is the whole photo's."""
+    mask = planes[..., 2:3]
+    if not mask.any():
+        return chroma
+    sigma_s = REACH * (side or max(guide.shape))
+    smooth = edge_aware_smooth(planes * np.concatenate([mask, mask, np.ones_like(mask)], axis=2), guide, sigma_s, EDGE)
+    mass = smooth[..., 2:3]
+    fill = smooth[..., :2] / np.maximum(mass, 1e-12)
+    confidence = np.clip(mass / _point_mass(sigma_s, POINT_SIDE), 0.0, 1.0)
+    return (chroma + (fill - chroma) * confidence).astype(np.float32)

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image
 
-from photogan.core.chroma import guided_upsample, luma_chroma_to_rgb, rgb_to_chroma, shrink
+from photogan.core.chroma import guided_upsample, in_gamut, rgb_to_chroma, shrink
 from photogan.core.errors import ModelError
-from photogan.core.hints import Hint, check_fits, hint_planes
+from photogan.core.hints import Hint, check_fits, hint_planes, propagate_hints
 from photogan.core.image import Photo, rgb_to_gray
 from photogan.core.memory import require_memory
 from photogan.core.progress import Progress
@@ -91,8 +91,8 @@ def enhance(
 
     colorize = info.task == "colorize"
     if colorize and (info.work_side or model.takes_hints):
-        factor = work_factor(info, *(whole_size or (photo.width, photo.height)))
-        pixels = _colorize(photo, model, options, progress, hints, factor)
+        whole = whole_size or (photo.width, photo.height)
+        pixels = _colorize(photo, model, options, progress, hints, work_factor(info, *whole), max(whole))
         alpha = None if photo.alpha is None else photo.alpha.copy()
         return photo.with_pixels(pixels, alpha)
 
@@ -125,9 +125,11 @@ def _colorize(
     progress: Progress | None,
     hints: Sequence[Hint],
     factor: int,
+    whole_side: int,
 ) -> np.ndarray:
     """A colorizer's result: chroma predicted from the luminance (and the hints) at 1/``factor`` of the photo's
-    size, brought to full size guided by the luminance, which is kept exactly."""
+    size, the hints spread over their regions, brought to full size guided by the luminance, which is kept
+    exactly. ``whole_side`` is the longer side of the whole photo this one is (or is a region of)."""
     check_fits(hints, photo.width, photo.height)
     luma = rgb_to_gray(photo.pixels)[..., 0] if photo.pixels.shape[2] == 3 else photo.pixels[..., 0]
     if factor > 1:  # edge-padded to whole blocks, then each block's mean
@@ -149,8 +151,10 @@ def _colorize(
         side = max(options.tile_size, info.work_side * 3 // 2)
         options = TileOptions(side, options.pad, options.overlap, options.min_tile)
     chroma = run_tiled(stacked, run_tile, 1, options, pad=info.tile_pad, multiple=info.size_multiple, progress=progress)
+    if hints:  # each point's colour carried over its region, along the luminance
+        chroma = propagate_hints(chroma, stacked[..., 1:], small, -(-whole_side // factor))
     if factor > 1:
         chroma = guided_upsample(chroma, small, luma)
         luma = luma[: photo.height, : photo.width]
         chroma = chroma[: photo.height, : photo.width]
-    return np.clip(luma_chroma_to_rgb(luma, chroma), 0.0, 1.0)
+    return in_gamut(luma, chroma)

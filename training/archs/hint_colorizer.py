@@ -2,7 +2,7 @@
 
 The pixel-loss colorizer (``colorizer``) regresses to the mean colour of everything an object might be, which
 is gray. This one follows Zhang et al. (ECCV 2016, "Colorful Image Colorization"; SIGGRAPH 2017, "Real-Time
-User-Guided Image Colorization"): it predicts a *distribution* over quantized chroma per location, trained with a
+User-Guided Image Colorization"): it predicts a *distribution* over quantized chroma per location (21 × 21 bins, dense near gray), trained with a
 class-rebalanced cross-entropy (rare saturated colours weigh more than the common grays), and decodes it with the
 annealed mean (softmax at temperature T < 1 before the expectation), which keeps colours vivid where the model is
 sure and muted where it is not. Sparse user hints (chroma + mask) are extra input channels, trained with points
@@ -27,24 +27,37 @@ from torch import nn
 
 from training.archs.restorer import _FROM_YCC, _TO_YCC
 
-#: Grid step of the quantized chroma (Cb and Cr each from -0.5 to 0.5): 17 × 17 bins.
-STEP = 1 / 16
-SIDE = 17
+#: The quantized chroma: SIDE values per axis, uniform in a companded space u = sign(c)·sqrt(|c| / 0.5), so the
+#: bins are dense near gray (where most of a photo's chroma lies: a uniform grid coarse enough to reach pure red
+#: would put skin and foliage between the gray bin and the next, and the annealed mean would round them to gray)
+#: and sparse among the rare saturated colours: Cb and Cr 0, ±0.005, ±0.02, ±0.045, ..., ±0.5.
+SIDE = 21
+STEP = 2 / (SIDE - 1)  # in the companded space
+
+
+def _compand(chroma: torch.Tensor) -> torch.Tensor:
+    return torch.sign(chroma) * torch.sqrt(chroma.abs().clamp(max=0.5) / 0.5)
+
+
+def _axis() -> torch.Tensor:
+    u = torch.linspace(-1.0, 1.0, SIDE)
+    return 0.5 * torch.sign(u) * u * u
 
 
 def bin_centres() -> torch.Tensor:
     """2×Q chroma of the bin centres (Cb varies slowest)."""
-    values = torch.linspace(-0.5, 0.5, SIDE)
-    cb, cr = torch.meshgrid(values, values, indexing="ij")
+    cb, cr = torch.meshgrid(_axis(), _axis(), indexing="ij")
     return torch.stack([cb.reshape(-1), cr.reshape(-1)])
 
 
 def soft_encode(chroma: torch.Tensor) -> torch.Tensor:
-    """N×2×h×w chroma → N×Q×h×w distribution over the bins (bilinear weights on the four nearest)."""
-    pos = ((chroma.clamp(-0.5, 0.5) + 0.5) / STEP).clamp(0, SIDE - 1 - 1e-4)
-    low = pos.floor()
-    frac = pos - low
-    low = low.long()
+    """N×2×h×w chroma → N×Q×h×w distribution over the bins: on each axis the two neighbouring bin values,
+    weighted so that their mean is the chroma itself."""
+    chroma = chroma.clamp(-0.5, 0.5)
+    axis = _axis().to(chroma)
+    low = ((_compand(chroma) + 1.0) / STEP).floor().clamp(0, SIDE - 2).long()
+    c0, c1 = axis[low], axis[low + 1]
+    frac = ((chroma - c0) / (c1 - c0)).clamp(0, 1)
     n, _, h, w = chroma.shape
     out = chroma.new_zeros(n, SIDE * SIDE, h, w)
     for di in (0, 1):
