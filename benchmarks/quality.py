@@ -237,7 +237,7 @@ def colorize(folders: list[Path], sessions: list[ModelSession], hints: int = 20)
             table.add(name, "from luminance", "gray input", *rgb_score(gray, clean8), 0.0, float("nan"))
             points = true_hints(clean8, hints, number)
             for session in sessions:
-                cases = [("no hints", [])] + ([(f"{hints} hints", points)] if session.takes_hints else [])
+                cases = [("no hints", [])] + ([(f"{hints} hints", points)] if session.takes_hints and hints else [])
                 for case, given in cases:
                     out, seconds = run_model(session, gray, given)
                     mps = clean8.shape[0] * clean8.shape[1] / 1e6 / seconds
