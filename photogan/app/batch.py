@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from photogan.app.chain import chain_budget, enhance_chain
+from photogan.app.sizing import SizeRequest, describe_print, resize_photo
 from photogan.core.errors import Cancelled, OutputFolderError, PhotoganError, UsageError
 from photogan.core.formats import FORMAT_CHOICES, find_images, is_image_name, suffix_for_format
 from photogan.core.hints import load_hints, sidecar_for
@@ -59,6 +60,7 @@ class FileResult:
     status: Status
     reason: str = ""
     seconds: float = 0.0
+    detail: str = ""  # e.g. the output's pixels and print size when a size was asked for
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class OutputOptions:
         keep_metadata: Keep EXIF, XMP and IPTC (the ICC profile is always kept: the pixels are in its space).
         bit_depth: ``same`` keeps each photo's depth; ``8`` or ``16`` forces it (16 only where the format has it).
         name_suffix: Added to each output's file name before its extension (``photo-enhanced.jpg``).
+        size: The output size asked for (a factor, pixels or a print size): the result is resized to it.
     """
 
     format: str = "same"
@@ -80,6 +83,7 @@ class OutputOptions:
     keep_metadata: bool = True
     bit_depth: str = "same"
     name_suffix: str = ""
+    size: SizeRequest | None = None
 
     def __post_init__(self) -> None:
         if self.format != "same" and self.format not in FORMAT_CHOICES:
@@ -213,6 +217,12 @@ def enhance_file(
         photo = load_image(job.source, max_pixels=max_pixels, budget=chain_budget(session))
         progress.set_progress(0.02)
         result = enhance_chain(photo, session, tile, progress.sub_progress(0.02, 0.93), hints)
+        detail = ""
+        if output.size is not None and not output.size.empty:  # to the exact size asked, from the model's scale
+            width, height = output.size.target(photo.width, photo.height)
+            result = resize_photo(result, width, height, output.size.output_dpi())
+            dpi = result.dpi[0] if result.dpi else None
+            detail = describe_print(width, height, dpi) if dpi else f"{width}×{height} px"
         ensure_folder(job.target.parent)
         save_image(output.apply(result), job.target, quality=output.quality)
         progress.set_progress(1.0)
@@ -233,7 +243,7 @@ def enhance_file(
     except Exception as exc:  # a bug must not cost the rest of the batch; it is logged with its traceback
         log.exception("unexpected error on %s", job.source)
         return FileResult(job.source, job.target, "failed", f"internal error: {exc!r}", time.monotonic() - started)
-    return FileResult(job.source, job.target, "done", "", time.monotonic() - started)
+    return FileResult(job.source, job.target, "done", "", time.monotonic() - started, detail)
 
 
 def run_batch(

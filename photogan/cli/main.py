@@ -20,13 +20,14 @@ from tqdm import tqdm
 from photogan import __version__
 from photogan.app.batch import BatchObserver, FileResult, Job, OutputOptions, PlanError, plan_batch, run_batch
 from photogan.app.models import ModelService, describe
+from photogan.app.sizing import SizeRequest, model_scale, parse_print
 from photogan.core.errors import Cancelled, ModelError, OutputFolderError, UsageError
 from photogan.core.formats import FORMAT_CHOICES
 from photogan.core.hints import load_hints
 from photogan.core.load import DEFAULT_MAX_PIXELS
 from photogan.core.progress import Progress
 from photogan.core.tiling import TileOptions
-from photogan.inference.model_info import is_spatial
+from photogan.inference.model_info import ModelInfo, is_spatial
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -71,6 +72,19 @@ def build_parser() -> argparse.ArgumentParser:
         help='colour points for colorize, {"hints": [{"x": 120, "y": 48, "color": "#b03a2e"}]} in the photo\'s '
         "pixels (one input photo; in a batch each photo's NAME.hints.json beside it is used)",
     )
+    enh.add_argument(
+        "--chain",
+        metavar="A,B,...",
+        help="models or tasks run one after the other, e.g. restore,colorize,upscale-x4 (instead of --task/--model)",
+    )
+    size = enh.add_argument_group("output size (the model's result is resized to it, Lanczos)")
+    size.add_argument("--outscale", type=float, metavar="F", help="any enlargement, e.g. 3 or 2.5")
+    size.add_argument("--width", type=int, metavar="PX", help="output width (with --height: fitted inside both)")
+    size.add_argument("--height", type=int, metavar="PX", help="output height")
+    size.add_argument(
+        "--print", dest="print_size", metavar="WxHcm", help="print size, e.g. 40x60cm, 400x600mm or 16x20in"
+    )
+    size.add_argument("--dpi", type=float, help="the print's DPI (default 300), written into the output")
     enh.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
     enh.add_argument(
         "--format", default="same", choices=("same", *FORMAT_CHOICES), help="output format (default: same as the input)"
@@ -145,7 +159,8 @@ class TerminalProgress(BatchObserver):
 
     def file_finished(self, result: FileResult) -> None:
         if result.status == "done":
-            tqdm.write(f"done     {result.source} -> {result.target} ({result.seconds:.1f} s)", file=sys.stderr)
+            detail = f"; {result.detail}" if result.detail else ""
+            tqdm.write(f"done     {result.source} -> {result.target} ({result.seconds:.1f} s{detail})", file=sys.stderr)
         elif result.status == "skipped":
             tqdm.write(f"skipped  {result.source} ({result.reason})", file=sys.stderr)
         else:
@@ -157,9 +172,38 @@ class TerminalProgress(BatchObserver):
         self.overall.close()
 
 
+def _size_request(args: argparse.Namespace) -> SizeRequest | None:
+    inches = parse_print(args.print_size) if args.print_size else None
+    request = SizeRequest(args.outscale, args.width, args.height, inches, args.dpi)
+    return None if request.empty and args.dpi is None else request
+
+
+def _chain(args: argparse.Namespace, service: ModelService, size: SizeRequest | None) -> list[ModelInfo]:
+    """The models to run: ``--chain`` (ids or tasks), or one from ``--task``/``--scale``/``--model``; with an output
+    size and no scale or model given, the upscaler whose scale reaches the size."""
+    if args.chain:
+        if args.task or args.model or args.scale:
+            raise UsageError("--chain names every model to run: leave out --task, --scale and --model")
+        steps = [item.strip() for item in args.chain.split(",") if item.strip()]
+        if not steps:
+            raise UsageError("--chain needs model ids or tasks joined by commas, e.g. restore,upscale-x4")
+        return [_step(service, item, size) for item in steps]
+    if size is not None and size.factor is not None and (args.task or "upscale") == "upscale" and not args.model:
+        return [service.resolve("upscale", args.scale or model_scale([size.factor], (2, 4)), None)]
+    return [service.resolve(args.task, args.scale, args.model)]
+
+
+def _step(service: ModelService, item: str, size: SizeRequest | None) -> ModelInfo:
+    if item in ("upscale", "restore", "colorize"):
+        scale = model_scale([size.factor], (2, 4)) if item == "upscale" and size and size.factor else None
+        return service.resolve(item, scale, None)
+    return service.resolve(None, None, item)
+
+
 def _enhance(args: argparse.Namespace, service: ModelService) -> int:
-    output = OutputOptions(format=args.format, quality=args.quality, skip_existing=args.skip_existing)
-    info = service.resolve(args.task, args.scale, args.model)
+    size = _size_request(args)
+    output = OutputOptions(format=args.format, quality=args.quality, skip_existing=args.skip_existing, size=size)
+    infos = _chain(args, service, size)
     plan = plan_batch(args.inputs, args.output, args.format, args.recursive)
     if not plan.jobs and not plan.failures:
         print("photogan: no photos found in the given inputs", file=sys.stderr)
@@ -169,17 +213,16 @@ def _enhance(args: argparse.Namespace, service: ModelService) -> int:
             raise UsageError("--hints goes with one photo; in a batch put NAME.hints.json beside each photo")
         load_hints(args.hints)  # a bad file is a usage error before any work
         plan.jobs[0] = replace(plan.jobs[0], hints=args.hints)
-    session = service.open(info, args.device)
-    if args.hints is not None and not session.takes_hints:
-        raise UsageError(f"{info.id} does not take colour hints; use --task colorize with a model that does")
-    print(
-        f"photogan: {info.id} ({info.task} ×{info.scale}) on {session.provider} (asked for {args.device})",
-        file=sys.stderr,
-    )
+    sessions = [service.open(info, args.device) for info in infos]
+    if args.hints is not None and not any(s.takes_hints for s in sessions):
+        raise UsageError("no model of this run takes colour hints; use --task colorize with a model that does")
+    names = " → ".join(f"{i.id} ({i.task} ×{i.scale})" for i in infos)
+    providers = ", ".join(sorted({s.provider for s in sessions}))
+    print(f"photogan: {names} on {providers} (asked for {args.device})", file=sys.stderr)
     observer = TerminalProgress(len(plan.jobs) + len(plan.failures))
     try:
         results = run_batch(
-            plan, session, TileOptions(tile_size=args.tile), output, observer, Progress(), args.max_pixels
+            plan, sessions, TileOptions(tile_size=args.tile), output, observer, Progress(), args.max_pixels
         )
     finally:
         observer.close()
