@@ -626,6 +626,7 @@ def test_colour_points_are_placed_moved_removed_saved_beside_the_photo_and_used(
     window.hints_action.trigger()
     assert view.hint_mode
     view.hint_color = (200, 30, 30)
+
     def on_screen(x: float, y: float) -> QPoint:
         point = view.state.to_pane(QPointF(x, y))
         return QPoint(int(point.x()), int(point.y()))
@@ -637,7 +638,7 @@ def test_colour_points_are_placed_moved_removed_saved_beside_the_photo_and_used(
     qtbot.waitUntil(lambda: view.has_result and window.worker is None, timeout=10000)  # the preview followed
     window.enhance()
     qtbot.waitUntil(lambda: window.result is not None and window.worker is None, timeout=10000)
-    r, g, b = window.result.pixels[30, 40]
+    r, _, b = window.result.pixels[30, 40]
     assert r - b > 0.2  # the point's colour, on the photo's own brightness
     far = on_screen(10.5, 50.5)
     QTest.mousePress(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, spot)

@@ -52,7 +52,7 @@ def test_resizing_keeps_alpha_and_sets_the_dpi() -> None:
     photo = Photo(np.random.default_rng(0).random((20, 30, 3), dtype=np.float32), alpha=np.ones((20, 30), np.float32))
     out = resize_photo(photo, 45, 30, dpi=240)
     assert out.pixels.shape == (30, 45, 3) and out.alpha is not None and out.alpha.shape == (30, 45)
-    assert out.dpi == (240, 240) and 0 <= out.pixels.min() and out.pixels.max() <= 1
+    assert out.dpi == (240, 240) and out.pixels.min() >= 0 and out.pixels.max() <= 1
 
 
 def test_cli_outscale_print_and_chain(tmp_path: Path, models_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

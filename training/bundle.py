@@ -255,10 +255,19 @@ def bundle(
     description: str,
     training_data: str,
     licence: str,
+    decoding: dict[str, float] | None = None,
 ) -> Path:
     """Measures a run on the validation folders and exports it as a bundled model. A texture model is measured
-    against the photo it learned (the run's own data) with the ``val`` photos as the other textures."""
+    against the photo it learned (the run's own data) with the ``val`` photos as the other textures.
+    ``decoding`` sets a model's decoding settings (a colour-bin colorizer's ``temperature``, ``prior_shift``,
+    ``gain``), chosen on held-out photos; they are kept in its ``arch_params``."""
     config, model = load_run(run_dir)
+    hparams = getattr(model, "hparams", {})
+    for key, value in (decoding or {}).items():
+        if key not in ("temperature", "prior_shift", "gain") or not hasattr(model, key):
+            raise ValueError(f"{config.arch} has no decoding setting {key!r}")
+        setattr(model, key, value)
+        hparams[key] = value
     if isinstance(model, SpatialGenerator):
         photos = [Path(p) for p in json.loads((run_dir / "data.json").read_text())]
         metrics = {"texture": measure_texture(model, photos, val)}
@@ -291,10 +300,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--description", default="")
     parser.add_argument("--training-data", default=SHARED_TRAINING_DATA)
     parser.add_argument("--licence", default="weights: same terms as the training data (research use)")
+    parser.add_argument(
+        "--decode",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a decoding setting of a colour-bin colorizer: temperature, prior_shift or gain (repeatable)",
+    )
     args = parser.parse_args(argv)
+    decoding = {k: float(v) for k, v in (item.split("=", 1) for item in args.decode)}
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     target = bundle(
-        args.run, args.id, args.val, args.out, args.name or args.id, args.description, args.training_data, args.licence
+        args.run,
+        args.id,
+        args.val,
+        args.out,
+        args.name or args.id,
+        args.description,
+        args.training_data,
+        args.licence,
+        decoding,
     )
     print(target)
 

@@ -142,7 +142,7 @@ def _colorize(
         rgb = np.repeat(tile[..., :1], 3, axis=2)
         batch = np.ascontiguousarray(rgb.transpose(2, 0, 1)[None], dtype=np.float32)
         planes = np.ascontiguousarray(tile[..., 1:].transpose(2, 0, 1)[None], dtype=np.float32)
-        out = np.clip(model.run(batch, planes)[0].transpose(1, 2, 0), 0.0, 1.0)
+        out = model.run(batch, planes)[0].transpose(1, 2, 0)  # not clipped: in_gamut fits it, at its luminance
         return np.stack(rgb_to_chroma(out), axis=-1)
 
     # the working image is small: one tile unless the options ask for smaller ones (the tiler still splits on OOM)

@@ -2,11 +2,12 @@
 
 The pixel-loss colorizer (``colorizer``) regresses to the mean colour of everything an object might be, which
 is gray. This one follows Zhang et al. (ECCV 2016, "Colorful Image Colorization"; SIGGRAPH 2017, "Real-Time
-User-Guided Image Colorization"): it predicts a *distribution* over quantized chroma per location (21 × 21 bins, dense near gray), trained with a
-class-rebalanced cross-entropy (rare saturated colours weigh more than the common grays), and decodes it with the
-annealed mean (softmax at temperature T < 1 before the expectation), which keeps colours vivid where the model is
-sure and muted where it is not. Sparse user hints (chroma + mask) are extra input channels, trained with points
-drawn from the true photo (``training.degradations.colour_hints``).
+User-Guided Image Colorization"): it predicts a *distribution* over quantized chroma per location (21 × 21
+bins, dense near gray), trained with a class-rebalanced cross-entropy (rare saturated colours weigh more than
+the common grays), and decodes it with the annealed mean (softmax at temperature T < 1 before the expectation),
+which keeps colours vivid where the model is sure and muted where it is not. Sparse user hints (chroma + mask)
+are extra input channels, trained with points drawn from the true photo
+(``training.degradations.HintedLuminance``).
 
 Layout, sized for the CPU: the luminance and hint planes are folded into a quarter-resolution grid
 (pixel-unshuffle ×4), a three-level U-Net runs at 1/4, 1/8 and 1/16 (where residual blocks with dilation give a
@@ -94,6 +95,14 @@ class HintColorizer(nn.Module):
         blocks: Residual blocks at 1/16 (every other one dilated by 2).
         temperature: Annealed-mean temperature used to decode the distribution (1 = plain mean, lower = bolder).
         rebalance: λ of the class rebalancing: bin weights ∝ 1 / ((1 - λ)·prior + λ/Q).
+        prior_shift: τ of the logit adjustment at decoding (Menon et al., "Long-tail learning via logit
+            adjustment", ICLR 2021): log-probabilities raised by τ·log(rebalancing weight), i.e. lowered by
+            τ·log of the prior mixed with the uniform, which moves the decoded colour away from the common
+            near-gray bins a short training leans on, without boosting colours never seen; 0 decodes as trained.
+        gain: Chroma gain at decoding, set at export from held-out photos (``training.bundle --gain``): the
+            predicted colour is the expectation over what an object might be, paler than any one answer, and a
+            gain calibrated so that outputs are about as colourful as true photos brings it back (colour
+            points keep their own colour: the app spreads them after the model). 1 decodes as trained.
     """
 
     takes_hints = True
@@ -102,12 +111,26 @@ class HintColorizer(nn.Module):
     centres: torch.Tensor
     bin_weights: torch.Tensor
 
-    def __init__(self, channels: int = 32, blocks: int = 6, temperature: float = 0.38, rebalance: float = 0.5) -> None:
+    def __init__(
+        self,
+        channels: int = 32,
+        blocks: int = 6,
+        temperature: float = 0.38,
+        rebalance: float = 0.5,
+        prior_shift: float = 0.0,
+        gain: float = 1.0,
+    ) -> None:
         super().__init__()
         self.hparams: dict[str, object] = {"channels": channels, "blocks": blocks, "temperature": temperature}
+        if prior_shift:
+            self.hparams["prior_shift"] = prior_shift
+        if gain != 1.0:
+            self.hparams["gain"] = gain
+        self.gain = gain
         self.size_multiple = 16
         self.temperature = temperature
         self.rebalance = rebalance
+        self.prior_shift = prior_shift
         c1, c2, c3 = channels, channels * 2, channels * 4
         self.stem = nn.Sequential(_conv(4 * 16, c1), _Res(c1))
         self.down2 = nn.Sequential(_conv(c1, c2, 4, 2), _Res(c2))
@@ -169,12 +192,16 @@ class HintColorizer(nn.Module):
         # the annealed mean, sum(exp(z) · centre) / sum(exp(z)): a softmax over the channels of an NCHW tensor is
         # two thirds of the model's time in onnxruntime, two 1×1 convolutions of the exponentials are not
         z = logits / self.temperature
+        if self.prior_shift:  # + τ·log(rebalancing weight): the prior mixed with the uniform, so bounded
+            z = z + (self.prior_shift / self.temperature) * torch.log(self.bin_weights)[None, :, None, None]
         e = torch.exp(z - z.amax(dim=1, keepdim=True))
         weights = torch.cat([self.centres, torch.ones_like(self.centres[:1])])[:, :, None, None]
         sums = F.conv2d(e, weights)
         low = sums[:, :2] / sums[:, 2:]
         chroma = F.interpolate(low, scale_factor=4, mode="bilinear", align_corners=False)
         chroma = chroma + self.refine(torch.cat([planes, chroma], dim=1))
+        if self.gain != 1.0:
+            chroma = chroma * self.gain
         return F.conv2d(torch.cat([luma, chroma], dim=1), self.from_ycc[:, :, None, None])
 
     def training_loss(self, target: torch.Tensor) -> torch.Tensor:
