@@ -447,9 +447,13 @@ def test_a_hint_colorizer_trains_on_true_colour_points_and_exports_with_a_hints_
     outcome = trainer.run()
     assert "bins" in json.loads((run / "log.jsonl").read_text().splitlines()[0])["losses"]
     assert outcome.status == "finished"
-    target = bundle(run, "hinted", [photos / "nested"], tmp_path / "models", "h", "test", "synthetic", "none")
+    target = bundle(
+        run, "hinted", [photos / "nested"], tmp_path / "models", "h", "test", "synthetic", "none", {"gain": 1.5}
+    )
     info = read_model_info(target)
-    assert info.work_side == 64 and info.size_multiple == 16
+    assert info.work_side == 64 and info.size_multiple == 16 and info.arch_params["gain"] == 1.5
+    with pytest.raises(ValueError, match="no decoding setting 'vibrance'"):
+        bundle(run, "x", [photos / "nested"], tmp_path / "models", "h", "test", "synthetic", "none", {"vibrance": 2})
     session = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"])
     assert [i.name for i in session.get_inputs()] == ["input", "hints"]
     from conftest import open_session
