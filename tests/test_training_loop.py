@@ -74,13 +74,14 @@ def tiny(task: str, **changes: object) -> TrainConfig:
         ("restorer", {"channels": 16, "blocks": 2, "levels": 2}, ((20, 28), (12, 36))),  # size multiple 4
         ("colorizer", {"channels": 8, "blocks": 2}, ((18, 26), (10, 34))),
         ("hint-colorizer", {"channels": 8, "blocks": 2}, ((48, 32), (16, 80))),  # size multiple 16, two inputs
+        ("hint-colorizer-l1", {"channels": 8, "blocks": 2, "gain": 2.0}, ((48, 32), (16, 80))),
     ],
 )
 def test_every_image_arch_exports_and_matches_onnxruntime(tmp_path: Path, arch: str, params: dict, sizes) -> None:  # type: ignore[no-untyped-def,type-arg]
     model = archs.build(arch, **params).eval()
     for p in model.parameters():
         p.data.normal_(0, 0.05)
-    task = {"compact": "upscale", "restorer": "restore", "colorizer": "colorize", "hint-colorizer": "colorize"}[arch]
+    task = "colorize" if "colorizer" in arch else {"compact": "upscale", "restorer": "restore"}[arch]
     info = ModelInfo(
         id=f"t-{arch}",
         name=arch,
@@ -441,6 +442,7 @@ def test_a_hint_colorizer_trains_on_true_colour_points_and_exports_with_a_hints_
 
     run = tmp_path / "run"
     config = tiny("colorize", arch="hint-colorizer", arch_params={"channels": 8, "blocks": 2}, max_side=64)
+    # (the bundled recipe's hint-colorizer-l1 is the same network with a direct chroma head: the export test)
     trainer = Trainer(config, [photos], run)
     assert max(max(p.shape[:2]) for p in trainer.data.train_photos) == 64  # reduced to the working size
     assert trainer.g.bin_weights.std() > 0  # rebalanced from the photos' own colours

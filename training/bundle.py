@@ -259,12 +259,12 @@ def bundle(
 ) -> Path:
     """Measures a run on the validation folders and exports it as a bundled model. A texture model is measured
     against the photo it learned (the run's own data) with the ``val`` photos as the other textures.
-    ``decoding`` sets a model's decoding settings (a colour-bin colorizer's ``temperature``, ``prior_shift``,
-    ``gain``), chosen on held-out photos; they are kept in its ``arch_params``."""
+    ``decoding`` sets a model's decoding settings (its ``decoding`` names them: a colorizer's ``gain``, a colour-bin
+    one's ``temperature`` and ``prior_shift``), chosen on held-out photos; they are kept in its ``arch_params``."""
     config, model = load_run(run_dir)
     hparams = getattr(model, "hparams", {})
     for key, value in (decoding or {}).items():
-        if key not in ("temperature", "prior_shift", "gain") or not hasattr(model, key):
+        if key not in getattr(model, "decoding", ()):
             raise ValueError(f"{config.arch} has no decoding setting {key!r}")
         setattr(model, key, value)
         hparams[key] = value
@@ -305,7 +305,7 @@ def main(argv: list[str] | None = None) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="a decoding setting of a colour-bin colorizer: temperature, prior_shift or gain (repeatable)",
+        help="a colorizer's decoding setting: gain (colour-bin ones also temperature, prior_shift); repeatable",
     )
     args = parser.parse_args(argv)
     decoding = {k: float(v) for k, v in (item.split("=", 1) for item in args.decode)}

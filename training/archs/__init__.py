@@ -10,7 +10,7 @@ from torch import nn
 from training.archs.compact import CompactUpscaler
 from training.archs.dcgan import DCGANGenerator
 from training.archs.discriminator import DCGANDiscriminator, PatchDiscriminator, UNetDiscriminator
-from training.archs.hint_colorizer import HintColorizer
+from training.archs.hint_colorizer import HintColorizer, HintRegressor
 from training.archs.restorer import Colorizer, Restorer
 from training.archs.sgan import SpatialGenerator
 
@@ -49,6 +49,7 @@ register("compact", CompactUpscaler)
 register("restorer", Restorer)
 register("colorizer", Colorizer)
 register("hint-colorizer", HintColorizer)
+register("hint-colorizer-l1", HintRegressor)
 register("dcgan", DCGANGenerator)
 register("sgan", SpatialGenerator)
 register("dcgan-d", DCGANDiscriminator)

@@ -99,13 +99,14 @@ class HintColorizer(nn.Module):
             adjustment", ICLR 2021): log-probabilities raised by τ·log(rebalancing weight), i.e. lowered by
             τ·log of the prior mixed with the uniform, which moves the decoded colour away from the common
             near-gray bins a short training leans on, without boosting colours never seen; 0 decodes as trained.
-        gain: Chroma gain at decoding, set at export from held-out photos (``training.bundle --gain``): the
+        gain: Chroma gain at decoding, set at export from held-out photos (``training.bundle --decode gain=G``): the
             predicted colour is the expectation over what an object might be, paler than any one answer, and a
             gain calibrated so that outputs are about as colourful as true photos brings it back (colour
             points keep their own colour: the app spreads them after the model). 1 decodes as trained.
     """
 
     takes_hints = True
+    decoding: tuple[str, ...] = ("temperature", "prior_shift", "gain")  # settable at bundling
     to_ycc: torch.Tensor
     from_ycc: torch.Tensor
     centres: torch.Tensor
@@ -185,24 +186,26 @@ class HintColorizer(nn.Module):
         s2 = self.down2(s1)
         deep = self.up3(self.body(self.down3(s2)))
         d2 = self.up2(self.dec2(torch.cat([deep, s2], dim=1)))
-        d1 = self.dec1(torch.cat([d2, s1], dim=1))
-        logits = self.logits(d1)
+        low = self._decode(self.logits(self.dec1(torch.cat([d2, s1], dim=1))))
+        chroma = F.interpolate(low, scale_factor=4, mode="bilinear", align_corners=False)
+        chroma = chroma + self.refine(torch.cat([planes, chroma], dim=1))
+        if self.gain != 1.0:
+            chroma = chroma * self.gain
+        return F.conv2d(torch.cat([luma, chroma], dim=1), self.from_ycc[:, :, None, None])
+
+    def _decode(self, logits: torch.Tensor) -> torch.Tensor:
+        """Quarter-resolution chroma from the bin logits: the annealed mean."""
         if self.training:
             self.last_logits = logits
-        # the annealed mean, sum(exp(z) · centre) / sum(exp(z)): a softmax over the channels of an NCHW tensor is
-        # two thirds of the model's time in onnxruntime, two 1×1 convolutions of the exponentials are not
+        # sum(exp(z) · centre) / sum(exp(z)): a softmax over the channels of an NCHW tensor is two thirds of the
+        # model's time in onnxruntime, two 1×1 convolutions of the exponentials are not
         z = logits / self.temperature
         if self.prior_shift:  # + τ·log(rebalancing weight): the prior mixed with the uniform, so bounded
             z = z + (self.prior_shift / self.temperature) * torch.log(self.bin_weights)[None, :, None, None]
         e = torch.exp(z - z.amax(dim=1, keepdim=True))
         weights = torch.cat([self.centres, torch.ones_like(self.centres[:1])])[:, :, None, None]
         sums = F.conv2d(e, weights)
-        low = sums[:, :2] / sums[:, 2:]
-        chroma = F.interpolate(low, scale_factor=4, mode="bilinear", align_corners=False)
-        chroma = chroma + self.refine(torch.cat([planes, chroma], dim=1))
-        if self.gain != 1.0:
-            chroma = chroma * self.gain
-        return F.conv2d(torch.cat([luma, chroma], dim=1), self.from_ycc[:, :, None, None])
+        return sums[:, :2] / sums[:, 2:]
 
     def training_loss(self, target: torch.Tensor) -> torch.Tensor:
         """The class-rebalanced cross-entropy of the last forward's chroma distribution against ``target``'s
@@ -215,3 +218,23 @@ class HintColorizer(nn.Module):
         loss = -(wanted * log_probs).sum(dim=1) * weights
         self.last_logits = None
         return loss.mean()
+
+
+class HintRegressor(HintColorizer):
+    """The same network predicting Cb/Cr directly (tanh) instead of a distribution over bins, trained with the
+    pixel loss alone: it learns what things are far sooner than the rebalanced classification on a CPU budget,
+    and its timid colours (the mean over what an object might be) are brought to a photo's colourfulness by
+    the ``gain`` chosen at bundling.
+    """
+
+    training_loss = None  # type: ignore[assignment]  # no loss of its own: the trainer's fidelity terms
+    fit_prior = None  # type: ignore[assignment]  # no bins to rebalance
+    decoding = ("gain",)
+
+    def __init__(self, channels: int = 32, blocks: int = 6, gain: float = 1.0) -> None:
+        super().__init__(channels, blocks, gain=gain)
+        self.hparams = {"channels": channels, "blocks": blocks, **({"gain": gain} if gain != 1.0 else {})}
+        self.logits = nn.Conv2d(channels, 2, 3, padding=1)
+
+    def _decode(self, logits: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(logits) * 0.5
