@@ -41,7 +41,8 @@ log = logging.getLogger("training.bundle")
 
 SHARED_TRAINING_DATA = (
     "photogan shared data train/: BSDS500-train and BSDS500-test (Berkeley, non-commercial research licence), "
-    "T91 (Yang et al., research benchmark, no stated licence), WikipediaPhotos (Wikimedia Commons, Creative Commons)"
+    "T91 (Yang et al., research benchmark, no stated licence), WikipediaPhotos (Wikimedia Commons, Creative Commons), "
+    "Unsplash (24 photos, Unsplash License)"
 )
 
 
@@ -179,13 +180,13 @@ def measured_context(model: torch.nn.Module, scale: int, tolerance: float = 0.5 
 
 def load_run(run_dir: Path) -> tuple[TrainConfig, torch.nn.Module]:
     """A run's configuration and its generator's EMA weights: the best-scoring ones of a fidelity run, the last
-    ones of an adversarial or colour-bin run (validation PSNR cannot see what the adversarial phase or the
-    rebalanced colours add: it would pick the checkpoint closest to the start)."""
+    ones of an adversarial or colorize run (validation PSNR cannot see what the adversarial phase adds, nor
+    colour: it would pick the checkpoint closest to the start, or to gray)."""
     config = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
     model = archs.build(config.arch, **generator_params(config))
     adversarial = config.gan_start is not None or config.task == "generate"
-    # a colour-bin colorizer's objective is not PSNR either: the best-PSNR checkpoint is the most timid one
-    own_objective = callable(getattr(model, "training_loss", None))
+    # nor is a colorizer's: the best-PSNR checkpoint is the most timid one (the nearest to gray)
+    own_objective = config.task == "colorize" or callable(getattr(model, "training_loss", None))
     use_last = adversarial or own_objective or not (run_dir / BEST).exists()
     weights = run_dir / LAST if use_last else run_dir / BEST
     model.load_state_dict(checkpoint.load_weights(weights))
