@@ -190,8 +190,8 @@ class BatchObserver:
         """A file is done, skipped or failed."""
 
 
-def _takes_hints(session: ModelSession | Sequence[ModelSession]) -> bool:
-    return any(s.takes_hints for s in ([session] if isinstance(session, ModelSession) else session))
+def _colorizes(session: ModelSession | Sequence[ModelSession]) -> bool:
+    return any(s.info.task == "colorize" for s in ([session] if isinstance(session, ModelSession) else session))
 
 
 def enhance_file(
@@ -213,7 +213,7 @@ def enhance_file(
     if output.skip_existing and job.target.exists():
         return FileResult(job.source, job.target, "skipped", "output exists")
     try:
-        hints = load_hints(job.hints) if job.hints is not None and _takes_hints(session) else []
+        hints = load_hints(job.hints) if job.hints is not None and _colorizes(session) else []
         photo = load_image(job.source, max_pixels=max_pixels, budget=chain_budget(session))
         progress.set_progress(0.02)
         result = enhance_chain(photo, session, tile, progress.sub_progress(0.02, 0.93), hints)

@@ -214,8 +214,8 @@ def _enhance(args: argparse.Namespace, service: ModelService) -> int:
         load_hints(args.hints)  # a bad file is a usage error before any work
         plan.jobs[0] = replace(plan.jobs[0], hints=args.hints)
     sessions = [service.open(info, args.device) for info in infos]
-    if args.hints is not None and not any(s.takes_hints for s in sessions):
-        raise UsageError("no model of this run takes colour hints; use --task colorize with a model that does")
+    if args.hints is not None and not any(i.task == "colorize" for i in infos):
+        raise UsageError("--hints are colour points for colorize: add --task colorize (or colorize to --chain)")
     names = " → ".join(f"{i.id} ({i.task} ×{i.scale})" for i in infos)
     providers = ", ".join(sorted({s.provider for s in sessions}))
     print(f"photogan: {names} on {providers} (asked for {args.device})", file=sys.stderr)

@@ -65,7 +65,8 @@ def enhance(
         model: A loaded model session.
         options: Tiling options; a model whose tiling policy is ``whole`` always runs on the whole image.
         progress: Receives the fraction done; cancellation is checked between tiles.
-        hints: Colour points for a colorizer that takes them (in this photo's pixels); others ignore them.
+        hints: Colour points for a colorizer (in this photo's pixels): spread over their regions, and read by a
+            model that takes hints itself; other tasks ignore them.
         whole_size: (width, height) of the whole photo when ``photo`` is a region of it (a preview): a colorizer
             that works at reduced size uses the whole photo's working scale, so the region matches the full result.
 
@@ -89,16 +90,13 @@ def enhance(
     needed = result_bytes(info, photo.width, photo.height, channels, photo.alpha is not None, photo.bit_depth)
     require_memory(needed, f"a {out_pixels / 1e6:.0f} MP result")
 
-    colorize = info.task == "colorize"
-    if colorize and (info.work_side or model.takes_hints):
+    if info.task == "colorize":  # chroma from the luminance, the luminance kept exactly
         whole = whole_size or (photo.width, photo.height)
         pixels = _colorize(photo, model, options, progress, hints, work_factor(info, *whole), max(whole))
         alpha = None if photo.alpha is None else photo.alpha.copy()
         return photo.with_pixels(pixels, alpha)
 
     def run_tile(tile: np.ndarray) -> np.ndarray:
-        if colorize and tile.shape[2] == 3:  # colorizers take luminance only: a sepia tint must not leak in
-            tile = rgb_to_gray(tile)
         rgb = np.repeat(tile, 3, axis=2) if tile.shape[2] == 1 else tile
         batch = np.ascontiguousarray(rgb.transpose(2, 0, 1)[None], dtype=np.float32)
         out = np.clip(model.run(batch)[0].transpose(1, 2, 0), 0.0, 1.0)

@@ -234,6 +234,7 @@ class HintRegressor(HintColorizer):
         self.hparams = {"channels": channels, "blocks": blocks, **({"gain": gain} if gain != 1.0 else {})}
         self.logits = nn.Conv2d(channels, 2, 3, padding=1)
         nn.init.normal_(self.logits.weight, 0.0, 1e-3)  # starts gray, far from the tanh's flat ends
+        assert self.logits.bias is not None
         nn.init.zeros_(self.logits.bias)
 
     def _decode(self, logits: torch.Tensor) -> torch.Tensor:
