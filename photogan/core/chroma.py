@@ -36,15 +36,15 @@ def in_gamut(luma: np.ndarray, chroma: np.ndarray) -> np.ndarray:
     """H×W luminance and H×W×2 chroma → RGB in [0, 1] with exactly that luminance: a colour outside the RGB cube
     is desaturated toward its gray until it fits (clipping the channels instead would change its brightness and
     shift its hue)."""
-    luma = np.clip(luma, 0.0, 1.0)
-    rgb = luma_chroma_to_rgb(luma, chroma)
-    offset = rgb - luma[..., None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        room = np.where(
-            offset > 0, (1.0 - luma[..., None]) / offset, np.where(offset < 0, luma[..., None] / -offset, np.inf)
-        )
-    scale = np.minimum(1.0, room.min(axis=-1, keepdims=True))
-    return np.clip(luma[..., None] + offset * scale, 0.0, 1.0).astype(np.float32)
+    luma = np.clip(luma, 0.0, 1.0).astype(np.float32, copy=False)
+    offset = luma_chroma_to_rgb(luma, chroma)
+    offset -= luma[..., None]
+    high = np.maximum(offset.max(axis=-1), 1e-12)  # the channel that leaves the cube at the top first
+    low = np.maximum(-offset.min(axis=-1), 1e-12)  # and at the bottom
+    scale = np.minimum(np.minimum((1.0 - luma) / high, luma / low), 1.0)
+    offset *= scale[..., None]
+    offset += luma[..., None]
+    return np.clip(offset, 0.0, 1.0, out=offset)
 
 
 def resize_plane(plane: np.ndarray, width: int, height: int) -> np.ndarray:
