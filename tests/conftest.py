@@ -24,12 +24,15 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "resources" / "samples" / "sample.jpg"
 
 
-def write_model(path: Path, info: ModelInfo, nodes: list, initializers: list | None = None) -> Path:
-    """Writes an ONNX model with dynamic N/H/W from ``input`` to ``output`` with photogan metadata."""
+def write_model(
+    path: Path, info: ModelInfo, nodes: list, initializers: list | None = None, inputs: tuple[str, ...] = ("input",)
+) -> Path:
+    """Writes an ONNX model with dynamic N/H/W from ``inputs`` (N×3×H×W each) to ``output`` with photogan
+    metadata."""
     graph = helper.make_graph(
         nodes,
         info.id,
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["n", 3, "h", "w"])],
+        [helper.make_tensor_value_info(name, TensorProto.FLOAT, ["n", 3, "h", "w"]) for name in inputs],
         [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["n", 3, "oh", "ow"])],
         initializer=initializers or [],
     )

@@ -7,9 +7,8 @@ import json
 from pathlib import Path
 
 import numpy as np
-import onnx
 import pytest
-from conftest import open_session
+from conftest import open_session, write_model
 from onnx import TensorProto, helper
 from PIL import Image
 
@@ -46,30 +45,25 @@ def hint_model(path: Path, work_side: int = 0, model_id: str = "test-hints") -> 
         [*y, kb, 0.0, 0.0],
     ]
     weights = helper.make_tensor("w", TensorProto.FLOAT, [3, 6, 1, 1], [v for row in rows for v in row])
-    graph = helper.make_graph(
-        [
-            helper.make_node("Concat", ["input", "hints"], ["both"], axis=1),
-            helper.make_node("Conv", ["both", "w"], ["output"]),
-        ],
-        info.id,
-        [
-            helper.make_tensor_value_info("input", TensorProto.FLOAT, ["n", 3, "h", "w"]),
-            helper.make_tensor_value_info("hints", TensorProto.FLOAT, ["n", 3, "h", "w"]),
-        ],
-        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["n", 3, "h", "w"])],
-        initializer=[weights],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    helper.set_model_props(model, info.to_metadata())
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
-    return path
+    nodes = [
+        helper.make_node("Concat", ["input", "hints"], ["both"], axis=1),
+        helper.make_node("Conv", ["both", "w"], ["output"]),
+    ]
+    return write_model(path, info, nodes, [weights], inputs=("input", "hints"))
 
 
 def gray_photo(h: int = 48, w: int = 64) -> Photo:
     y, x = np.mgrid[0:h, 0:w]
     return Photo((0.3 + 0.4 * x / w + 0.1 * y / h).astype(np.float32)[..., None])
+
+
+def gray_album(tmp_path: Path) -> Path:
+    """A folder of two mid-gray photos, a.png and b.png."""
+    src = tmp_path / "album"
+    src.mkdir()
+    for name in ("a", "b"):
+        Image.fromarray(np.full((32, 40), 128, np.uint8)).save(src / f"{name}.png")
+    return src
 
 
 # -- the file ------------------------------------------------------------------------------------------------
@@ -192,10 +186,7 @@ def test_a_preview_of_a_reduced_size_colorizer_matches_the_full_result(tmp_path:
 
 def test_a_batch_uses_each_photos_sidecar_and_never_enhances_it(tmp_path: Path) -> None:
     session = open_session(hint_model(tmp_path / "h.onnx"))
-    src = tmp_path / "album"
-    src.mkdir()
-    for name in ("a", "b"):
-        Image.fromarray(np.full((32, 40), 128, np.uint8)).save(src / f"{name}.png")
+    src = gray_album(tmp_path)
     save_hints(sidecar_for(src / "a.png"), [Hint(10, 10, RED)])
     plan = plan_batch([src], tmp_path / "out")
     assert sorted(j.source.name for j in plan.jobs) == ["a.png", "b.png"] and not plan.failures
@@ -209,10 +200,7 @@ def test_a_batch_uses_each_photos_sidecar_and_never_enhances_it(tmp_path: Path) 
 
 def test_a_broken_sidecar_fails_its_photo_with_the_reason_and_the_batch_goes_on(tmp_path: Path) -> None:
     session = open_session(hint_model(tmp_path / "h.onnx"))
-    src = tmp_path / "album"
-    src.mkdir()
-    for name in ("a", "b"):
-        Image.fromarray(np.full((32, 40), 128, np.uint8)).save(src / f"{name}.png")
+    src = gray_album(tmp_path)
     sidecar_for(src / "a.png").write_text('{"hints": [{"x": 1}]}')
     results = run_batch(plan_batch([src], tmp_path / "out"), session, TileOptions(), OutputOptions())
     by_name = {r.source.name: r for r in results}

@@ -48,37 +48,27 @@ def _export_graph(model: nn.Module, path: Path, latent: int | None) -> None:
     model = model.eval()
     batch = torch.export.Dim("batch", max=1024)
     field = _noise_field(model)
+    image_dims = {0: batch, 2: torch.export.Dim("h"), 3: torch.export.Dim("w")}
+    names = [_input_name(model)]
+    examples: tuple[torch.Tensor, ...]
     if _takes_hints(model):  # input and hints share batch, height and width
-        dims = {0: batch, 2: torch.export.Dim("h"), 3: torch.export.Dim("w")}
-        torch.onnx.export(
-            model,
-            (torch.rand(1, 3, 48, 32), torch.zeros(1, 3, 48, 32)),
-            str(path),
-            input_names=["input", "hints"],
-            output_names=["output"],
-            opset_version=OPSET,
-            dynamo=True,
-            dynamic_shapes={"x": dims, "hints": dims},
-            external_data=False,
-        )
-        return
-    if field is not None:
-        example = field(2, 5, 7)  # a batch of 1 would be specialized
-        dims = {0: batch, 2: torch.export.Dim("h"), 3: torch.export.Dim("w")}
+        examples, dims = (torch.rand(1, 3, 48, 32), torch.zeros(1, 3, 48, 32)), [image_dims, image_dims]
+        names.append("hints")
+    elif field is not None:
+        examples, dims = (field(2, 5, 7),), [image_dims]  # a batch of 1 would be specialized
     elif latent is None:
-        example = torch.rand(1, 3, 24, 20)
-        dims = {0: batch, 2: torch.export.Dim("h"), 3: torch.export.Dim("w")}
+        examples, dims = (torch.rand(1, 3, 24, 20),), [image_dims]
     else:
-        example, dims = torch.randn(2, latent), {0: batch}
+        examples, dims = (torch.randn(2, latent),), [{0: batch}]
     torch.onnx.export(
         model,
-        (example,),
+        examples,
         str(path),
-        input_names=["input"],
+        input_names=["input", "hints"][: len(examples)],
         output_names=["output"],
         opset_version=OPSET,
         dynamo=True,
-        dynamic_shapes={_input_name(model): dims},
+        dynamic_shapes=dict(zip(names, dims, strict=True)),
         external_data=False,
     )
 

@@ -15,6 +15,7 @@ of :data:`POINT_SIDE` pixels at the model's working resolution, as in training.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -206,6 +207,7 @@ def hint_planes(hints: Sequence[Hint], height: int, width: int, scale: float = 1
 REACH, EDGE = 0.6, 0.3
 
 
+@functools.lru_cache(maxsize=16)
 def _point_mass(sigma_s: float, side: int) -> float:
     """What the edge-aware smoothing leaves at the centre of one isolated point on a flat photo. On a flat guide
     the filter is separable: the square of its response at the centre of a ``side``-pixel run in one row."""
