@@ -25,15 +25,21 @@ SAMPLE = REPO / "resources" / "samples" / "sample.jpg"
 
 
 def write_model(
-    path: Path, info: ModelInfo, nodes: list, initializers: list | None = None, inputs: tuple[str, ...] = ("input",)
+    path: Path,
+    info: ModelInfo,
+    nodes: list,
+    initializers: list | None = None,
+    inputs: tuple[str, ...] = ("input",),
+    planes: dict[str, int] | None = None,
 ) -> Path:
-    """Writes an ONNX model with dynamic N/H/W from ``inputs`` (N×3×H×W each) to ``output`` with photogan
-    metadata."""
+    """Writes an ONNX model with dynamic N/H/W from ``inputs`` (N×3×H×W each, or N×``planes[name]``×H×W) to
+    ``output`` (likewise) with photogan metadata."""
+    planes = planes or {}
     graph = helper.make_graph(
         nodes,
         info.id,
-        [helper.make_tensor_value_info(name, TensorProto.FLOAT, ["n", 3, "h", "w"]) for name in inputs],
-        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["n", 3, "oh", "ow"])],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["n", planes.get(n, 3), "h", "w"]) for n in inputs],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["n", planes.get("output", 3), "oh", "ow"])],
         initializer=initializers or [],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ from training import archs, checkpoint
 from training.archs.sgan import SpatialGenerator
 from training.config import TrainConfig
 from training.dataset import task_degradation
-from training.evaluation import baseline, mean_pairwise_distance, psnr_ssim
+from training.evaluation import baseline, detect_scores, inpaint_scores, mean_pairwise_distance, psnr_ssim
 from training.export import export_onnx
 from training.trainer import BEST, LAST, generator_params
 
@@ -108,6 +109,8 @@ def measure(model: torch.nn.Module, config: TrainConfig, folder: Path) -> dict[s
     for a ``generate`` model, :func:`measure_diversity`."""
     if config.task == "generate":
         return measure_diversity(model, config, folder)
+    if config.task in ("inpaint", "detect"):
+        return measure_damage(model, config, folder)
     model.eval()
     scale, ours, base = config.scale, [], []
     degrade = task_degradation(config, evaluation=True)
@@ -139,6 +142,29 @@ def measure(model: torch.nn.Module, config: TrainConfig, folder: Path) -> dict[s
     }
 
 
+@torch.no_grad()
+def measure_damage(model: torch.nn.Module, config: TrainConfig, folder: Path) -> dict[str, float]:
+    """An inpainter's PSNR inside the holes (and Telea's), a detector's F1, IoU and false detections, on every
+    photo of ``folder`` (whole, to a multiple of 4 px) with the run's damage drawn with a fixed seed."""
+    model.eval()
+    degrade = task_degradation(config, evaluation=True)
+    assert degrade is not None
+    rng = np.random.default_rng(0)
+
+    def pairs() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        for path in find_images(folder, recursive=True):
+            photo = to_uint(load_image(path).rgb_pixels(), 8)
+            photo = photo[: photo.shape[0] // 4 * 4, : photo.shape[1] // 4 * 4].astype(np.float32) / 255.0
+            yield _planes(degrade(photo, rng)), _planes(photo)
+
+    score = inpaint_scores if config.task == "inpaint" else detect_scores
+    return {k: round(v, 4) for k, v in score(model, pairs())[0].items()}
+
+
+def _planes(image: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None]
+
+
 def _probe_image(size: int) -> torch.Tensor:
     """A seeded, photo-like test card: smooth colour gradients, hard-edged blocks and noise."""
     rng = np.random.default_rng(0)
@@ -167,6 +193,12 @@ def measured_context(model: torch.nn.Module, scale: int, tolerance: float = 0.5 
     inner = 32
     size = -(-(2 * radius + inner + 2 * multiple) // multiple) * multiple
     image = _probe_image(size)
+    extra = getattr(model, "extra_input", None)
+    if extra is not None and extra[0] == "mask":  # an inpainter: holes across the probe (they carry its reach)
+        holes = torch.zeros(1, 1, size, size)
+        holes[..., size // 3 : size // 2, :] = 1.0
+        holes[..., :, size // 2 : size // 2 + 6] = 1.0
+        image = torch.cat([image, holes], dim=1)
     whole = model(image)
     start = (size - inner) // 2 // multiple * multiple
     want = whole[..., start * scale : (start + inner) * scale, start * scale : (start + inner) * scale]

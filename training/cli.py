@@ -24,20 +24,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-from training.config import TrainConfig
+from training.config import TASKS, TrainConfig
 
 log = logging.getLogger("training")
 EXIT_OK, EXIT_USAGE = 0, 2
 CONFIGS = Path(__file__).resolve().parent / "configs"
 #: The recipe a run of the task starts from when no --config is given (the others: TrainConfig's defaults).
-TASK_RECIPES = {"generate": "texture.toml"}
+TASK_RECIPES = {"generate": "texture.toml", "inpaint": "inpaint.toml", "detect": "detect.toml"}
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="photogan train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--task", choices=("upscale", "restore", "colorize", "generate"))
+    p.add_argument("--task", choices=TASKS)
     p.add_argument("--scale", type=int, choices=(2, 3, 4))
     p.add_argument("--data", type=Path, nargs="+", help="folders of clean photos (searched recursively)")
     p.add_argument("--base", help="fine-tune from this model id (bundled or yours)")

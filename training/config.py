@@ -11,9 +11,16 @@ from typing import Any
 
 from training.losses import FidelityWeights
 
-TASKS = ("upscale", "restore", "colorize", "generate")
+TASKS = ("upscale", "restore", "colorize", "generate", "inpaint", "detect")
 AUGMENTATIONS = ("rotate", "flip", "none")
-DEFAULT_ARCH = {"upscale": "compact", "restore": "restorer", "colorize": "colorizer", "generate": "sgan"}
+DEFAULT_ARCH = {
+    "upscale": "compact",
+    "restore": "restorer",
+    "colorize": "colorizer",
+    "generate": "sgan",
+    "inpaint": "inpainter",
+    "detect": "damage-detector",
+}
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from photogan.core.image import to_uint
 from photogan.core.load import load_image
 from training import archs
 from training.config import TrainConfig
+from training.damage import DetectDamage, InpaintDamage
 from training.degradations import (
     HintedLuminance,
     RealPhotoDegradation,
@@ -129,6 +130,11 @@ def task_degradation(config: TrainConfig, evaluation: bool = False) -> Degrade |
             raise ValueError("this degradation mix leaves photos untouched: raise some of its probabilities")
 
         return always_damaged
+    if config.task == "inpaint":  # the photo with Telea-filled holes, and the mask
+        return InpaintDamage.from_params(config.degradation)
+    if config.task == "detect":  # the damaged photo, and the true mask the detector's loss reads
+        detect = DetectDamage.from_params(config.degradation)
+        return replace(detect, clean_fraction=0.0) if evaluation else detect
     if config.task == "colorize":
         if archs.takes_hints(config.arch):  # luminance + hint planes drawn from the true photo (none to validate)
             return replace(HintedLuminance.from_params(config.degradation), evaluation=evaluation)

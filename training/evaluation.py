@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -81,3 +82,45 @@ def mean_pairwise_distance(samples: torch.Tensor) -> float:
     dist = torch.cdist(flat, flat) / math.sqrt(flat.shape[1])
     n = flat.shape[0]
     return float(dist.sum() / (n * (n - 1))) if n > 1 else 0.0
+
+
+Pairs = Iterable[tuple[torch.Tensor, torch.Tensor]]
+Rows = list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
+
+
+@torch.no_grad()
+def inpaint_scores(model: torch.nn.Module, pairs: Pairs) -> tuple[dict[str, float], Rows]:
+    """PSNR inside the holes (8-bit RGB, all holes of all pairs pooled) of the model and of the Telea fill it
+    starts from; inputs are N×4 (filled photo, mask). Also (fill, output, original) rows for a sample sheet."""
+    errors = telea = hole = 0.0
+    rows: Rows = []
+    for inputs, target in pairs:
+        output = model(inputs).float().clamp(0, 1)
+        mask = inputs[:, 3:4]
+        errors += float((((quantize(output) - quantize(target)) / 255) ** 2 * mask).sum())
+        telea += float((((quantize(inputs[:, :3]) - quantize(target)) / 255) ** 2 * mask).sum())
+        hole += 3 * float(mask.sum())
+        rows.append((inputs[0, :3].cpu(), output[0].cpu(), target[0].cpu()))
+    if not hole:
+        return {}, rows
+    return {
+        "psnr": -10 * math.log10(max(errors, 1e-12) / hole),
+        "input_psnr": -10 * math.log10(max(telea, 1e-12) / hole),
+    }, rows
+
+
+@torch.no_grad()
+def detect_scores(model: torch.nn.Module, pairs: Pairs, threshold: float = 0.5) -> tuple[dict[str, float], Rows]:
+    """F1 and IoU of the thresholded damage map against the true mask (inputs N×4: damaged photo, mask), and the
+    share of undamaged pixels taken for damage (``false``). Also (photo, found, true) rows for a sample sheet."""
+    hit = predicted = truth = false = clean = 0.0
+    rows: Rows = []
+    for inputs, _ in pairs:
+        found = (model(inputs[:, :3]).float() > threshold).float()
+        mask = inputs[:, 3:4]
+        hit += float((found * mask).sum())
+        predicted, truth = predicted + float(found.sum()), truth + float(mask.sum())
+        false, clean = false + float((found * (1 - mask)).sum()), clean + float((1 - mask).sum())
+        rows.append((inputs[0, :3].cpu(), found[0].expand(3, -1, -1).cpu(), mask[0].expand(3, -1, -1).cpu()))
+    f1 = 2 * hit / max(1.0, predicted + truth)
+    return {"f1": f1, "iou": hit / max(1.0, predicted + truth - hit), "false": false / max(1.0, clean)}, rows

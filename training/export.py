@@ -37,9 +37,20 @@ def _noise_field(model: nn.Module) -> Any:
     return getattr(model, "noise", None)
 
 
-def _takes_hints(model: nn.Module) -> bool:
-    """A colorizer that reads colour-hint planes as a second input (``hints``, N×3×H×W)."""
-    return bool(getattr(model, "takes_hints", False))
+def _extra_input(model: nn.Module) -> tuple[str, int] | None:
+    """The second input (name, planes) a model reads beside the photo: a colorizer's colour hints (``hints``,
+    N×3×H×W), an inpainter's mask (``mask``, N×1×H×W)."""
+    return getattr(model, "extra_input", None)
+
+
+def _example_extra(planes: int, h: int, w: int) -> torch.Tensor:
+    """A few marked points: colour hints (Cb, Cr, mask) or a small hole (mask)."""
+    extra = torch.zeros(2, planes, h, w)
+    spot = (slice(None), slice(None), slice(h // 3, h // 3 + 3), slice(w // 2, w // 2 + 3))
+    if planes == 3:
+        extra[:, :2][spot] = torch.tensor([0.2, -0.1])[:, None, None]
+    extra[:, planes - 1 :][spot] = 1.0
+    return extra
 
 
 def _export_graph(model: nn.Module, path: Path, latent: int | None) -> None:
@@ -51,9 +62,10 @@ def _export_graph(model: nn.Module, path: Path, latent: int | None) -> None:
     image_dims = {0: batch, 2: torch.export.Dim("h"), 3: torch.export.Dim("w")}
     names = [_input_name(model)]
     examples: tuple[torch.Tensor, ...]
-    if _takes_hints(model):  # input and hints share batch, height and width
-        examples, dims = (torch.rand(1, 3, 48, 32), torch.zeros(1, 3, 48, 32)), [image_dims, image_dims]
-        names.append("hints")
+    extra = _extra_input(model)
+    if extra is not None:  # input and hints (or mask) share batch, height and width
+        examples, dims = (torch.rand(1, 3, 48, 32), torch.zeros(1, extra[1], 48, 32)), [image_dims, image_dims]
+        names.append(extra[0])
     elif field is not None:
         examples, dims = (field(2, 5, 7),), [image_dims]  # a batch of 1 would be specialized
     elif latent is None:
@@ -64,7 +76,7 @@ def _export_graph(model: nn.Module, path: Path, latent: int | None) -> None:
         model,
         examples,
         str(path),
-        input_names=["input", "hints"][: len(examples)],
+        input_names=["input", extra[0] if extra else ""][: len(examples)],
         output_names=["output"],
         opset_version=OPSET,
         dynamo=True,
@@ -101,12 +113,11 @@ def check_parity(
             x = torch.randn(3, latent)
         feeds = {"input": x.numpy()}
         with torch.no_grad():
-            if _takes_hints(model):  # a few colour points
-                hints = torch.zeros(2, 3, h, w)
-                hints[:, :2, h // 3 : h // 3 + 3, w // 2 : w // 2 + 3] = torch.tensor([0.2, -0.1])[:, None, None]
-                hints[:, 2, h // 3 : h // 3 + 3, w // 2 : w // 2 + 3] = 1.0
-                feeds["hints"] = hints.numpy()
-                expected = model.eval()(x, hints).numpy()
+            extra = _extra_input(model)
+            if extra is not None:
+                planes = _example_extra(extra[1], h, w)
+                feeds[extra[0]] = planes.numpy()
+                expected = model.eval()(x, planes).numpy()
             else:
                 expected = model.eval()(x).numpy()
         got = session.run(["output"], feeds)[0]

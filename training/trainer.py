@@ -33,7 +33,15 @@ from training.archs.sgan import SpatialGenerator
 from training.config import TrainConfig
 from training.dataset import TaskData
 from training.ema import EMA
-from training.evaluation import baseline, mean_pairwise_distance, psnr_ssim, save_pair_grid, save_sample_grid
+from training.evaluation import (
+    baseline,
+    detect_scores,
+    inpaint_scores,
+    mean_pairwise_distance,
+    psnr_ssim,
+    save_pair_grid,
+    save_sample_grid,
+)
 from training.losses import FidelityLoss, GanLoss
 
 log = logging.getLogger("training")
@@ -258,10 +266,11 @@ class Trainer:
         with self._autocast():
             losses: dict[str, float] = {}
             total = fake.new_zeros(())
-            if c.task != "generate":
+            if c.task not in ("generate", "detect"):  # a detector's target is the damage: its own loss
                 pixel, terms = self.fidelity(fake.float(), targets)
                 total = total + pixel
                 losses.update(terms)
+            if c.task != "generate":
                 model_loss = getattr(self.g, "training_loss", None)  # a colour-bin colorizer's cross-entropy
                 if callable(model_loss):
                     term = model_loss(targets)
@@ -326,6 +335,8 @@ class Trainer:
             samples = model(self.fixed_noise.to(self.device)).float().cpu()
             save_sample_grid(samples, self.run_dir / "samples.png")
             return {"diversity": mean_pairwise_distance(samples)}
+        if c.task in ("inpaint", "detect"):
+            return self._validate_damage(model)
         on_y = c.task != "colorize"  # colorization keeps Y exactly: score it on RGB
         scores, before, rows = [], [], []
         for inputs, target in self.val_pairs:
@@ -338,6 +349,12 @@ class Trainer:
         psnr, ssim = np.mean(scores, axis=0)
         psnr_in, ssim_in = np.mean(before, axis=0)
         return {"psnr": float(psnr), "ssim": float(ssim), "input_psnr": float(psnr_in), "input_ssim": float(ssim_in)}
+
+    def _validate_damage(self, model: nn.Module) -> dict[str, float]:
+        score = inpaint_scores if self.config.task == "inpaint" else detect_scores
+        metrics, rows = score(model, ((i.to(self.device), t.to(self.device)) for i, t in self.val_pairs))
+        save_pair_grid(rows[:4], self.run_dir / "samples.png")
+        return metrics
 
     # -- checkpoints ----------------------------------------------------------------------------------------
 
@@ -496,7 +513,7 @@ class Trainer:
         if self.rank:
             return {}
         metrics = self.validate()
-        score = metrics.get("psnr", metrics.get("diversity", 0.0))
+        score = metrics.get("psnr", metrics.get("f1", metrics.get("diversity", 0.0)))
         if score > self.best:
             self.best = score
             checkpoint.save(

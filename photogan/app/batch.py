@@ -21,6 +21,7 @@ from photogan.core.formats import FORMAT_CHOICES, find_images, is_image_name, su
 from photogan.core.hints import load_hints, sidecar_for
 from photogan.core.image import Photo
 from photogan.core.load import DEFAULT_MAX_PIXELS, load_image
+from photogan.core.masks import load_mask, mask_sidecar_for
 from photogan.core.progress import Progress
 from photogan.core.save import (
     DEFAULT_JPEG_QUALITY,
@@ -43,12 +44,13 @@ class PlanError(UsageError):
 
 @dataclass(frozen=True)
 class Job:
-    """One input file, the output it becomes, and its colour hints for a colorizer (the ``NAME.hints.json``
-    sidecar beside it, or a file given for it)."""
+    """One input file, the output it becomes, its colour hints for a colorizer and its mask for an inpainter (the
+    ``NAME.hints.json`` and ``NAME.mask.png`` sidecars beside it, or files given for it)."""
 
     source: Path
     target: Path
     hints: Path | None = None
+    mask: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -106,9 +108,10 @@ class OutputOptions:
 
 
 def job_for(source: Path, target: Path) -> Job:
-    """The job of one input: its colour hints are the ``NAME.hints.json`` beside it, when there is one."""
-    sidecar = sidecar_for(source)
-    return Job(source, target, sidecar if sidecar.is_file() else None)
+    """The job of one input: its colour hints and its mask are the ``NAME.hints.json`` and ``NAME.mask.png``
+    beside it, when there are."""
+    hints, mask = sidecar_for(source), mask_sidecar_for(source)
+    return Job(source, target, hints if hints.is_file() else None, mask if mask.is_file() else None)
 
 
 @dataclass
@@ -132,7 +135,7 @@ def plan_batch(
 
     ``a/b/name.ext`` becomes ``output_dir/name.ext`` (``.ext`` changed by ``fmt``); files found in a folder with
     ``recursive`` keep their path relative to that folder. A ``name.hints.json`` beside an input is its colour
-    hints (never an input itself).
+    hints, a ``name.mask.png`` its mask (never an input itself).
 
     Raises:
         PlanError: An output would overwrite an input file.
@@ -190,8 +193,16 @@ class BatchObserver:
         """A file is done, skipped or failed."""
 
 
-def _colorizes(session: ModelSession | Sequence[ModelSession]) -> bool:
-    return any(s.info.task == "colorize" for s in ([session] if isinstance(session, ModelSession) else session))
+def _has_task(session: ModelSession | Sequence[ModelSession], task: str) -> bool:
+    return any(s.info.task == task for s in ([session] if isinstance(session, ModelSession) else session))
+
+
+def _needs_mask(session: ModelSession | Sequence[ModelSession]) -> bool:
+    """An inpainter with no damage detector before it: it has nothing to fill without a mask."""
+    for step in [session] if isinstance(session, ModelSession) else session:
+        if step.info.task in ("detect", "inpaint"):
+            return step.info.task == "inpaint"
+    return False
 
 
 def enhance_file(
@@ -212,11 +223,15 @@ def enhance_file(
     started = time.monotonic()
     if output.skip_existing and job.target.exists():
         return FileResult(job.source, job.target, "skipped", "output exists")
+    if job.mask is None and _needs_mask(session):
+        return FileResult(job.source, job.target, "skipped", f"no mask to fill ({mask_sidecar_for(job.source).name})")
     try:
-        hints = load_hints(job.hints) if job.hints is not None and _colorizes(session) else []
+        hints = load_hints(job.hints) if job.hints is not None and _has_task(session, "colorize") else []
         photo = load_image(job.source, max_pixels=max_pixels, budget=chain_budget(session))
+        inpaints = job.mask is not None and _has_task(session, "inpaint")
+        mask = load_mask(job.mask, photo.width, photo.height) if inpaints and job.mask is not None else None
         progress.set_progress(0.02)
-        result = enhance_chain(photo, session, tile, progress.sub_progress(0.02, 0.93), hints)
+        result = enhance_chain(photo, session, tile, progress.sub_progress(0.02, 0.93), hints, mask=mask)
         detail = ""
         if output.size is not None and not output.size.empty:  # to the exact size asked, from the model's scale
             width, height = output.size.target(photo.width, photo.height)

@@ -11,13 +11,16 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from photogan.core.errors import ModelError
 from photogan.core.hints import Hint, inside, moved
 from photogan.core.image import Photo
 from photogan.core.load import ImageHeader, MemoryBudget
+from photogan.core.masks import damage_mask, resized
 from photogan.core.progress import Progress
 from photogan.core.tiling import TileOptions
-from photogan.inference.enhancer import enhance, result_bytes, work_factor
+from photogan.inference.enhancer import enhance, find_damage, result_bytes, work_factor
 from photogan.inference.session import ModelSession
 
 
@@ -30,9 +33,12 @@ def as_chain(models: ModelSession | Sequence[ModelSession]) -> list[ModelSession
     chain = [models] if isinstance(models, ModelSession) else list(models)
     if not chain:
         raise ModelError("choose at least one model")
-    for session in chain:
+    for k, session in enumerate(chain):
         if session.info.task == "generate":
             raise ModelError(f"{session.info.id} generates images from noise; it cannot be part of a chain")
+        following = chain[k + 1].info.task if k + 1 < len(chain) else None
+        if session.info.task == "detect" and following != "inpaint":
+            raise ModelError(f"{session.info.id} finds damage for an inpaint model: put one right after it")
     return chain
 
 
@@ -69,11 +75,14 @@ def enhance_chain(
     progress: Progress | None = None,
     hints: Sequence[Hint] = (),
     whole_size: tuple[int, int] | None = None,
+    mask: np.ndarray | None = None,
 ) -> Photo:
     """Runs each model of the chain on the result of the previous one.
 
     ``hints`` (colour points in the photo's pixels) go to the colorizer, moved to its input's size;
-    ``whole_size`` is the size of the whole photo when ``photo`` is a region of it (see ``enhance``).
+    ``whole_size`` is the size of the whole photo when ``photo`` is a region of it (see ``enhance``). ``mask``
+    (H×W bool, the photo's pixels to fill) goes to the inpainter, with the damage a detector step before it finds
+    added (``--task repair``: detect → inpaint → restore).
 
     Raises:
         ModelError, InsufficientMemoryError, Cancelled: as :func:`photogan.inference.enhancer.enhance`.
@@ -86,10 +95,17 @@ def enhance_chain(
         costs.append(scale * scale)
     total, done, scale = float(sum(costs)), 0.0, 1
     width, height = whole_size or (photo.width, photo.height)
+    holes = mask
     for session, cost in zip(chain, costs, strict=True):
         sub = progress.sub_progress(done / total, cost / total)
-        step_hints = moved(hints, scale) if scale != 1 else hints
-        photo = enhance(photo, session, tile, sub, step_hints, (width * scale, height * scale))
+        if holes is not None:
+            holes = resized(holes, photo.width, photo.height)
+        if session.info.task == "detect":
+            found = damage_mask(find_damage(photo, session, tile, sub))
+            holes = found if holes is None else holes | found
+        else:
+            step_hints = moved(hints, scale) if scale != 1 else hints
+            photo = enhance(photo, session, tile, sub, step_hints, (width * scale, height * scale), holes)
         done += cost
         scale *= session.info.scale
     return photo
@@ -124,11 +140,12 @@ def preview_region(
     tile: TileOptions | None = None,
     progress: Progress | None = None,
     hints: Sequence[Hint] = (),
+    mask: np.ndarray | None = None,
 ) -> tuple[Region, Photo]:
     """Enhances only ``region`` of ``photo`` (a quick look before processing the whole photo).
 
     The region is clamped to the photo and grown by every model's context, so its edges match the full result;
-    ``hints`` are in the photo's pixels (those near the region are used).
+    ``hints`` and ``mask`` are in the photo's pixels (those near the region are used).
 
     Returns:
         The clamped region (in the input's coordinates) and its enhanced pixels (``chain_scale`` times larger).
@@ -153,7 +170,8 @@ def preview_region(
     y1 = min(photo.height, part.y + part.height + margin)
     near = inside(moved(hints, 1.0, -x0, -y0), x1 - x0, y1 - y0)
     crop = _crop(photo, Region(x0, y0, x1 - x0, y1 - y0))
-    result = enhance_chain(crop, chain, tile, progress, near, (photo.width, photo.height))
+    holes = None if mask is None else mask[y0:y1, x0:x1]
+    result = enhance_chain(crop, chain, tile, progress, near, (photo.width, photo.height), holes)
     s = chain_scale(chain)
     keep = Region((part.x - x0) * s, (part.y - y0) * s, part.width * s, part.height * s)
     return part, _crop(result, keep)

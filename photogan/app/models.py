@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +11,11 @@ from photogan.core.errors import ModelError
 from photogan.inference.model_info import ModelInfo, is_spatial
 from photogan.inference.registry import ModelRegistry, RegisteredModel
 from photogan.inference.session import Device, ModelSession, SessionCache
+
+#: Tasks that are a chain of models: ``repair`` finds damage, fills it, then cleans noise, grain and fading.
+TASK_CHAINS: dict[str, tuple[str, ...]] = {"repair": ("detect", "inpaint", "restore")}
+#: What a photographer asks for on the command line and in the GUI's task lists.
+ENHANCE_TASKS = ("upscale", "restore", "colorize", "inpaint", "repair")
 
 
 @dataclass
@@ -36,6 +42,14 @@ class ModelService:
         if scale is not None and info.scale != scale:
             raise ModelError(f"{info.id} upscales ×{info.scale}, not ×{scale}")
         return info
+
+    def resolve_task(self, task: str, scale: int | None = None) -> builtins.list[ModelInfo]:
+        """The default models of a task, one or a chain (:data:`TASK_CHAINS`).
+
+        Raises:
+            ModelError: A model the task needs is missing.
+        """
+        return [self.registry.default_for(step, scale) for step in TASK_CHAINS.get(task, (task,))]
 
     def open(self, info: ModelInfo, device: str = "auto") -> ModelSession:
         """Loads ``info`` on ``device`` (``auto``, ``cpu``, ``cuda``, ``cuda:N``); see ``session.provider``."""

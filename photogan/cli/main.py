@@ -19,12 +19,13 @@ from tqdm import tqdm
 
 from photogan import __version__
 from photogan.app.batch import BatchObserver, FileResult, Job, OutputOptions, PlanError, plan_batch, run_batch
-from photogan.app.models import ModelService, describe
+from photogan.app.models import ENHANCE_TASKS, TASK_CHAINS, ModelService, describe
 from photogan.app.sizing import SizeRequest, model_scale, parse_print
 from photogan.core.errors import Cancelled, ModelError, OutputFolderError, UsageError
 from photogan.core.formats import FORMAT_CHOICES
 from photogan.core.hints import load_hints
 from photogan.core.load import DEFAULT_MAX_PIXELS
+from photogan.core.masks import load_mask
 from photogan.core.progress import Progress
 from photogan.core.tiling import TileOptions
 from photogan.inference.model_info import ModelInfo, is_spatial
@@ -55,7 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="OUTDIR",
         help="output folder (default: ./photogan-output)",
     )
-    enh.add_argument("--task", choices=("upscale", "restore", "colorize"), help="default: upscale")
+    enh.add_argument(
+        "--task",
+        choices=ENHANCE_TASKS,
+        help="default: upscale; inpaint fills a mask's holes; repair finds scratches, dust and tears, fills them "
+        "and cleans noise and fading (detect → inpaint → restore)",
+    )
     enh.add_argument("--scale", type=int, choices=(2, 4), help="upscaling factor (default 4)")
     enh.add_argument("--model", help="model id (see 'photogan models list') or path to a .onnx file")
     enh.add_argument(
@@ -71,6 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="HINTS.json",
         help='colour points for colorize, {"hints": [{"x": 120, "y": 48, "color": "#b03a2e"}]} in the photo\'s '
         "pixels (one input photo; in a batch each photo's NAME.hints.json beside it is used)",
+    )
+    enh.add_argument(
+        "--mask",
+        type=Path,
+        metavar="MASK.png",
+        help="what inpaint fills: white = fill, the photo's size (one input photo; in a batch each photo's "
+        "NAME.mask.png beside it is used); with repair, added to the damage it finds",
     )
     enh.add_argument(
         "--chain",
@@ -187,17 +200,19 @@ def _chain(args: argparse.Namespace, service: ModelService, size: SizeRequest | 
         steps = [item.strip() for item in args.chain.split(",") if item.strip()]
         if not steps:
             raise UsageError("--chain needs model ids or tasks joined by commas, e.g. restore,upscale-x4")
-        return [_step(service, item, size) for item in steps]
+        return [info for item in steps for info in _step(service, item, size)]
     if size is not None and size.factor is not None and (args.task or "upscale") == "upscale" and not args.model:
         return [service.resolve("upscale", args.scale or model_scale([size.factor], (2, 4)), None)]
+    if args.task in TASK_CHAINS and args.model is None:
+        return service.resolve_task(args.task)
     return [service.resolve(args.task, args.scale, args.model)]
 
 
-def _step(service: ModelService, item: str, size: SizeRequest | None) -> ModelInfo:
-    if item in ("upscale", "restore", "colorize"):
+def _step(service: ModelService, item: str, size: SizeRequest | None) -> list[ModelInfo]:
+    if item in ENHANCE_TASKS:
         scale = model_scale([size.factor], (2, 4)) if item == "upscale" and size and size.factor else None
-        return service.resolve(item, scale, None)
-    return service.resolve(None, None, item)
+        return service.resolve_task(item, scale)
+    return [service.resolve(None, None, item)]
 
 
 def _enhance(args: argparse.Namespace, service: ModelService) -> int:
@@ -213,6 +228,13 @@ def _enhance(args: argparse.Namespace, service: ModelService) -> int:
             raise UsageError("--hints goes with one photo; in a batch put NAME.hints.json beside each photo")
         load_hints(args.hints)  # a bad file is a usage error before any work
         plan.jobs[0] = replace(plan.jobs[0], hints=args.hints)
+    if args.mask is not None:
+        if len(plan.jobs) != 1 or len(args.inputs) != 1 or args.inputs[0].is_dir():
+            raise UsageError("--mask goes with one photo; in a batch put NAME.mask.png beside each photo")
+        if not any(i.task == "inpaint" for i in infos):
+            raise UsageError("--mask holds the holes inpaint fills: add --task inpaint or --task repair")
+        load_mask(args.mask)  # an unreadable file is a usage error before any work (its size is checked later)
+        plan.jobs[0] = replace(plan.jobs[0], mask=args.mask)
     sessions = [service.open(info, args.device) for info in infos]
     if args.hints is not None and not any(i.task == "colorize" for i in infos):
         raise UsageError("--hints are colour points for colorize: add --task colorize (or colorize to --chain)")

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from photogan.core.errors import UnsupportedFormatError
+from photogan.core.masks import is_mask_sidecar
 
 #: Pillow format name -> file suffixes, first one preferred for new files.
 FORMAT_SUFFIXES: dict[str, tuple[str, ...]] = {
@@ -88,8 +89,9 @@ def suffix_for_format(fmt: str, original: Path | None = None) -> str:
 
 
 def is_image_name(path: Path) -> bool:
-    """True for a visible file with an image suffix (hidden files and our temporary files excluded)."""
-    return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
+    """True for a visible file with an image suffix (hidden files, our temporary files and a photo's mask sidecar
+    ``NAME.mask.png`` excluded)."""
+    return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".") and not is_mask_sidecar(path)
 
 
 def find_images(folder: Path, recursive: bool) -> Iterator[Path]:

@@ -52,6 +52,7 @@ def enhance(
     progress: Progress | None = None,
     hints: Sequence[Hint] = (),
     whole_size: tuple[int, int] | None = None,
+    mask: np.ndarray | None = None,
 ) -> Photo:
     """Runs ``model`` on ``photo`` and returns the result with the photo's metadata.
 
@@ -69,18 +70,22 @@ def enhance(
             model that takes hints itself; other tasks ignore them.
         whole_size: (width, height) of the whole photo when ``photo`` is a region of it (a preview): a colorizer
             that works at reduced size uses the whole photo's working scale, so the region matches the full result.
+        mask: For an ``inpaint`` model, the pixels to fill (H×W bool, True = fill); only those change.
 
     Returns:
         The enhanced photo (same bit depth, ICC profile, EXIF, XMP and DPI).
 
     Raises:
-        ModelError: The model cannot enhance photos (e.g. a ``generate`` model) or failed.
+        ModelError: The model cannot enhance photos (a ``generate`` or ``detect`` model; an ``inpaint`` model
+            without a mask) or failed.
         InsufficientMemoryError: The result would not fit in the available memory (checked before starting).
         Cancelled: ``progress`` was cancelled.
     """
     info = model.info
     if info.task == "generate":
         raise ModelError(f"{info.id} generates images from noise; it cannot enhance a photo")
+    if info.task == "detect":
+        raise ModelError(f"{info.id} finds damage (a mask for an inpaint model); it does not change a photo")
     options = options or TileOptions()
     if info.tiling == "whole":
         options = TileOptions(tile_size=0, pad=options.pad, overlap=options.overlap, min_tile=options.min_tile)
@@ -95,6 +100,14 @@ def enhance(
         pixels = _colorize(photo, model, options, progress, hints, work_factor(info, *whole), max(whole))
         alpha = None if photo.alpha is None else photo.alpha.copy()
         return photo.with_pixels(pixels, alpha)
+
+    if info.task == "inpaint":
+        if mask is None:
+            raise ModelError(
+                f"{info.id} fills the holes of a mask: give one (--mask, or NAME.mask.png beside the photo)"
+            )
+        pixels = _inpaint(photo, model, options, progress, mask)
+        return photo.with_pixels(pixels, None if photo.alpha is None else photo.alpha.copy())
 
     def run_tile(tile: np.ndarray) -> np.ndarray:
         rgb = np.repeat(tile, 3, axis=2) if tile.shape[2] == 1 else tile
@@ -156,3 +169,94 @@ def _colorize(
         luma = luma[: photo.height, : photo.width]
         chroma = chroma[: photo.height, : photo.width]
     return in_gamut(luma, chroma)
+
+
+def classical_fill(pixels: np.ndarray, mask: np.ndarray, radius: int = 5) -> np.ndarray:
+    """Telea's fast-marching fill of ``mask`` (float H×W×C, each channel on its own, at full precision): what an
+    inpainter starts from and refines."""
+    import cv2
+
+    out = pixels.copy()
+    hole = mask.astype(np.uint8)
+    for c in range(pixels.shape[2]):
+        filled = cv2.inpaint(np.ascontiguousarray(pixels[..., c]), hole, radius, cv2.INPAINT_TELEA)
+        out[..., c][mask] = filled[mask]
+    return out
+
+
+def _inpaint(
+    photo: Photo, model: ModelSession, options: TileOptions, progress: Progress | None, mask: np.ndarray
+) -> np.ndarray:
+    """The photo with the holes of ``mask`` filled: Telea's fill of the whole photo first (so a hole that crosses a
+    tile border starts from one fill on both sides), then the model on the blocks that hold holes only, each with
+    its context around it; every pixel outside the mask is kept exactly."""
+    if mask.shape != (photo.height, photo.width):
+        raise ModelError(f"the mask is {mask.shape[1]}×{mask.shape[0]} px and the photo {photo.width}×{photo.height}")
+    progress = progress or Progress()
+    if not mask.any():
+        return photo.pixels.copy()
+    pixels = classical_fill(photo.pixels, mask)
+    info = model.info
+    block = options.tile_size or max(photo.width, photo.height)
+    pad = info.tile_pad + info.size_multiple
+    rows, cols = -(-photo.height // block), -(-photo.width // block)
+    busy = [
+        (i, j)
+        for i in range(rows)
+        for j in range(cols)
+        if mask[i * block : (i + 1) * block, j * block : (j + 1) * block].any()
+    ]
+    inner = TileOptions(tile_size=0, pad=options.pad, overlap=options.overlap, min_tile=options.min_tile)
+    out = pixels.copy()
+    for done, (i, j) in enumerate(busy):
+        progress.check_cancelled()
+        y0, x0 = i * block, j * block
+        y1, x1 = min(photo.height, y0 + block), min(photo.width, x0 + block)
+        cy0, cx0 = max(0, y0 - pad), max(0, x0 - pad)
+        cy1, cx1 = min(photo.height, y1 + pad), min(photo.width, x1 + pad)
+        region = np.concatenate([pixels[cy0:cy1, cx0:cx1], mask[cy0:cy1, cx0:cx1, None].astype(np.float32)], axis=2)
+
+        def run_tile(tile: np.ndarray) -> np.ndarray:
+            rgb = np.repeat(tile[..., :1], 3, axis=2) if tile.shape[2] == 2 else tile[..., :3]
+            batch = np.ascontiguousarray(rgb.transpose(2, 0, 1)[None], dtype=np.float32)
+            holes = np.ascontiguousarray(tile[..., -1:].transpose(2, 0, 1)[None], dtype=np.float32)
+            result = np.clip(model.run(batch, holes)[0].transpose(1, 2, 0), 0.0, 1.0)
+            return rgb_to_gray(result) if tile.shape[2] == 2 else result
+
+        filled = run_tiled(region, run_tile, 1, inner, pad=info.tile_pad, multiple=info.size_multiple)
+        hole = mask[y0:y1, x0:x1]
+        part = filled[y0 - cy0 : y1 - cy0, x0 - cx0 : x1 - cx0]
+        out[y0:y1, x0:x1][hole] = part[hole]
+        progress.set_progress((done + 1) / len(busy))
+    return out
+
+
+def find_damage(
+    photo: Photo, model: ModelSession, options: TileOptions | None = None, progress: Progress | None = None
+) -> np.ndarray:
+    """A damage detector's H×W probability that each pixel of ``photo`` is damage (scratch, crack, dust, fold,
+    missing paper); ``photogan.core.masks.damage_mask`` makes the mask to fill from it.
+
+    Raises:
+        ModelError: ``model`` is not a ``detect`` model, or failed.
+        Cancelled: ``progress`` was cancelled.
+    """
+    info = model.info
+    if info.task != "detect":
+        raise ModelError(f"{info.id} is a {info.task} model, not a damage detector")
+
+    def run_tile(tile: np.ndarray) -> np.ndarray:
+        rgb = np.repeat(tile, 3, axis=2) if tile.shape[2] == 1 else tile
+        batch = np.ascontiguousarray(rgb.transpose(2, 0, 1)[None], dtype=np.float32)
+        return model.run(batch)[0].transpose(1, 2, 0)
+
+    found = run_tiled(
+        photo.pixels,
+        run_tile,
+        1,
+        options or TileOptions(),
+        pad=info.tile_pad,
+        multiple=info.size_multiple,
+        progress=progress,
+    )
+    return np.clip(found[..., 0], 0.0, 1.0)

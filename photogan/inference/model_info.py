@@ -22,8 +22,8 @@ from photogan.core.errors import ModelError
 #: Version of the metadata schema written by ``training/export``. Bump on incompatible changes.
 FORMAT_VERSION = 1
 
-Task = Literal["upscale", "restore", "colorize", "generate"]
-TASKS: tuple[Task, ...] = ("upscale", "restore", "colorize", "generate")
+Task = Literal["upscale", "restore", "colorize", "generate", "inpaint", "detect"]
+TASKS: tuple[Task, ...] = ("upscale", "restore", "colorize", "generate", "inpaint", "detect")
 
 #: How a model may be tiled: ``tiled`` (any tile size works), ``whole`` (the model needs the whole image).
 Tiling = Literal["tiled", "whole"]
@@ -62,7 +62,8 @@ class ModelInfo:
     Attributes:
         id: Stable identifier used on the command line (``--model upscale-x4``).
         name: Human-readable name.
-        task: One of ``upscale``, ``restore``, ``colorize``, ``generate``.
+        task: One of ``upscale``, ``restore``, ``colorize``, ``generate``, ``inpaint`` (fills the holes of a
+            mask given beside the photo), ``detect`` (finds damage: one plane of probability).
         scale: Output size divided by input size (1 for restore/colorize).
         arch: Architecture name as registered in ``training.archs``.
         arch_params: Architecture hyperparameters (informational; not needed to run the model).

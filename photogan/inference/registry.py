@@ -43,6 +43,8 @@ DEFAULTS: dict[tuple[str, int], str] = {
     ("restore", 1): "restore",
     ("colorize", 1): "colorize",
     ("generate", 1): "texture-bark",
+    ("inpaint", 1): "inpaint",
+    ("detect", 1): "repair-detect",
 }
 
 _info_cache: dict[tuple[str, int], ModelInfo] = {}

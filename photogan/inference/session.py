@@ -65,19 +65,27 @@ class ModelSession:
         self.session = session
         self.requested = requested
         self.provider: str = session.get_providers()[0]
-        #: A colorizer that also reads colour-hint planes (``photogan.core.hints``) as its second input.
-        self.takes_hints = any(i.name == "hints" for i in session.get_inputs())
+        #: The second input beside the photo, (name, planes): a colorizer's colour-hint planes
+        #: (``photogan.core.hints``, ``hints``), an inpainter's mask (``mask``); None for a photo-only model.
+        self.extra_input: tuple[str, int] | None = None
+        for item in session.get_inputs()[1:2]:
+            planes = item.shape[1] if len(item.shape) == 4 and isinstance(item.shape[1], int) else 1
+            self.extra_input = (item.name, planes)
+        #: A colorizer that also reads colour-hint planes as its second input.
+        self.takes_hints = self.extra_input is not None and self.extra_input[0] == "hints"
 
     @property
     def uses_gpu(self) -> bool:
         return self.provider != CPU
 
-    def run(self, batch: np.ndarray, hints: np.ndarray | None = None) -> np.ndarray:
-        """Runs the model (with no hints, a hint-taking colorizer gets empty hint planes); out-of-memory errors
-        become :class:`OutOfMemoryError` so the tiler can split."""
+    def run(self, batch: np.ndarray, extra: np.ndarray | None = None) -> np.ndarray:
+        """Runs the model on N×3×H×W ``batch`` and, for a model with a second input, its planes ``extra`` (none:
+        empty planes, e.g. a colorizer without hints); out-of-memory errors become :class:`OutOfMemoryError` so
+        the tiler can split."""
         feeds = {"input": batch}
-        if self.takes_hints:
-            feeds["hints"] = np.zeros_like(batch) if hints is None else hints
+        if self.extra_input is not None:
+            name, planes = self.extra_input
+            feeds[name] = np.zeros((batch.shape[0], planes, *batch.shape[2:]), np.float32) if extra is None else extra
         try:
             return self.session.run(["output"], feeds)[0]
         except Exception as exc:  # onnxruntime raises its own exception types from C++
@@ -122,8 +130,12 @@ def probe(session: ModelSession) -> None:
         raise ModelError(
             f"{info.id}: photogan models take 'input' and give 'output'; this one takes {names[0]} and gives {names[1]}"
         )
-    if session.takes_hints and info.task != "colorize":
-        raise ModelError(f"{info.id}: only colorize models take colour hints, and it is a {info.task} model")
+    extra = session.extra_input[0] if session.extra_input else None
+    if extra is not None and (extra, info.task) not in (("hints", "colorize"), ("mask", "inpaint")):
+        wanted = {"colorize": "'hints' (or none)", "inpaint": "'mask'"}.get(info.task, "none")
+        raise ModelError(f"{info.id}: a {info.task} model takes {wanted} beside 'input', and this one takes {extra!r}")
+    if info.task == "inpaint" and extra != "mask":
+        raise ModelError(f"{info.id}: an inpaint model takes the holes to fill as a second input 'mask'")
     rng = np.random.default_rng(0)
     if is_spatial(info):  # a noise field (photogan.app.generate)
         probe_in = rng.standard_normal((1, sum(field_channels(info)), 3, 4), dtype=np.float32)
@@ -134,7 +146,8 @@ def probe(session: ModelSession) -> None:
     else:
         m = info.size_multiple
         probe_in = rng.random((1, 3, 5 * m, 7 * m), dtype=np.float32)
-        expected = (1, 3, 5 * m * info.scale, 7 * m * info.scale)
+        planes = 1 if info.task == "detect" else 3  # a damage detector gives one plane: the damage probability
+        expected = (1, planes, 5 * m * info.scale, 7 * m * info.scale)
     try:
         out = session.run(probe_in)
     except ModelError as exc:

@@ -11,6 +11,7 @@ from training.archs.compact import CompactUpscaler
 from training.archs.dcgan import DCGANGenerator
 from training.archs.discriminator import DCGANDiscriminator, PatchDiscriminator, UNetDiscriminator
 from training.archs.hint_colorizer import HintColorizer, HintRegressor
+from training.archs.inpainter import DamageDetector, Inpainter
 from training.archs.restorer import Colorizer, Restorer
 from training.archs.sgan import SpatialGenerator
 
@@ -40,6 +41,12 @@ def takes_hints(name: str) -> bool:
     return bool(getattr(_REGISTRY.get(name), "takes_hints", False))
 
 
+def extra_input(name: str) -> tuple[str, int] | None:
+    """The second input (name, planes) the architecture ``name`` reads beside the photo: a colorizer's colour
+    hints, an inpainter's mask; None for a photo-only model."""
+    return getattr(_REGISTRY.get(name), "extra_input", None)
+
+
 def names() -> list[str]:
     """The registered architecture names."""
     return sorted(_REGISTRY)
@@ -50,6 +57,8 @@ register("restorer", Restorer)
 register("colorizer", Colorizer)
 register("hint-colorizer", HintColorizer)
 register("hint-colorizer-l1", HintRegressor)
+register("inpainter", Inpainter)
+register("damage-detector", DamageDetector)
 register("dcgan", DCGANGenerator)
 register("sgan", SpatialGenerator)
 register("dcgan-d", DCGANDiscriminator)

@@ -110,6 +110,7 @@ class HintColorizer(nn.Module):
     """
 
     takes_hints = True
+    extra_input = ("hints", 3)  # ONNX: a second input named "hints", three planes
     decoding: tuple[str, ...] = ("temperature", "prior_shift", "gain")  # settable at bundling
     to_ycc: torch.Tensor
     from_ycc: torch.Tensor
