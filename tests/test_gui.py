@@ -663,3 +663,67 @@ def test_colour_points_are_placed_moved_removed_saved_beside_the_photo_and_used(
     window.open_paths([photo])  # reopened: the points come back from the sidecar (none now)
     qtbot.waitUntil(lambda: window.worker is None, timeout=10000)
     assert view.hints == []
+
+
+def test_the_damage_mask_is_painted_erased_undone_saved_and_filled(  # type: ignore[no-untyped-def]
+    qtbot, window, tmp_path: Path
+) -> None:
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+    from test_repair import FILL, gray_fill_model
+
+    from photogan.core.masks import load_mask, mask_sidecar_for
+    from photogan.inference.registry import user_models_dir
+
+    gray_fill_model(user_models_dir() / "test-fill.onnx", "test-fill")
+    window.refresh_models()
+    assert window.select_chain(("test-fill",)) and window.chain_inpaints()
+    photo = tmp_path / "scan.png"
+    Image.fromarray(np.full((60, 80, 3), 200, np.uint8)).save(photo)
+    window.resize(900, 700)
+    window.show()
+    window.open_paths([photo])
+    qtbot.waitUntil(lambda: window.photo is not None and window.worker is None, timeout=10000)
+    view = window.viewer
+    window.mask_action.trigger()
+    assert view.mask_mode and not view.hint_mode
+    window.brush_spin.setValue(3)
+
+    def on_screen(x: float, y: float) -> QPoint:
+        point = view.state.to_pane(QPointF(x, y))
+        return QPoint(int(point.x()), int(point.y()))
+
+    def stroke(button: Qt.MouseButton, start: tuple[float, float], end: tuple[float, float]) -> None:
+        QTest.mousePress(view, button, Qt.KeyboardModifier.NoModifier, on_screen(*start))
+        target = on_screen(*end)
+        move = QMouseEvent(
+            QEvent.Type.MouseMove,
+            QPointF(target),
+            view.mapToGlobal(QPointF(target)),
+            Qt.MouseButton.NoButton,
+            button,
+            Qt.KeyboardModifier.NoModifier,
+        )
+        QApplication.sendEvent(view, move)  # QTest.mouseMove does not hold the button down
+        QTest.mouseRelease(view, button, Qt.KeyboardModifier.NoModifier, target)
+
+    stroke(Qt.MouseButton.LeftButton, (10, 30), (70, 30))  # a horizontal line across the photo
+    mask = view.brush.mask
+    assert mask[30, 10:70].all() and not mask[10].any() and not mask[50].any()
+    np.testing.assert_array_equal(load_mask(mask_sidecar_for(photo), 80, 60), mask)  # saved for batches too
+    stroke(Qt.MouseButton.RightButton, (35, 30), (45, 30))  # erased in the middle
+    assert not view.brush.mask[30, 38:42].any() and view.brush.mask[30, 15:25].all()
+    window.undo_mask_action.trigger()
+    assert view.brush.mask[30, 38:42].all()
+    window.enhance()
+    qtbot.waitUntil(lambda: window.result is not None and window.worker is None, timeout=10000)
+    out = window.result.pixels
+    np.testing.assert_allclose(out[30, 15:65, 0], FILL, atol=1e-6)  # filled where painted
+    assert np.allclose(out[5, :, 0], 200 / 255)  # and nowhere else
+    window.clear_mask_action.trigger()
+    assert not mask_sidecar_for(photo).exists()
+    window.open_paths([photo])
+    qtbot.waitUntil(lambda: window.worker is None, timeout=10000)
+    assert not view.brush.mask.any()

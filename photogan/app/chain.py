@@ -68,6 +68,13 @@ def chain_budget(models: ModelSession | Sequence[ModelSession]) -> MemoryBudget:
     return needed
 
 
+def detect_damage(
+    photo: Photo, detector: ModelSession, tile: TileOptions | None = None, progress: Progress | None = None
+) -> np.ndarray:
+    """The mask a damage detector's findings give (H×W bool, with a margin for the damage's soft edges)."""
+    return damage_mask(find_damage(photo, detector, tile, progress))
+
+
 def enhance_chain(
     photo: Photo,
     models: ModelSession | Sequence[ModelSession],
@@ -101,7 +108,7 @@ def enhance_chain(
         if holes is not None:
             holes = resized(holes, photo.width, photo.height)
         if session.info.task == "detect":
-            found = damage_mask(find_damage(photo, session, tile, sub))
+            found = detect_damage(photo, session, tile, sub)
             holes = found if holes is None else holes | found
         else:
             step_hints = moved(hints, scale) if scale != 1 else hints

@@ -89,6 +89,8 @@ def describe(info: ModelInfo) -> str:
 
 #: Chains offered by the front ends when all their models are installed.
 CHAIN_PRESETS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Repair scratches, dust, tears → restore", ("repair-detect", "inpaint", "restore")),
+    ("Repair → restore → colorize → upscale ×4", ("repair-detect", "inpaint", "restore", "colorize", "upscale-x4")),
     ("Restore → colorize → upscale ×4", ("restore", "colorize", "upscale-x4")),
     ("Restore → upscale ×4", ("restore", "upscale-x4")),
     ("Restore → colorize", ("restore", "colorize")),
@@ -100,7 +102,7 @@ def chain_choices(entries: list[RegisteredModel]) -> list[tuple[str, tuple[str, 
     choices: list[tuple[str, tuple[str, ...]]] = []
     for entry in entries:
         info = entry.info
-        if info.task == "generate":
+        if info.task in ("generate", "detect"):  # a detector runs only before an inpainter (the presets)
             continue
         what = f"{info.task.capitalize()} ×{info.scale}" if info.scale > 1 else info.task.capitalize()
         choices.append((f"{what} — {info.id}", (info.id,)))

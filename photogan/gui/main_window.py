@@ -11,6 +11,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import (
     QAction,
@@ -45,7 +46,7 @@ from PySide6.QtWidgets import (
 
 from photogan import __version__
 from photogan.app.batch import output_path
-from photogan.app.chain import Region, enhance_chain, preview_region
+from photogan.app.chain import Region, detect_damage, enhance_chain, preview_region
 from photogan.app.finetune import torch_available
 from photogan.app.models import ModelService, chain_choices, provider_label
 from photogan.app.queue import BatchQueue, QueueItem
@@ -55,6 +56,7 @@ from photogan.core.formats import FORMAT_CHOICES, IMAGE_FILTER, is_image_name
 from photogan.core.hints import Hint, load_hints, save_hints, sidecar_for
 from photogan.core.image import Photo
 from photogan.core.load import load_image
+from photogan.core.masks import load_mask, mask_sidecar_for, save_mask
 from photogan.core.progress import Progress
 from photogan.core.save import save_image
 from photogan.core.tiling import TileOptions
@@ -62,6 +64,7 @@ from photogan.gui.fields import FolderField
 from photogan.gui.finetune_panel import FineTunePanel
 from photogan.gui.generate_panel import GeneratePanel
 from photogan.gui.images import to_qimage
+from photogan.gui.mask_brush import MAX_RADIUS, MIN_RADIUS, MaskBrush
 from photogan.gui.models_dialog import ModelsDialog
 from photogan.gui.queue_panel import QueuePanel, RunSetup
 from photogan.gui.viewer import CompareView
@@ -176,6 +179,7 @@ class MainWindow(QMainWindow):
         self.viewer.view_changed.connect(self._update_zoom_label)
         self.viewer.hints_changed.connect(self._hints_changed)
         self.viewer.hint_color_requested.connect(self._edit_hint_color)
+        self.viewer.mask_changed.connect(self._mask_changed)
         self._tasks: dict[str, str] = {}  # model id → task, for what the chosen chain can do
         self._hint_preview = QTimer(self)  # the preview follows the colour points, once they stop changing
         self._hint_preview.setSingleShot(True)
@@ -268,6 +272,25 @@ class MainWindow(QMainWindow):
             "Point colour…", self._choose_hint_color, tip="The colour of the next colour point"
         )
         self.clear_hints_action = self._action("Clear points", self._clear_hints, tip="Remove every colour point")
+        self.mask_action = self._action(
+            "Damage mask",
+            self._toggle_mask,
+            "M",
+            "Paint what the inpainter fills (scratches, dust, tears): left button paints, right button or Shift "
+            "erases, [ and ] change the brush size. The mask is saved beside the photo (NAME.mask.png) for "
+            "batches too; choose an Inpaint or Repair model and Preview or Enhance to fill it.",
+        )
+        self.mask_action.setCheckable(True)
+        self.find_damage_action = self._action(
+            "Find damage", self.find_damage, tip="Let the damage detector mark scratches, dust and tears (editable)"
+        )
+        self.undo_mask_action = self._action("Undo stroke", self._undo_mask, QKeySequence.StandardKey.Undo)
+        self.redo_mask_action = self._action("Redo stroke", self._redo_mask, QKeySequence.StandardKey.Redo)
+        self.clear_mask_action = self._action("Clear mask", self._clear_mask, tip="Remove the whole damage mask")
+        self.smaller_brush_action = self._action("Smaller brush", partial(self._brush_step, 1 / 1.25), "[")
+        self.larger_brush_action = self._action("Larger brush", partial(self._brush_step, 1.25), "]")
+        for action in (self.smaller_brush_action, self.larger_brush_action):
+            self.addAction(action)  # shortcuts only
         self.mode_actions: list[QAction] = []
         for text, mode, key in VIEW_MODES:
             action = self._action(text, partial(self.set_view_mode, mode), key)
@@ -313,6 +336,16 @@ class MainWindow(QMainWindow):
         bar.addSeparator()
         for action in (self.hints_action, self.hint_color_action, self.clear_hints_action):
             bar.addAction(action)
+        bar.addSeparator()
+        for action in (self.mask_action, self.find_damage_action, self.undo_mask_action, self.clear_mask_action):
+            bar.addAction(action)
+        self.brush_spin = QSpinBox()
+        self.brush_spin.setRange(MIN_RADIUS, MAX_RADIUS)
+        self.brush_spin.setValue(12)
+        self.brush_spin.setSuffix(" px")
+        self.brush_spin.setToolTip("Brush radius in photo pixels ([ and ] change it)")
+        self.brush_spin.valueChanged.connect(self._brush_size)
+        bar.addWidget(self.brush_spin)
         bar.addSeparator()
         self.hold_button = QPushButton("Hold for original")
         self.hold_button.setToolTip("Press and hold (or hold Space over the photo) to see the original")
@@ -475,6 +508,101 @@ class MainWindow(QMainWindow):
             return
         self.preview()
 
+    # -- damage mask ----------------------------------------------------------------------------------------------
+
+    def chain_inpaints(self) -> bool:
+        return any(self._tasks.get(m) == "inpaint" for m in self.current_chain())
+
+    def _toggle_mask(self) -> None:
+        on = self.mask_action.isChecked()
+        if on and self.hints_action.isChecked():
+            self.hints_action.setChecked(False)
+            self._toggle_hints()
+        self.viewer.set_mask_mode(on)
+        if on:
+            self.statusBar().showMessage(
+                "Paint over scratches, dust and tears; right-click or Shift erases; [ and ] change the brush", 10000
+            )
+
+    def _brush_size(self, radius: int) -> None:
+        if self.viewer.brush is not None:
+            self.viewer.brush.set_radius(radius)
+            self.viewer.update()
+
+    def _brush_step(self, factor: float) -> None:
+        self.brush_spin.setValue(
+            max(MIN_RADIUS, round(self.brush_spin.value() * factor + (0.5 if factor > 1 else -0.5)))
+        )
+
+    def _mask_changed(self) -> None:
+        """Keeps the mask in the photo's sidecar (``NAME.mask.png``, what batches use too)."""
+        brush = self.viewer.brush
+        if self.photo_path is not None and brush is not None:
+            try:
+                save_mask(mask_sidecar_for(self.photo_path), brush.mask)
+            except OSError as exc:
+                self.statusBar().showMessage(f"The damage mask is not saved beside the photo: {exc}", 10000)
+        self._update_actions()
+
+    def _undo_mask(self) -> None:
+        if self.viewer.brush is not None and self.viewer.brush.undo():
+            self.viewer.update()
+            self._mask_changed()
+
+    def _redo_mask(self) -> None:
+        if self.viewer.brush is not None and self.viewer.brush.redo():
+            self.viewer.update()
+            self._mask_changed()
+
+    def _clear_mask(self) -> None:
+        if self.viewer.brush is not None and self.viewer.brush.mask.any():
+            self.viewer.brush.clear()
+            self.viewer.update()
+            self._mask_changed()
+
+    def _current_mask(self) -> np.ndarray | None:
+        brush = self.viewer.brush
+        return brush.mask.copy() if brush is not None and brush.mask.any() and self.chain_inpaints() else None
+
+    def find_damage(self) -> None:
+        """Runs the damage detector on the photo and adds what it finds to the mask (shown, editable)."""
+        photo = self.photo
+        if photo is None:
+            return
+        models, device, tile = self.models, self.settings.device, self._tile()
+
+        def job(progress: Progress) -> np.ndarray:
+            session = models.open(models.registry.default_for("detect", None), device)
+            return detect_damage(photo, session, tile, progress)
+
+        def done(found: np.ndarray) -> None:
+            brush = self.viewer.brush
+            if brush is None:
+                return
+            brush.set_mask(found, add=True)
+            if not self.mask_action.isChecked():
+                self.mask_action.setChecked(True)
+                self._toggle_mask()
+            self.viewer.update()
+            self._mask_changed()
+            share = 100 * float(found.mean())
+            self.statusBar().showMessage(
+                f"Damage found on {share:.2f} % of the photo; paint or erase to correct", 10000
+            )
+
+        self._run(job, done, "Finding damage…", "Could not find the damage")
+
+    def _saved_mask(self, path: Path, photo: Photo) -> np.ndarray | None:
+        """The mask saved beside the photo (None when there is none or it does not fit)."""
+        sidecar = mask_sidecar_for(path)
+        if not sidecar.is_file():
+            return None
+        try:
+            return load_mask(sidecar, photo.width, photo.height)
+        except PhotoganError as exc:
+            self.show_message(f"The damage mask beside {path.name} was not loaded: {exc}")
+            return None
+
     def _device_changed(self) -> None:
         self.settings = replace(self.settings, device=self.device_combo.currentData())
         self._save_settings()
@@ -501,8 +629,13 @@ class MainWindow(QMainWindow):
         self.save_action.setEnabled(self.result is not None and not busy)
         self.save_as_action.setEnabled(self.result is not None and not busy)
         self.progress_bar.setVisible(busy)
-        for action in (self.hints_action, self.hint_color_action, self.clear_hints_action):
+        for action in (self.hints_action, self.hint_color_action, self.clear_hints_action, self.mask_action):
             action.setEnabled(has_photo)
+        brush = self.viewer.brush
+        self.find_damage_action.setEnabled(has_photo and not busy)
+        self.undo_mask_action.setEnabled(brush is not None and brush.can_undo())
+        self.redo_mask_action.setEnabled(brush is not None and brush.can_redo())
+        self.clear_mask_action.setEnabled(brush is not None and bool(brush.mask.any()))
 
     def show_message(self, text: str) -> None:
         """Tells the user something went wrong, in plain words (also kept for tests)."""
@@ -546,6 +679,9 @@ class MainWindow(QMainWindow):
             self.photo, self.photo_path, self.result = photo, path, result
             self.viewer.set_images(shown, shown_result)
             self.viewer.set_hints(self._saved_hints(path))
+            brush = MaskBrush(photo.width, photo.height, self._saved_mask(path, photo))
+            brush.set_radius(self.brush_spin.value())
+            self.viewer.set_brush(brush)
             self.setWindowTitle(f"{path.name} — photogan")
             self.photo_label.setText(f"{path.name}: {describe_photo(photo)}")
             self.settings = self.settings.with_recent(path)
@@ -635,10 +771,11 @@ class MainWindow(QMainWindow):
         sessions_of = self._sessions
         tile = self._tile()
         hints = list(self.viewer.hints)
+        mask = self._current_mask()
 
         def job(progress: Progress) -> tuple[Region, Photo, list[ModelSession]]:
             sessions = sessions_of()
-            inside, crop = preview_region(photo, region, sessions, tile, progress, hints)
+            inside, crop = preview_region(photo, region, sessions, tile, progress, hints, mask)
             return inside, crop, sessions
 
         def done(value: tuple[Region, Photo, list[ModelSession]]) -> None:
@@ -659,10 +796,11 @@ class MainWindow(QMainWindow):
         tile = self._tile()
         chain = self.current_chain()
         hints = list(self.viewer.hints)
+        mask = self._current_mask()
 
         def job(progress: Progress) -> tuple[Photo, QImage, list[ModelSession]]:
             sessions = sessions_of()
-            result = enhance_chain(photo, sessions, tile, progress, hints)
+            result = enhance_chain(photo, sessions, tile, progress, hints, mask=mask)
             return result, to_qimage(result), sessions
 
         def done(value: tuple[Photo, QImage, list[ModelSession]]) -> None:

@@ -8,13 +8,17 @@ region only. All geometry lives in :class:`ViewState` (no Qt painting needed to 
 With colour points on (:meth:`CompareView.set_hint_mode`), a click on the photo places a colour point for the
 colorizer (in the current point colour), dragging a point moves it, a right-click removes it and a double-click
 asks for its colour; the points are drawn on every pane.
+
+With the damage mask on (:meth:`CompareView.set_mask_mode`, a :class:`photogan.gui.mask_brush.MaskBrush` set),
+the left button paints what the inpainter fills and the right button (or Shift) erases; the mask shows as a red
+overlay and the brush as a circle of its size.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QImage,
@@ -31,6 +35,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from photogan.app.chain import Region
 from photogan.core.hints import Hint
+from photogan.gui.mask_brush import MaskBrush
 
 MODES = ("split", "side", "before", "after")
 ZOOM_STEPS = (
@@ -159,11 +164,13 @@ class CompareView(QWidget):
         view_changed(): zoom, pan or divider moved (the window updates its zoom label).
         hints_changed(): a colour point was placed, moved or removed (``hints`` holds them all).
         hint_color_requested(int): the point of that index was double-clicked (the window asks for a colour).
+        mask_changed(): a brush stroke ended (``brush.mask`` holds the mask).
     """
 
     view_changed = Signal()
     hints_changed = Signal()
     hint_color_requested = Signal(int)
+    mask_changed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -185,6 +192,38 @@ class CompareView(QWidget):
         self.hint_mode = False
         self.hint_color: tuple[int, int, int] = (176, 58, 46)
         self._moving: int | None = None
+        self.brush: MaskBrush | None = None
+        self.mask_mode = False
+        self._pointer: QPointF | None = None
+
+    # -- damage mask --------------------------------------------------------------------------------------------
+
+    def set_brush(self, brush: MaskBrush | None) -> None:
+        """The mask being painted (None: no photo)."""
+        self.brush = brush
+        self.update()
+
+    def set_mask_mode(self, on: bool) -> None:
+        """The mouse paints the damage mask (on) or pans (off); the mask is shown while on."""
+        self.mask_mode = on
+        if on:
+            self.setCursor(Qt.CursorShape.BlankCursor)
+        else:
+            self.unsetCursor()
+        self.update()
+
+    def _draw_mask(self, painter: QPainter, image_rect: QRectF) -> None:
+        if self.brush is None or not self.mask_mode:
+            return
+        painter.drawImage(image_rect, self.brush.overlay())
+        if self._pointer is not None:
+            radius = self.brush.radius * image_rect.width() / max(1, self.state.image.width())
+            centre = self._pane_point(self._pointer)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.setPen(QPen(QColor(0, 0, 0), 3))
+            painter.drawEllipse(centre, radius, radius)
+            painter.setPen(QPen(QColor(255, 255, 255), 1.5))
+            painter.drawEllipse(centre, radius, radius)
 
     # -- colour points ------------------------------------------------------------------------------------------
 
@@ -414,6 +453,7 @@ class CompareView(QWidget):
                 self._draw_result(painter, image_rect)
                 painter.restore()
             self._draw_grid(painter, image_rect, pane)
+            self._draw_mask(painter, image_rect)
             self._draw_hints(painter)
             painter.restore()
         self._draw_labels(painter, show_result)
@@ -457,6 +497,14 @@ class CompareView(QWidget):
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         pos = event.position()
+        paints = event.button() in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton)
+        if self.mask_mode and self.brush is not None and self._before is not None and paints:
+            point = self._image_point(pos)
+            shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+            self.brush.begin(point.x(), point.y(), erase=event.button() == Qt.MouseButton.RightButton or shift)
+            self._drag = "mask"
+            self.update()
+            return
         grabs_point = self.hint_mode and (self.hint_at(pos) is not None or not self._near_divider(pos))
         if grabs_point and self._before is not None and self._press_hint(event.button(), pos):
             return  # a point under the cursor wins over the divider
@@ -492,7 +540,15 @@ class CompareView(QWidget):
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         pos = event.position()
-        if self._drag == "hint" and self._moving is not None:
+        if self.mask_mode:
+            self._pointer = pos
+        if self._drag == "mask" and self.brush is not None:
+            point = self._image_point(pos)
+            self.brush.extend(point.x(), point.y())
+            self.update()
+        elif self.mask_mode:
+            self.update()  # the brush circle follows the pointer
+        elif self._drag == "hint" and self._moving is not None:
             point = self._image_point(pos)
             w, h = self.state.image.width(), self.state.image.height()
             x, y = min(max(int(point.x()), 0), w - 1), min(max(int(point.y()), 0), h - 1)
@@ -518,8 +574,13 @@ class CompareView(QWidget):
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         if event.button() == Qt.MouseButton.MiddleButton:
             self.hold_original(False)
-        moved = self._drag == "hint"
+        moved, painted = self._drag == "hint", self._drag == "mask"
         self._drag, self._moving = None, None
+        if painted and self.brush is not None:
+            self.brush.end()
+            self.mask_changed.emit()
+            super().mouseReleaseEvent(event)
+            return
         self.set_hint_mode(self.hint_mode)  # the cursor of the mode
         if moved:
             self.hints_changed.emit()
@@ -530,8 +591,8 @@ class CompareView(QWidget):
         if index is not None:
             self.hint_color_requested.emit(index)
             return
-        if self.hint_mode:
-            return  # the first click of the pair placed a point; zooming on it too would be a surprise
+        if self.hint_mode or self.mask_mode:
+            return  # the first click of the pair placed a point (or paint); zooming on it too would be a surprise
         if self.state.fit:
             self.state.set_zoom(1.0, self._pane_point(event.position()))
         else:
@@ -557,6 +618,11 @@ class CompareView(QWidget):
             self.hold_original(False)
             return
         super().keyReleaseEvent(event)
+
+    def leaveEvent(self, event: QEvent) -> None:  # noqa: N802
+        self._pointer = None  # no brush circle where the pointer is not
+        self.update()
+        super().leaveEvent(event)
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
         self.state.pane = self._pane_size()

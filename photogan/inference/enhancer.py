@@ -104,7 +104,8 @@ def enhance(
     if info.task == "inpaint":
         if mask is None:
             raise ModelError(
-                f"{info.id} fills the holes of a mask: give one (--mask, or NAME.mask.png beside the photo)"
+                f"{info.id} fills the holes of a damage mask: paint one (or Find damage), or give --mask or a "
+                "NAME.mask.png beside the photo"
             )
         pixels = _inpaint(photo, model, options, progress, mask)
         return photo.with_pixels(pixels, None if photo.alpha is None else photo.alpha.copy())
@@ -173,14 +174,15 @@ def _colorize(
 
 def classical_fill(pixels: np.ndarray, mask: np.ndarray, radius: int = 5) -> np.ndarray:
     """Telea's fast-marching fill of ``mask`` (float H×W×C, each channel on its own, at full precision): what an
-    inpainter starts from and refines."""
+    inpainter starts from and refines. (OpenCV's float Telea expects the 0–255 range: its gradient weights are
+    not scale-free, and on [0, 1] values it overshoots.)"""
     import cv2
 
     out = pixels.copy()
     hole = mask.astype(np.uint8)
     for c in range(pixels.shape[2]):
-        filled = cv2.inpaint(np.ascontiguousarray(pixels[..., c]), hole, radius, cv2.INPAINT_TELEA)
-        out[..., c][mask] = filled[mask]
+        filled = cv2.inpaint(np.ascontiguousarray(pixels[..., c]) * 255.0, hole, radius, cv2.INPAINT_TELEA)
+        out[..., c][mask] = np.clip(filled[mask] / 255.0, 0.0, 1.0)
     return out
 
 
