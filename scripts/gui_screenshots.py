@@ -58,6 +58,12 @@ def main() -> int:
         help="only the colour points in use: PHOTO (a copy; nothing is written beside the original) colorized "
         "with these points, before and after",
     )
+    parser.add_argument(
+        "--mask-only",
+        action="store_true",
+        help="only the damage mask: PHOTO (a copy) with the damage found shown as the editable overlay, then "
+        "repaired through the chain (--chain, e.g. inpaint) side by side",
+    )
     args = parser.parse_args()
     args.output.mkdir(parents=True, exist_ok=True)
     width, height = (int(v) for v in args.size.split("x"))
@@ -77,6 +83,10 @@ def main() -> int:
             raise SystemExit(f"the window offers no model or chain {args.chain}")
         window.resize(width, height)
         window.show()
+        if args.mask_only:  # the window keeps the mask beside the photo: work on a copy
+            copy = state / args.photo.name
+            shutil.copy(args.photo, copy)
+            args.photo = copy
         if args.hints_only:  # the window keeps points beside the photo: work on a copy
             copy = state / args.photo.name
             shutil.copy(args.photo, copy)
@@ -103,6 +113,24 @@ def main() -> int:
                 raise RuntimeError(window.last_error or "no result")
             window.set_view_mode("side")
             shot("10-colour-points")
+            window.close()
+            Worker.stop_all()
+            return 0
+        if args.mask_only:
+            window.find_damage()
+            wait(app, lambda: window.worker is None)
+            if window.last_error:
+                raise RuntimeError(window.last_error)
+            window.brush_spin.setValue(8)
+            window.set_view_mode("before")
+            shot("11-damage-mask")
+            window.mask_action.trigger()  # off: the result is seen without the overlay
+            window.enhance()
+            wait(app, lambda: window.worker is None)
+            if window.result is None:
+                raise RuntimeError(window.last_error or "no result")
+            window.set_view_mode("side")
+            shot("12-repaired")
             window.close()
             Worker.stop_all()
             return 0

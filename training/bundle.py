@@ -218,7 +218,7 @@ def load_run(run_dir: Path) -> tuple[TrainConfig, torch.nn.Module]:
     model = archs.build(config.arch, **generator_params(config))
     adversarial = config.gan_start is not None or config.task == "generate"
     # nor is a colorizer's: the best-PSNR checkpoint is the most timid one (the nearest to gray)
-    own_objective = config.task == "colorize" or callable(getattr(model, "training_loss", None))
+    own_objective = config.task == "colorize"  # (a detector's best checkpoint is its best F1)
     use_last = adversarial or own_objective or not (run_dir / BEST).exists()
     weights = run_dir / LAST if use_last else run_dir / BEST
     model.load_state_dict(checkpoint.load_weights(weights))

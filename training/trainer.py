@@ -275,7 +275,7 @@ class Trainer:
                 if callable(model_loss):
                     term = model_loss(targets)
                     total = total + term
-                    losses["bins"] = float(term.detach())
+                    losses["bins" if c.task == "colorize" else c.task] = float(term.detach())
             if gan:
                 assert self.d is not None  # D is frozen here: the unwrapped module (no DDP reduction) suffices
                 if c.feature_matching and c.task != "generate":

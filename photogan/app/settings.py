@@ -25,6 +25,11 @@ def default_settings_path() -> Path:
     return Path(platformdirs.user_config_dir("photogan")) / "settings.json"
 
 
+def log_dir() -> Path:
+    """Where the desktop app writes ``photogan.log``."""
+    return Path(platformdirs.user_log_dir("photogan"))
+
+
 def default_output_dir() -> Path:
     return Path(platformdirs.user_pictures_dir()) / "photogan"
 

@@ -8,6 +8,7 @@ interrupted.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import sys
@@ -19,6 +20,7 @@ from tqdm import tqdm
 
 from photogan import __version__
 from photogan.app.batch import BatchObserver, FileResult, Job, OutputOptions, PlanError, plan_batch, run_batch
+from photogan.app.doctor import format_report, report
 from photogan.app.models import ENHANCE_TASKS, TASK_CHAINS, ModelService, describe
 from photogan.app.sizing import SizeRequest, model_scale, parse_print
 from photogan.core.errors import Cancelled, ModelError, OutputFolderError, UsageError
@@ -111,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_MAX_PIXELS,
         help=f"refuse images larger than this (default {DEFAULT_MAX_PIXELS})",
     )
+
+    doctor = commands.add_parser("doctor", help="what this machine offers photogan (for bug reports too)")
+    doctor.add_argument("--json", action="store_true", help="print the report as JSON")
 
     models = commands.add_parser("models", help="list, describe or import models")
     verbs = models.add_subparsers(dest="verb", required=True)
@@ -259,6 +264,12 @@ def _enhance(args: argparse.Namespace, service: ModelService) -> int:
     return EXIT_FAILURES if failed else EXIT_OK
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    data = report()
+    print(json.dumps(data, indent=2) if args.json else format_report(data))
+    return EXIT_OK
+
+
 def _models(args: argparse.Namespace, service: ModelService) -> int:
     if args.verb == "list":
         for entry in service.list():
@@ -375,6 +386,8 @@ def main(argv: list[str] | None = None) -> int:
             return _enhance(args, service)
         if args.command == "generate":
             return _generate(args, service)
+        if args.command == "doctor":
+            return _doctor(args)
         return _models(args, service)
     except OutputFolderError as exc:
         print(

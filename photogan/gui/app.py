@@ -15,17 +15,13 @@ import traceback
 from pathlib import Path
 from types import TracebackType
 
-import platformdirs
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from photogan import __version__
+from photogan.app.settings import log_dir
 
 log = logging.getLogger("photogan.gui")
-
-
-def log_dir() -> Path:
-    return Path(platformdirs.user_log_dir("photogan"))
 
 
 def configure_logging() -> Path:

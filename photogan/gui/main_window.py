@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
 from photogan import __version__
 from photogan.app.batch import output_path
 from photogan.app.chain import Region, detect_damage, enhance_chain, preview_region
+from photogan.app.doctor import report
 from photogan.app.finetune import torch_available
 from photogan.app.models import ModelService, chain_choices, provider_label
 from photogan.app.queue import BatchQueue, QueueItem
@@ -60,6 +61,7 @@ from photogan.core.masks import load_mask, mask_sidecar_for, save_mask
 from photogan.core.progress import Progress
 from photogan.core.save import save_image
 from photogan.core.tiling import TileOptions
+from photogan.gui.diagnostics import DiagnosticsDialog
 from photogan.gui.fields import FolderField
 from photogan.gui.finetune_panel import FineTunePanel
 from photogan.gui.generate_panel import GeneratePanel
@@ -381,6 +383,7 @@ class MainWindow(QMainWindow):
         models_menu.addAction(self.models_action)
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(self._action("Open log folder", self.open_log_folder))
+        help_menu.addAction(self._action("Diagnostics…", self.diagnostics))
         help_menu.addAction(self._action("About photogan", self.about))
         self._rebuild_recent()
 
@@ -896,7 +899,7 @@ class MainWindow(QMainWindow):
         dialog.exec()
 
     def open_log_folder(self) -> None:
-        from photogan.gui.app import log_dir
+        from photogan.app.settings import log_dir
 
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(log_dir())))
 
@@ -907,6 +910,15 @@ class MainWindow(QMainWindow):
             f"<b>photogan {__version__}</b><p>Upscale, restore and colorize photos with neural networks that run "
             "on your own computer.</p>",
         )
+
+    def diagnostics(self) -> None:
+        """Help → Diagnostics: what ``photogan doctor`` says, gathered in a worker (it tries every provider)."""
+
+        def done(data: dict[str, Any]) -> None:
+            self.diagnostics_dialog = DiagnosticsDialog(data, self)
+            self.diagnostics_dialog.show()
+
+        self._run(lambda _progress: report(), done, "Checking this machine…", "The diagnostics failed")
 
     def _queue_setup(self) -> RunSetup:
         s = self.settings

@@ -6,6 +6,8 @@ so the provider in use is always read back from the created session, never assum
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import re
 import threading
@@ -235,3 +237,46 @@ def read_metadata(path: Path) -> dict[str, str]:
 def cuda_offered() -> bool:
     """Whether this onnxruntime build offers CUDA (it may still fail to load it: check ``ModelSession.provider``)."""
     return "CUDAExecutionProvider" in ort.get_available_providers()
+
+
+@dataclass(frozen=True)
+class ProviderCheck:
+    """Whether an execution provider really runs a model here (``get_available_providers`` only says it was
+    built in: the GPU build lists CUDA on machines with no GPU)."""
+
+    name: str
+    works: bool
+    detail: str
+
+
+def _fallback_reason(used: list[str], printed: str) -> str:
+    """Why a session fell back to other providers: onnxruntime's own printed error, without its source path."""
+    line = next((ln.strip() for ln in printed.splitlines() if "error" in ln.lower() and "****" not in ln), "")
+    reason = re.sub(r"^EP Error\s+\S+\s+(.*?\)\s+(?=[A-Z]))?", "", line)[:300]  # drop the C++ source location
+    fallback = f"fell back to {', '.join(used)}"
+    return f"{fallback}: {reason}" if reason else f"{fallback} (its libraries or driver are missing or do not match)"
+
+
+def check_providers(probe_model: Path, providers: list[str] | None = None) -> list[ProviderCheck]:
+    """Creates a session on each provider (default: every one this onnxruntime build offers) with the tiny
+    ``probe_model`` (an identity over N×3×H×W) and runs it once; a provider that does not load, falls back to the
+    CPU or gives a wrong result is reported with the reason."""
+    _quiet(Device("auto"))
+    checks = []
+    for name in providers if providers is not None else ort.get_available_providers():
+        said = io.StringIO()  # onnxruntime prints why a provider failed (a missing library...) before falling back
+        try:
+            with contextlib.redirect_stdout(said), contextlib.redirect_stderr(said):
+                session = ort.InferenceSession(str(probe_model), providers=[name] if name == CPU else [name, CPU])
+            used = session.get_providers()
+            if name not in used:
+                checks.append(ProviderCheck(name, False, _fallback_reason(used, said.getvalue())))
+                continue
+            x = np.arange(12, dtype=np.float32).reshape(1, 3, 2, 2)
+            if not np.array_equal(session.run(["output"], {"input": x})[0], x):
+                checks.append(ProviderCheck(name, False, "ran, but gave a wrong result"))
+                continue
+            checks.append(ProviderCheck(name, True, "runs"))
+        except Exception as exc:  # onnxruntime raises its own exception types from C++
+            checks.append(ProviderCheck(name, False, str(exc).strip().splitlines()[0][:300] if str(exc) else repr(exc)))
+    return checks
