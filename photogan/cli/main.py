@@ -328,7 +328,15 @@ def _train(argv: list[str]) -> int:
     """Runs the training module in its own interpreter, so this process never imports torch."""
     import importlib.util
 
-    if importlib.util.find_spec("torch") is None or importlib.util.find_spec("training") is None:
+    if getattr(sys, "frozen", False) or importlib.util.find_spec("torch") is None:
+        where = "the installed app (it leaves torch out)" if getattr(sys, "frozen", False) else "this installation"
+        print(
+            f"photogan: error: training is not part of {where}; install photogan with pip and the train extra: "
+            "pip install 'photogan[train]'",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if importlib.util.find_spec("training") is None:
         print("photogan: error: training needs the train extra: pip install 'photogan[train]'", file=sys.stderr)
         return EXIT_USAGE
     return _run_child([sys.executable, "-m", "training", *argv])
@@ -338,6 +346,9 @@ def _gui(argv: list[str]) -> int:
     """Starts the desktop app in its own interpreter (the CLI and the GUI are independent front ends)."""
     import importlib.util
 
+    if getattr(sys, "frozen", False):  # the installed app: its desktop program lies beside this one
+        gui = Path(sys.executable).with_name("photogan-gui" + Path(sys.executable).suffix)
+        return _run_child([str(gui), *argv])
     if importlib.util.find_spec("PySide6") is None:
         print("photogan: error: the desktop app needs the gui extra: pip install 'photogan[gui]'", file=sys.stderr)
         return EXIT_USAGE

@@ -11,15 +11,18 @@ import logging
 import logging.handlers
 import sys
 import threading
+import time
 import traceback
 from pathlib import Path
 from types import TracebackType
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from photogan import __version__
 from photogan.app.settings import log_dir
+from photogan.inference.registry import resources_dir
 
 log = logging.getLogger("photogan.gui")
 
@@ -75,7 +78,30 @@ class CrashReporter(QObject):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="photogan gui", description="photogan's desktop app")
     parser.add_argument("files", nargs="*", type=Path, help="photos to open (several, or folders: the batch queue)")
+    parser.add_argument(
+        "--screenshot",
+        type=Path,
+        metavar="FILE.png",
+        help="save a picture of the window once it has started (and opened the files), then quit: for release "
+        "checks and bug reports",
+    )
     return parser
+
+
+def _screenshot_when_idle(window: QWidget, path: Path, app: QApplication) -> None:
+    """Saves the window once no work is running (the files opened), then quits; exit code 1 if it cannot."""
+    started = time.monotonic()
+
+    def attempt() -> None:
+        busy = getattr(window, "worker", None) is not None
+        if busy and time.monotonic() - started < 60:
+            QTimer.singleShot(200, attempt)
+            return
+        saved = window.grab().save(str(path))
+        log.info("screenshot %s: %s", path, "saved" if saved else "failed")
+        app.exit(0 if saved else 1)
+
+    QTimer.singleShot(800, attempt)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,6 +113,12 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0]])
     assert isinstance(app, QApplication)
     app.setStyle("Fusion")  # follows the system colour scheme (light or dark)
+    app.setDesktopFileName("io.github.photogan.Photogan")  # the desktop entry: its icon in the task bar
+    icons = resources_dir() / "icons"
+    icon = QIcon()
+    for size in (16, 32, 48, 64, 128, 256):
+        icon.addFile(str(icons / f"photogan-{size}.png"))
+    app.setWindowIcon(icon)
     reporter = CrashReporter(log_file)
     reporter.install()
     from photogan.gui.main_window import MainWindow
@@ -97,4 +129,6 @@ def main(argv: list[str] | None = None) -> int:
         window.open_paths([p.expanduser() for p in args.files])
     window.raise_()
     log.info("photogan %s started", __version__)
+    if args.screenshot is not None:
+        _screenshot_when_idle(window, args.screenshot, app)
     return app.exec()

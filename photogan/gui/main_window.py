@@ -339,7 +339,7 @@ class MainWindow(QMainWindow):
         for action in (self.hints_action, self.hint_color_action, self.clear_hints_action):
             bar.addAction(action)
         bar.addSeparator()
-        for action in (self.mask_action, self.find_damage_action, self.undo_mask_action, self.clear_mask_action):
+        for action in (self.mask_action, self.find_damage_action, self.clear_mask_action):
             bar.addAction(action)
         self.brush_spin = QSpinBox()
         self.brush_spin.setRange(MIN_RADIUS, MAX_RADIUS)
@@ -372,6 +372,15 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.quit_action)
         enhance_menu = menu.addMenu("&Enhance")
         for action in (self.preview_action, self.enhance_action, self.cancel_action):
+            enhance_menu.addAction(action)
+        enhance_menu.addSeparator()
+        for action in (
+            self.mask_action,
+            self.find_damage_action,
+            self.undo_mask_action,
+            self.redo_mask_action,
+            self.clear_mask_action,
+        ):
             enhance_menu.addAction(action)
         view_menu = menu.addMenu("&View")
         for action in self.mode_actions:
