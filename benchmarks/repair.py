@@ -95,6 +95,20 @@ def held_out_damage(clean8: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarr
     return np.clip(np.rint(out), 0, 255).astype(np.uint8), mask.astype(bool)
 
 
+def _sheet_row(images: list[np.ndarray], mask: np.ndarray, crop: int) -> np.ndarray:
+    """The ``crop`` square holding the most damage, cut from each image, side by side with 4 px gaps."""
+    h, w = mask.shape
+    c = min(crop, h, w)
+    sums = np.pad(mask.astype(np.float64).cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+    box = sums[c:, c:] - sums[:-c, c:] - sums[c:, :-c] + sums[:-c, :-c]
+    y, x = np.unravel_index(int(box.argmax()), box.shape)
+    gap = np.full((c, 4, 3), 255, np.uint8)
+    parts = []
+    for image in images:
+        parts += [image[y : y + c, x : x + c], gap]
+    return np.concatenate(parts[:-1], axis=1)
+
+
 def psnr(a: np.ndarray, b: np.ndarray, where: np.ndarray | None = None) -> float:
     diff = (a.astype(np.float64) - b.astype(np.float64)) ** 2
     mse = float(diff[where].mean()) if where is not None else float(diff.mean())
@@ -109,7 +123,10 @@ def main() -> None:
     parser.add_argument("--restore", default="restore")
     parser.add_argument("--limit", type=int)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--sheet", type=Path, help="also save 100 %% crops (around each photo's worst damage)")
+    parser.add_argument("--crop", type=int, default=160, help="side of the sheet's crops (default 160)")
     args = parser.parse_args()
+    sheet_rows: list[np.ndarray] = []
     service = ModelService()
 
     def session(model_id: str) -> ModelSession:
@@ -157,6 +174,9 @@ def main() -> None:
             for name, (out8, seconds) in outputs.items():
                 scores[name].append((psnr(out8, clean8, mask), psnr(out8, clean8), seconds))
             found_stats.append((float(found[mask].mean()), float(found[~mask].mean())))
+            if args.sheet is not None and len(sheet_rows) < 8:
+                shown = ("damaged", "Telea, true mask", "inpaint, true mask", "repair", "repair + restore")
+                sheet_rows.append(_sheet_row([outputs[n][0] for n in shown] + [clean8], mask, args.crop))
             clean_false.append(
                 float(damage_mask(find_damage(Photo(clean8.astype(np.float32) / 255), detect, TILE)).mean())
             )
@@ -168,6 +188,21 @@ def main() -> None:
             f"| {folder.name} | detector | recall {recall:.3f} | false {false:.4f} on damaged, "
             f"{np.mean(clean_false):.4f} on clean photos | |"
         )
+
+    if args.sheet is not None and sheet_rows:
+        from PIL import Image, ImageDraw
+
+        width = max(r.shape[1] for r in sheet_rows)
+        label = 16
+        rows = [np.pad(r, ((0, 6), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in sheet_rows]
+        image = Image.fromarray(np.concatenate([np.full((label, width, 3), 255, np.uint8), *rows]))
+        names = ("damaged", "Telea (true mask)", "inpaint (true mask)", "repair (found)", "+ restore", "original")
+        step = (sheet_rows[0].shape[1] + 4) // 6
+        for k, name in enumerate(names):
+            ImageDraw.Draw(image).text((k * step + 3, 2), name, fill="black")
+        args.sheet.parent.mkdir(parents=True, exist_ok=True)
+        image.save(args.sheet, quality=92)
+        print(f"sheet: {args.sheet}")
 
 
 if __name__ == "__main__":

@@ -727,3 +727,30 @@ def test_the_damage_mask_is_painted_erased_undone_saved_and_filled(  # type: ign
     window.open_paths([photo])
     qtbot.waitUntil(lambda: window.worker is None, timeout=10000)
     assert not view.brush.mask.any()
+
+
+def test_a_preview_after_a_model_change_shows_the_new_model_and_a_stale_result_is_not_saved(  # type: ignore[no-untyped-def]
+    qtbot, window, tmp_path: Path, models_dir: Path
+) -> None:
+    from photogan.inference.registry import user_models_dir
+
+    for name in ("identity.onnx", "nearest2.onnx"):
+        shutil.copy(models_dir / name, user_models_dir() / name)
+    window.refresh_models()
+    photo = tmp_path / "p.png"
+    Image.fromarray(np.full((40, 60, 3), 90, np.uint8)).save(photo)
+    window.open_paths([photo])
+    qtbot.waitUntil(lambda: window.photo is not None and window.worker is None, timeout=10000)
+    assert window.select_chain(("test-nearest-x2",))
+    window.enhance()
+    qtbot.waitUntil(lambda: window.result is not None and window.worker is None, timeout=10000)
+    assert window.result.width == 120 and "test-nearest-x2" in window.viewer.result_label
+    assert window.select_chain(("test-identity",))
+    target = tmp_path / "out" / "p.png"
+    window.save_to(target)
+    assert not target.exists() and "made with test-nearest-x2" in window.last_error
+    window.preview()
+    qtbot.waitUntil(lambda: window.worker is None, timeout=10000)
+    assert window.result is None and not window.save_action.isEnabled()  # nothing stale left to save
+    assert window.viewer._after is None and window.viewer._preview is not None  # the preview is what is drawn
+    assert window.viewer.result_label == "test-identity"

@@ -463,6 +463,11 @@ class MainWindow(QMainWindow):
         self.settings = replace(self.settings, chain=self.current_chain())
         self._save_settings()
         self._update_actions()
+        if self.result is not None and self.result_chain != self.current_chain():
+            self.statusBar().showMessage(
+                f"The result shown is {' → '.join(self.result_chain)}'s: Preview or Enhance to see the new choice",
+                10000,
+            )
 
     def chain_colorizes(self) -> bool:
         return any(self._tasks.get(m) == "colorize" for m in self.current_chain())
@@ -689,6 +694,9 @@ class MainWindow(QMainWindow):
         def done(value: tuple[Photo, Photo | None, QImage, QImage | None]) -> None:
             photo, result, shown, shown_result = value
             self.photo, self.photo_path, self.result = photo, path, result
+            # a queue's output opened beside its photo: already saved; it counts as the current choice's
+            self.result_chain = self.current_chain() if result is not None else ()
+            self.viewer.result_label = result_path.name if result is not None and result_path is not None else ""
             self.viewer.set_images(shown, shown_result)
             self.viewer.set_hints(self._saved_hints(path))
             brush = MaskBrush(photo.width, photo.height, self._saved_mask(path, photo))
@@ -790,8 +798,12 @@ class MainWindow(QMainWindow):
             inside, crop = preview_region(photo, region, sessions, tile, progress, hints, mask)
             return inside, crop, sessions
 
+        chain = self.current_chain()
+
         def done(value: tuple[Region, Photo, list[ModelSession]]) -> None:
             inside, crop, sessions = value
+            self.result, self.result_chain = None, ()  # the preview shows the current settings; Enhance for a result
+            self.viewer.result_label = " → ".join(chain)
             self.viewer.set_preview(inside, to_qimage(crop))
             self._show_provider(sessions)
             self.statusBar().showMessage(
@@ -818,6 +830,7 @@ class MainWindow(QMainWindow):
         def done(value: tuple[Photo, QImage, list[ModelSession]]) -> None:
             result, shown, sessions = value
             self.result, self.result_chain = result, chain
+            self.viewer.result_label = " → ".join(chain)
             self.viewer.set_result(shown)
             self._show_provider(sessions)
             self.statusBar().showMessage(
@@ -852,9 +865,17 @@ class MainWindow(QMainWindow):
             self.save_to(Path(path))
 
     def save_to(self, target: Path) -> None:
-        """Writes the result atomically; never over the original."""
+        """Writes the result atomically; never over the original, never a result of other settings than the ones
+        chosen now."""
         result, source = self.result, self.photo_path
         if result is None or source is None:
+            return
+        if self.result_chain != self.current_chain():
+            made, chosen = " → ".join(self.result_chain), " → ".join(self.current_chain())
+            self.show_message(
+                f"The result shown was made with {made}, and {chosen} is chosen now: Enhance again to save "
+                f"{chosen}'s result, or choose {made} again to save this one."
+            )
             return
         if target.resolve() == source.resolve():
             self.show_message("photogan never overwrites an original: choose another name or folder.")

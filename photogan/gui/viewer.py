@@ -192,6 +192,7 @@ class CompareView(QWidget):
         self.hint_mode = False
         self.hint_color: tuple[int, int, int] = (176, 58, 46)
         self._moving: int | None = None
+        self.result_label = ""  # what made the result shown (the window sets it: model chain)
         self.brush: MaskBrush | None = None
         self.mask_mode = False
         self._pointer: QPointF | None = None
@@ -286,7 +287,9 @@ class CompareView(QWidget):
         self.update()
 
     def set_preview(self, region: Region, image: QImage) -> None:
-        """Shows the result of ``region`` only (a preview)."""
+        """Shows the result of ``region`` only (a preview); a full result shown before is dropped (it was made
+        with other settings, and would hide the preview)."""
+        self._after = None
         self._preview = (region, QPixmap.fromImage(image))
         self.update()
 
@@ -469,7 +472,9 @@ class CompareView(QWidget):
             painter.setPen(QColor(255, 255, 255))
             painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
 
-        result_name = "Result" if self._after is not None else "Preview"
+        result_name = ("Result" if self._after is not None else "Preview") + (
+            f" — {self.result_label}" if self.result_label else ""
+        )
         if self.mode == "side":
             w = self.state.pane.width()
             label("Original", 0)
