@@ -344,7 +344,7 @@ def test_window_opens_enhances_previews_and_saves(qtbot, window, tmp_path: Path)
     assert window.provider_label.text() == "Ran on: CPU"
     window.save()
     qtbot.waitUntil(lambda: window.worker is None, timeout=10000)
-    assert Image.open(tmp_path / "out" / "photo.png").size == (120, 80)
+    assert Image.open(tmp_path / "out" / "photo-x2.png").size == (120, 80)  # named for what was done
     window.save_to(photo)  # never over the original
     assert "never overwrites" in (window.last_error or "")
     assert Image.open(photo).size == (60, 40)
@@ -754,3 +754,34 @@ def test_a_preview_after_a_model_change_shows_the_new_model_and_a_stale_result_i
     assert window.result is None and not window.save_action.isEnabled()  # nothing stale left to save
     assert window.viewer._after is None and window.viewer._preview is not None  # the preview is what is drawn
     assert window.viewer.result_label == "test-identity"
+
+
+def test_saving_names_what_the_model_did_and_never_replaces_silently(  # type: ignore[no-untyped-def]
+    qtbot, window, tmp_path: Path, models_dir: Path
+) -> None:
+    from photogan.app.batch import chain_suffix
+    from photogan.inference.model_info import ModelInfo
+    from photogan.inference.registry import user_models_dir
+
+    def info(task: str, scale: int = 1) -> ModelInfo:
+        return ModelInfo(id=f"m-{task}", name="m", task=task, scale=scale, arch="a")  # type: ignore[arg-type]
+
+    assert chain_suffix([info("upscale", 4)]) == "-x4"
+    assert chain_suffix([info("detect"), info("inpaint"), info("restore"), info("colorize"), info("upscale", 2)]) == (
+        "-repaired-colorized-x2"
+    )
+    assert chain_suffix([info("inpaint")]) == "-filled"
+    shutil.copy(models_dir / "nearest2.onnx", user_models_dir() / "nearest2.onnx")
+    window.refresh_models()
+    window.settings = window.settings.__class__(output_dir=str(tmp_path / "out"))
+    photo = tmp_path / "p.png"
+    Image.fromarray(np.full((20, 30, 3), 90, np.uint8)).save(photo)
+    window.open_paths([photo])
+    qtbot.waitUntil(lambda: window.photo is not None and window.worker is None, timeout=10000)
+    assert window.select_chain(("test-nearest-x2",))
+    window.enhance()
+    qtbot.waitUntil(lambda: window.result is not None and window.worker is None, timeout=10000)
+    for _ in range(2):
+        window.save()
+        qtbot.waitUntil(lambda: window.worker is None, timeout=10000)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["p-x2-2.png", "p-x2.png"]

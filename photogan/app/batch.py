@@ -31,6 +31,7 @@ from photogan.core.save import (
     save_image,
 )
 from photogan.core.tiling import TileOptions
+from photogan.inference.model_info import ModelInfo
 from photogan.inference.session import ModelSession
 
 log = logging.getLogger(__name__)
@@ -120,6 +121,35 @@ class Plan:
 
     jobs: list[Job] = field(default_factory=list)
     failures: list[FileResult] = field(default_factory=list)
+
+
+def chain_suffix(infos: Sequence[ModelInfo]) -> str:
+    """The name suffix that says what a chain did: ``-x4``, ``-restored``, ``-repaired-colorized-x4``..."""
+    tags: list[str] = []
+    for k, info in enumerate(infos):
+        if info.task == "detect":
+            continue
+        if info.task == "upscale":
+            tag = f"x{info.scale}"
+        elif info.task == "inpaint":
+            tag = "repaired" if k and infos[k - 1].task == "detect" else "filled"
+        else:
+            tag = {"restore": "restored", "colorize": "colorized"}.get(info.task, info.id)
+        if tag == "restored" and tags[-1:] == ["repaired"]:
+            continue  # repair includes its restore step
+        tags.append(tag)
+    return "-" + "-".join(tags) if tags else ""
+
+
+def free_name(path: Path) -> Path:
+    """``path`` if nothing is there, else the first of ``NAME-2.ext``, ``NAME-3.ext``... that is free."""
+    if not path.exists():
+        return path
+    for n in range(2, 10_000):
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+        if not candidate.exists():
+            return candidate
+    raise PlanError(f"no free name for {path.name} in {path.parent}")
 
 
 def output_path(source: Path, relative: Path, output_dir: Path, fmt: str, name_suffix: str = "") -> Path:

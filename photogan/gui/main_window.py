@@ -45,7 +45,7 @@ from PySide6.QtWidgets import (
 )
 
 from photogan import __version__
-from photogan.app.batch import output_path
+from photogan.app.batch import chain_suffix, free_name, output_path
 from photogan.app.chain import Region, detect_damage, enhance_chain, preview_region
 from photogan.app.doctor import report
 from photogan.app.finetune import torch_available
@@ -118,7 +118,7 @@ class OutputDialog(QDialog):
         self.metadata = QCheckBox("Keep EXIF, XMP and IPTC (the colour profile is always kept)")
         self.metadata.setChecked(settings.keep_metadata)
         self.suffix = QLineEdit(settings.name_suffix)
-        self.suffix.setPlaceholderText("e.g. -enhanced (empty: the original's name)")
+        self.suffix.setPlaceholderText("automatic: what the model did, e.g. -x4, -restored, -repaired-colorized")
         self.tile = QSpinBox()
         self.tile.setRange(0, 4096)
         self.tile.setSingleStep(128)
@@ -851,7 +851,33 @@ class MainWindow(QMainWindow):
         if self.photo_path is None:
             return None
         s = self.settings
-        return output_path(self.photo_path, Path(self.photo_path.name), Path(s.output_dir), s.format, s.name_suffix)
+        suffix = s.name_suffix or self.automatic_suffix()
+        return output_path(self.photo_path, Path(self.photo_path.name), Path(s.output_dir), s.format, suffix)
+
+    def automatic_suffix(self) -> str:
+        """What the chosen chain does, for the saved file's name (the Output settings' suffix replaces it)."""
+        try:
+            return chain_suffix([self.models.registry.get(m) for m in self.current_chain()])
+        except PhotoganError:
+            return ""
+
+    def _ask_overwrite(self, target: Path) -> str | None:
+        """``replace``, ``rename`` (a free ``NAME-2`` beside it) or None (cancel) for a file that exists; with no
+        window on screen (scripts, tests) a new name, never a silent replace."""
+        if not self.isVisible():
+            return "rename"
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("photogan")
+        box.setText(f"{target.name} already exists in {target.parent}.")
+        box.setInformativeText(f"Replace it, or save as {free_name(target).name}?")
+        replace_button = box.addButton("Replace", QMessageBox.ButtonRole.DestructiveRole)
+        rename_button = box.addButton(f"Save as {free_name(target).name}", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(rename_button)
+        box.exec()
+        clicked = box.clickedButton()
+        return "replace" if clicked is replace_button else "rename" if clicked is rename_button else None
 
     def save(self) -> None:
         target = self.default_target()
@@ -880,6 +906,11 @@ class MainWindow(QMainWindow):
         if target.resolve() == source.resolve():
             self.show_message("photogan never overwrites an original: choose another name or folder.")
             return
+        if target.exists():
+            choice = self._ask_overwrite(target)
+            if choice is None:
+                return
+            target = free_name(target) if choice == "rename" else target
         if target.suffix.lower() and not is_image_name(target):
             names = ", ".join(sorted(FORMAT_CHOICES))
             self.show_message(f"{target.name}: unknown image type; use one of {names}.")
