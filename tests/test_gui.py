@@ -785,3 +785,18 @@ def test_saving_names_what_the_model_did_and_never_replaces_silently(  # type: i
         window.save()
         qtbot.waitUntil(lambda: window.worker is None, timeout=10000)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["p-x2-2.png", "p-x2.png"]
+
+
+def test_the_output_size_and_print_size_show_before_running(  # type: ignore[no-untyped-def]
+    qtbot, window, tmp_path: Path, models_dir: Path
+) -> None:
+    from photogan.inference.registry import user_models_dir
+
+    shutil.copy(models_dir / "nearest2.onnx", user_models_dir() / "nearest2.onnx")
+    window.refresh_models()
+    assert window.select_chain(("test-nearest-x2",))
+    photo = tmp_path / "p.jpg"
+    Image.fromarray(np.full((300, 600, 3), 90, np.uint8)).save(photo, dpi=(150, 150))
+    window.open_paths([photo])
+    qtbot.waitUntil(lambda: window.photo is not None and window.worker is None, timeout=10000)
+    assert window.output_label.text() == "Output 1200×600 px: 20.3×10.2 cm at 150 DPI"

@@ -52,6 +52,7 @@ from photogan.app.finetune import torch_available
 from photogan.app.models import ModelService, chain_choices, provider_label
 from photogan.app.queue import BatchQueue, QueueItem
 from photogan.app.settings import Settings, load_settings, save_settings
+from photogan.app.sizing import describe_print
 from photogan.core.errors import PhotoganError
 from photogan.core.formats import FORMAT_CHOICES, IMAGE_FILTER, is_image_name
 from photogan.core.hints import Hint, load_hints, save_hints, sidecar_for
@@ -405,7 +406,10 @@ class MainWindow(QMainWindow):
         self.progress_bar.setMaximumWidth(220)
         self.progress_bar.setMaximum(1000)
         self.progress_bar.setVisible(False)
+        self.output_label = QLabel("")
+        self.output_label.setToolTip("What the chosen model or chain makes of this photo, and the print it gives")
         status.addWidget(self.photo_label, 1)
+        status.addPermanentWidget(self.output_label)
         status.addPermanentWidget(self.progress_bar)
         status.addPermanentWidget(self.provider_label)
 
@@ -463,11 +467,27 @@ class MainWindow(QMainWindow):
         self.settings = replace(self.settings, chain=self.current_chain())
         self._save_settings()
         self._update_actions()
+        self._update_output_label()
         if self.result is not None and self.result_chain != self.current_chain():
             self.statusBar().showMessage(
                 f"The result shown is {' → '.join(self.result_chain)}'s: Preview or Enhance to see the new choice",
                 10000,
             )
+
+    def _update_output_label(self) -> None:
+        """Before running: the output's pixels and its print size at the photo's DPI (300 when it has none)."""
+        photo = self.photo
+        if photo is None or not hasattr(self, "output_label"):
+            return
+        try:
+            scale = 1
+            for model_id in self.current_chain():
+                scale *= self.models.registry.get(model_id).scale
+        except PhotoganError:
+            self.output_label.setText("")
+            return
+        dpi = photo.dpi[0] if photo.dpi and photo.dpi[0] > 1 else 300.0
+        self.output_label.setText(f"Output {describe_print(photo.width * scale, photo.height * scale, dpi)}")
 
     def chain_colorizes(self) -> bool:
         return any(self._tasks.get(m) == "colorize" for m in self.current_chain())
@@ -704,6 +724,7 @@ class MainWindow(QMainWindow):
             self.viewer.set_brush(brush)
             self.setWindowTitle(f"{path.name} — photogan")
             self.photo_label.setText(f"{path.name}: {describe_photo(photo)}")
+            self._update_output_label()
             self.settings = self.settings.with_recent(path)
             self._save_settings()
             self._rebuild_recent()
