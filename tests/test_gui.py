@@ -90,7 +90,7 @@ def test_fit_shows_the_whole_photo_and_100_percent_a_centred_window() -> None:
 
 def test_dragging_the_divider_moves_it_and_dragging_elsewhere_pans(qtbot, view: CompareView) -> None:  # type: ignore[no-untyped-def]
     view.set_images(solid(800, 600, (0, 0, 0)), solid(3200, 2400, (255, 255, 255)))
-    view.actual_size()
+    view.state.set_zoom(1.0)  # the original at 100 %
     start = QPoint(int(view.divider_x()), 150)
     qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=start)
     qtbot.mouseMove(view, QPoint(300, 150))
@@ -130,7 +130,9 @@ def test_side_by_side_panes_share_zoom_and_pan(qtbot, view: CompareView) -> None
 def test_the_result_is_drawn_over_the_originals_area_and_hold_shows_the_original(view: CompareView) -> None:
     view.set_images(solid(100, 75, (0, 0, 0)), solid(400, 300, (255, 255, 255)))  # a ×4 result
     view.set_mode("after")
-    view.actual_size()  # 100×75 on screen, centred in 400×300
+    view.actual_size()  # 100 %: of the result, one result pixel per screen pixel
+    assert view.result_scale() == 4.0 and view.zoom() == 0.25
+    view.state.set_zoom(1.0)  # the original at 100 %: 100×75 on screen, centred in 400×300
     rect = view.state.image_rect_in_pane()
     assert (rect.width(), rect.height()) == (100, 75)
     assert pixel(view, int(rect.center().x()), int(rect.center().y())) == (255, 255, 255)

@@ -655,7 +655,11 @@ class MainWindow(QMainWindow):
             action.setChecked(m == mode)
 
     def _update_zoom_label(self) -> None:
-        self.zoom_label.setText(f"  {self.viewer.zoom() * 100:.0f} %  ")
+        zoom, scale = self.viewer.zoom(), self.viewer.result_scale()
+        if scale != 1.0:  # what the result is seen at, the original's zoom beside it
+            self.zoom_label.setText(f"  result {zoom * scale * 100:.0f} % (original {zoom * 100:.0f} %)  ")
+        else:
+            self.zoom_label.setText(f"  {zoom * 100:.0f} %  ")
 
     def _update_actions(self) -> None:
         busy = self.worker is not None

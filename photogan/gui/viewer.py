@@ -76,7 +76,8 @@ class ViewState:
     def fit_zoom(self) -> float:
         if self.image.isEmpty() or self.pane.isEmpty():
             return 1.0
-        return min(self.pane.width() / self.image.width(), self.pane.height() / self.image.height(), 1.0)
+        # a small photo is enlarged to fill the pane too (up to the largest zoom step), as photo viewers do
+        return min(self.pane.width() / self.image.width(), self.pane.height() / self.image.height(), ZOOM_STEPS[-1])
 
     def effective_zoom(self) -> float:
         return self.fit_zoom() if self.fit else self.zoom
@@ -285,6 +286,7 @@ class CompareView(QWidget):
         self._after = None if after is None else QPixmap.fromImage(after)
         self._preview = None
         self.update()
+        self.view_changed.emit()  # the zoom label speaks of the result now
 
     def set_preview(self, region: Region, image: QImage) -> None:
         """Shows the result of ``region`` only (a preview); a full result shown before is dropped (it was made
@@ -317,8 +319,16 @@ class CompareView(QWidget):
         self._changed()
 
     def actual_size(self) -> None:
-        self.state.set_zoom(1.0)
+        """One pixel of what is shown per screen pixel: of the result when one is shown (a ×4 result at 100 %
+        is the original at 25 %), else of the original."""
+        self.state.set_zoom(1.0 / self.result_scale())
         self._changed()
+
+    def result_scale(self) -> float:
+        """The full result's size over the original's (1 without one, or while the original is shown)."""
+        if self._after is None or self._before is None or self.mode == "before" or self._before.width() == 0:
+            return 1.0
+        return self._after.width() / self._before.width()
 
     def zoom_in(self) -> None:
         self.state.step_zoom(+1)
