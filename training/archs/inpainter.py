@@ -131,11 +131,22 @@ class DamageDetector(nn.Module):
         channels: Width at full resolution (×2 at 1/2, ×3 at 1/4).
         dilations: Residual blocks at 1/4 resolution.
         pos_weight: Weight of damage pixels in the cross-entropy.
+        bias: Added to the logits of the probability it gives (not in training): set at export from held-out
+            photos (``training.bundle --decode bias=B``), it trades found damage against false detections at
+            photogan's fixed threshold of 0.5.
     """
 
-    def __init__(self, channels: int = 16, dilations: tuple[int, ...] = (1, 2, 4, 1), pos_weight: float = 3.0) -> None:
+    decoding = ("bias",)  # settable at bundling
+
+    def __init__(
+        self, channels: int = 16, dilations: tuple[int, ...] = (1, 2, 4, 1), pos_weight: float = 3.0, bias: float = 0.0
+    ) -> None:
         super().__init__()
         c = channels
+        self.bias = float(bias)
+        self.hparams: dict[str, object] = {"channels": channels, "dilations": list(dilations), "pos_weight": pos_weight}
+        if bias:
+            self.hparams["bias"] = bias
         self.size_multiple = 4
         self.head = nn.Sequential(_conv(3, c), _conv(c, c))
         self.down1 = nn.Sequential(_conv(c, 2 * c, 4, 2), _Res(2 * c))
@@ -162,7 +173,8 @@ class DamageDetector(nn.Module):
         logits = self.fuse1(torch.cat([self.up1(features), skip1], dim=1))
         if truth is not None and self.training:
             self._last = (logits, truth)
-        return torch.sigmoid(logits)
+            return torch.sigmoid(logits)
+        return torch.sigmoid(logits + self.bias)
 
     def training_loss(self, target: torch.Tensor) -> torch.Tensor:
         """Weighted cross-entropy + soft Dice of the last training forward pass against its true mask (the
