@@ -67,3 +67,38 @@ def test_running_a_model_writes_nothing_into_the_home_folder(tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "o" / "in.png").exists()
     assert not (home / ".cache" / "Microsoft").exists()
+
+
+def test_cancel_stops_a_model_inside_one_big_tile(tmp_path: Path) -> None:
+    """A photo that is a single tile on a slow model stops within a fraction of a second of Cancel."""
+    import threading
+    import time
+
+    from conftest import open_session, write_model
+    from onnx import TensorProto, helper
+
+    from photogan.core.errors import Cancelled
+    from photogan.core.image import Photo
+    from photogan.core.progress import Progress
+    from photogan.core.tiling import TileOptions
+    from photogan.inference.enhancer import enhance
+    from photogan.inference.model_info import ModelInfo
+
+    layers = 60  # 60 7×7 convolutions over the whole photo: seconds of work in one tile
+    weights = helper.make_tensor("w", TensorProto.FLOAT, [3, 3, 7, 7], [1.0 / 147] * 441)
+    nodes, name = [], "input"
+    for k in range(layers):
+        out = "output" if k == layers - 1 else f"x{k}"
+        nodes.append(helper.make_node("Conv", [name, "w"], [out], pads=[3, 3, 3, 3]))
+        name = out
+    info = ModelInfo(id="test-slow", name="slow", task="restore", scale=1, arch="conv", tile_pad=0)
+    session = open_session(write_model(tmp_path / "slow.onnx", info, nodes, [weights]))
+    photo = Photo(np.random.default_rng(0).random((1400, 1400, 3), dtype=np.float32))
+    progress = Progress()
+    timer = threading.Timer(0.3, progress.cancel)
+    started = time.monotonic()
+    timer.start()
+    with pytest.raises(Cancelled):
+        enhance(photo, session, TileOptions(tile_size=0), progress)
+    timer.join()
+    assert time.monotonic() - started < 1.5

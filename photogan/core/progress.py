@@ -22,10 +22,28 @@ class CancelToken:
         self._event = threading.Event()
         self._running = threading.Event()
         self._running.set()
+        self._listeners: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
 
     def cancel(self) -> None:
         self._event.set()
         self._running.set()  # a paused operation wakes up to see the cancellation
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:  # e.g. stop a model run inside onnxruntime, mid-tile
+            listener()
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Calls ``listener`` (from the cancelling thread) when this token is cancelled; at once if it is."""
+        with self._lock:
+            self._listeners.append(listener)
+        if self.cancelled:
+            listener()
+
+    def remove_listener(self, listener: Callable[[], None]) -> None:
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
 
     @property
     def cancelled(self) -> bool:

@@ -110,10 +110,12 @@ def enhance(
         pixels = _inpaint(photo, model, options, progress, mask)
         return photo.with_pixels(pixels, None if photo.alpha is None else photo.alpha.copy())
 
+    token = None if progress is None else progress.token
+
     def run_tile(tile: np.ndarray) -> np.ndarray:
         rgb = np.repeat(tile, 3, axis=2) if tile.shape[2] == 1 else tile
         batch = np.ascontiguousarray(rgb.transpose(2, 0, 1)[None], dtype=np.float32)
-        out = np.clip(model.run(batch)[0].transpose(1, 2, 0), 0.0, 1.0)
+        out = np.clip(model.run(batch, token=token)[0].transpose(1, 2, 0), 0.0, 1.0)
         return rgb_to_gray(out) if keep_gray else out
 
     pixels = run_tiled(
@@ -149,12 +151,13 @@ def _colorize(
     small = shrink(luma, factor) if factor > 1 else luma
     height, width = small.shape
     stacked = np.concatenate([small[..., None], hint_planes(hints, height, width, 1.0 / factor)], axis=2)
+    token = None if progress is None else progress.token
 
     def run_tile(tile: np.ndarray) -> np.ndarray:
         rgb = np.repeat(tile[..., :1], 3, axis=2)
         batch = np.ascontiguousarray(rgb.transpose(2, 0, 1)[None], dtype=np.float32)
         planes = np.ascontiguousarray(tile[..., 1:].transpose(2, 0, 1)[None], dtype=np.float32)
-        out = model.run(batch, planes)[0].transpose(1, 2, 0)  # not clipped: in_gamut fits it, at its luminance
+        out = model.run(batch, planes, token)[0].transpose(1, 2, 0)  # not clipped: in_gamut fits it, at its luminance
         return np.stack(rgb_to_chroma(out), axis=-1)
 
     # the working image is small: one tile unless the options ask for smaller ones (the tiler still splits on OOM)
@@ -222,7 +225,7 @@ def _inpaint(
             rgb = np.repeat(tile[..., :1], 3, axis=2) if tile.shape[2] == 2 else tile[..., :3]
             batch = np.ascontiguousarray(rgb.transpose(2, 0, 1)[None], dtype=np.float32)
             holes = np.ascontiguousarray(tile[..., -1:].transpose(2, 0, 1)[None], dtype=np.float32)
-            result = np.clip(model.run(batch, holes)[0].transpose(1, 2, 0), 0.0, 1.0)
+            result = np.clip(model.run(batch, holes, progress.token)[0].transpose(1, 2, 0), 0.0, 1.0)
             return rgb_to_gray(result) if tile.shape[2] == 2 else result
 
         filled = run_tiled(region, run_tile, 1, inner, pad=info.tile_pad, multiple=info.size_multiple)
@@ -250,7 +253,7 @@ def find_damage(
     def run_tile(tile: np.ndarray) -> np.ndarray:
         rgb = np.repeat(tile, 3, axis=2) if tile.shape[2] == 1 else tile
         batch = np.ascontiguousarray(rgb.transpose(2, 0, 1)[None], dtype=np.float32)
-        return model.run(batch)[0].transpose(1, 2, 0)
+        return model.run(batch, token=None if progress is None else progress.token)[0].transpose(1, 2, 0)
 
     found = run_tiled(
         photo.pixels,

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from photogan.core.errors import ModelError, OutOfMemoryError
+from photogan.core.errors import Cancelled, ModelError, OutOfMemoryError
+from photogan.core.progress import CancelToken
 from photogan.inference.model_info import ModelInfo, field_channels, is_spatial
 
 log = logging.getLogger(__name__)
@@ -80,21 +81,34 @@ class ModelSession:
     def uses_gpu(self) -> bool:
         return self.provider != CPU
 
-    def run(self, batch: np.ndarray, extra: np.ndarray | None = None) -> np.ndarray:
+    def run(self, batch: np.ndarray, extra: np.ndarray | None = None, token: CancelToken | None = None) -> np.ndarray:
         """Runs the model on N×3×H×W ``batch`` and, for a model with a second input, its planes ``extra`` (none:
         empty planes, e.g. a colorizer without hints); out-of-memory errors become :class:`OutOfMemoryError` so
-        the tiler can split."""
+        the tiler can split. Cancelling ``token`` stops the run inside onnxruntime (between two of its operators:
+        a photo that is one big tile stops at once too) with :class:`Cancelled`."""
         feeds = {"input": batch}
         if self.extra_input is not None:
             name, planes = self.extra_input
             feeds[name] = np.zeros((batch.shape[0], planes, *batch.shape[2:]), np.float32) if extra is None else extra
+        options = ort.RunOptions()
+
+        def stop() -> None:
+            options.terminate = True
+
+        if token is not None:
+            token.add_listener(stop)
         try:
-            return self.session.run(["output"], feeds)[0]
+            return self.session.run(["output"], feeds, options)[0]
         except Exception as exc:  # onnxruntime raises its own exception types from C++
+            if token is not None and token.cancelled:
+                raise Cancelled("cancelled") from exc
             text = str(exc).lower()
             if isinstance(exc, MemoryError) or any(marker in text for marker in _OOM_MARKERS):
                 raise OutOfMemoryError(f"{self.info.id} ran out of memory on {self.provider}") from exc
             raise ModelError(f"{self.info.id} failed on {self.provider}: {exc}") from exc
+        finally:
+            if token is not None:
+                token.remove_listener(stop)
 
 
 def _quiet(device: Device | None = None) -> None:
