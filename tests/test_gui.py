@@ -240,7 +240,7 @@ def make_panel(qtbot, state: Path, model: Path, out: Path, tile: int = 0):  # ty
 
 
 def statuses(panel) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return {panel.table.item(r, 0).text(): panel.table.item(r, 1).text() for r in range(panel.table.rowCount())}
+    return {panel.table.item(r, 0).text(): panel.table.item(r, 2).text() for r in range(panel.table.rowCount())}
 
 
 def test_queue_runs_reports_failures_and_reloads_its_state(
@@ -254,8 +254,8 @@ def test_queue_runs_reports_failures_and_reloads_its_state(
         panel.start()
     assert statuses(panel) == {"a.png": "Done", "b.png": "Done", "broken.png": "Failed", "sub/c.png": "Done"}
     broken_row = next(r for r in range(4) if panel.table.item(r, 0).text() == "broken.png")
-    assert "broken.png" in panel.table.item(broken_row, 4).text() or panel.table.item(broken_row, 4).text()
-    assert Image.open(out / "sub" / "c.png").size == (192, 128)
+    assert "broken.png" in panel.table.item(broken_row, 5).text() or panel.table.item(broken_row, 5).text()
+    assert Image.open(out / "sub" / "c-x2.png").size == (192, 128)
     assert panel.overall.value() == panel.overall.maximum()
     # a new panel (the app restarted) shows the same queue
     again = make_panel(qtbot, state, models_dir / "nearest2.onnx", out)
@@ -283,7 +283,7 @@ def test_queue_cancel_leaves_the_photo_waiting_and_pause_holds_it(
     time.sleep(0.3)
     qtbot.wait(50)
     assert statuses(panel)["a.png"] == "Working"  # held at its next tile
-    assert not (out / "a.png").exists()
+    assert not (out / "a-restored.png").exists()
     with qtbot.waitSignal(panel.running_changed, timeout=10000):
         panel.cancel()  # a paused worker wakes up to stop
     assert statuses(panel) == {"a.png": "Waiting", "b.png": "Waiting"}
@@ -802,3 +802,42 @@ def test_the_output_size_and_print_size_show_before_running(  # type: ignore[no-
     window.open_paths([photo])
     qtbot.waitUntil(lambda: window.photo is not None and window.worker is None, timeout=10000)
     assert window.output_label.text() == "Output 1200×600 px: 20.3×10.2 cm at 150 DPI"
+
+
+def test_queue_rows_keep_their_chain_across_restarts_and_are_not_added_twice(  # type: ignore[no-untyped-def]
+    qtbot, tmp_path: Path, photos: Path, models_dir: Path
+) -> None:
+    from photogan.gui.queue_panel import QueuePanel
+
+    state, out = tmp_path / "queue.json", tmp_path / "out"
+    sessions = {
+        ("x2",): [open_session(models_dir / "nearest2.onnx")],
+        ("id",): [open_session(models_dir / "identity.onnx")],
+    }
+    chosen = [("x2",)]
+    opened: list[tuple[str, ...]] = []
+
+    def sessions_for(chain: tuple[str, ...]):  # type: ignore[no-untyped-def]
+        opened.append(chain)
+        return sessions[chain or chosen[0]]
+
+    def setup():  # type: ignore[no-untyped-def]
+        return sessions_for, out, OutputOptions(format="png"), TileOptions(0, 0, 0, 8)
+
+    panel = QueuePanel(BatchQueue(state), setup, chain_of=lambda: chosen[0])
+    qtbot.addWidget(panel)
+    assert panel.add_paths([photos / "a.png"]) == 1
+    chosen[0] = ("id",)  # the toolbar changed: the row keeps ×2
+    assert panel.add_paths([photos / "b.png"]) == 1
+    assert panel.add_paths([photos / "a.png"]) == 1  # the same photo through another chain is another row
+    assert panel.add_paths([photos / "a.png", photos / "b.png"]) == 0  # the same photo and chain: not twice
+    again = QueuePanel(BatchQueue(state), setup, chain_of=lambda: chosen[0])  # the app restarted
+    qtbot.addWidget(again)
+    assert [panel.table.item(r, 1).text() for r in range(3)] == ["x2", "id", "id"]
+    assert [again.table.item(r, 1).text() for r in range(3)] == ["x2", "id", "id"]
+    with qtbot.waitSignal(again.running_changed, check_params_cb=lambda running: not running, timeout=20000):
+        again.start()
+    assert ("x2",) in opened and ("id",) in opened
+    sizes = sorted(Image.open(p).size for p in out.iterdir())
+    assert (192, 128) in sizes and (96, 64) in sizes  # a.png ×2 by its own chain, b.png as it is
+    assert again.add_paths([photos / "a.png"]) == 0  # done rows are not added again either

@@ -63,7 +63,7 @@ def test_run_finishes_items_reports_failures_and_mirrors_folders(
     seen: list[QueueItem] = []
     run(queue, models_dir / "nearest2.onnx", tmp_path / "out", on_item=seen.append)
     assert queue.counts() == {"done": 3, "failed": 1}
-    assert (tmp_path / "out" / "sub" / "c.png").exists()
+    assert (tmp_path / "out" / "sub" / "c-x2.png").exists()  # named for what was done
     failed = next(i for i in queue.items if i.status == "failed")
     assert "not an image" in failed.reason
     assert [i.status for i in seen].count("running") == 4
@@ -219,5 +219,5 @@ def test_two_photos_with_one_name_never_replace_each_others_output(tmp_path: Pat
     out = tmp_path / "out"
     run(queue, models_dir / "identity.onnx", out)
     first, second = queue.items
-    assert first.status == "done" and second.status == "failed" and "already writes x.png" in second.reason
-    assert np.asarray(Image.open(out / "x.png"))[0, 0, 0] == 40  # the first photo's result, not replaced
+    assert first.status == "done" and second.status == "failed" and "already writes x-restored.png" in second.reason
+    assert np.asarray(Image.open(out / "x-restored.png"))[0, 0, 0] == 40  # the first photo's result, not replaced

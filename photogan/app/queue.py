@@ -22,8 +22,8 @@ from typing import IO, Literal
 
 import platformdirs
 
-from photogan.app.batch import OutputOptions, enhance_file, job_for, output_path
-from photogan.core.errors import Cancelled, OutputFolderError
+from photogan.app.batch import OutputOptions, chain_suffix, enhance_file, job_for, output_path
+from photogan.core.errors import Cancelled, OutputFolderError, PhotoganError
 from photogan.core.formats import find_images
 from photogan.core.load import DEFAULT_MAX_PIXELS
 from photogan.core.progress import Progress
@@ -49,6 +49,8 @@ class QueueItem:
         reason: Why it failed or was skipped.
         target: The output written (once done).
         seconds: Processing time of the last attempt.
+        chain: The model ids it runs through, chosen when it was added (empty: the run's own, for items saved
+            by an older photogan).
     """
 
     source: str
@@ -58,6 +60,7 @@ class QueueItem:
     reason: str = ""
     target: str = ""
     seconds: float = 0.0
+    chain: tuple[str, ...] = ()
 
 
 _STATUSES = ("pending", "running", "done", "failed", "skipped")
@@ -79,6 +82,11 @@ def _item_from(entry: object) -> QueueItem | None:
         return None
     if values.get("status", "pending") not in _STATUSES:
         return None
+    if "chain" in values:
+        chain = values["chain"]
+        if not isinstance(chain, list | tuple) or not all(isinstance(m, str) for m in chain):
+            return None
+        values["chain"] = tuple(chain)
     return QueueItem(**values)
 
 
@@ -205,11 +213,13 @@ class BatchQueue:
         with self._lock:
             return list(self._items)
 
-    def add(self, paths: Iterable[Path], recursive: bool = True) -> list[QueueItem]:
-        """Adds photos and the photos in folders; a photo already waiting in the queue is not added twice."""
+    def add(self, paths: Iterable[Path], recursive: bool = True, chain: Sequence[str] = ()) -> list[QueueItem]:
+        """Adds photos and the photos in folders, to run through ``chain``; a photo already in the queue with the
+        same chain (waiting, done or failed: Retry failed runs those again) is not added twice."""
         new: list[QueueItem] = []
+        chain = tuple(chain)
         with self._lock:
-            waiting = {i.source for i in self._items if i.status in ("pending", "running")}
+            waiting = {(i.source, i.chain) for i in self._items}
             for path in paths:
                 found = (
                     [(f, f.relative_to(path)) for f in find_images(path, recursive)]
@@ -218,9 +228,9 @@ class BatchQueue:
                 )
                 for source, relative in found:
                     key = str(source.resolve())
-                    if key not in waiting:
-                        waiting.add(key)
-                        new.append(QueueItem(source=key, relative=str(relative)))
+                    if (key, chain) not in waiting:
+                        waiting.add((key, chain))
+                        new.append(QueueItem(source=key, relative=str(relative), chain=chain))
             self._items += new
             self._save()
         return new
@@ -285,8 +295,10 @@ class BatchQueue:
         on_item: QueueListener | None = None,
         on_progress: Callable[[QueueItem, float], None] | None = None,
         max_pixels: int = DEFAULT_MAX_PIXELS,
+        sessions_for: Callable[[tuple[str, ...]], Sequence[ModelSession]] | None = None,
     ) -> None:
-        """Processes pending items in order until none is left or ``progress`` is cancelled.
+        """Processes pending items in order until none is left or ``progress`` is cancelled. Each item runs
+        through its own chain (``sessions_for`` opens it) or, without one, through ``session``.
 
         Raises:
             Cancelled: ``progress`` was cancelled.
@@ -303,7 +315,18 @@ class BatchQueue:
         claimed = {Path(i.target).resolve(): i.source for i in self._items if i.status == "done" and i.target}
         while (item := self._next_pending()) is not None:
             progress.check_cancelled()
-            target = output_path(Path(item.source), Path(item.relative), output_dir, output.format, output.name_suffix)
+            try:
+                models = sessions_for(item.chain) if item.chain and sessions_for is not None else session
+            except (PhotoganError, ValueError) as exc:  # a model of its chain is gone or does not load
+                failed = self._update(item.id, status="failed", reason=f"its models ({' → '.join(item.chain)}): {exc}")
+                if on_item:
+                    on_item(failed)
+                continue
+            # the name says what was done (-x4, -restored...) unless the options set a suffix: the same photo
+            # through two chains gives two files
+            steps = [models] if isinstance(models, ModelSession) else list(models)
+            suffix = output.name_suffix or chain_suffix([s.info for s in steps])
+            target = output_path(Path(item.source), Path(item.relative), output_dir, output.format, suffix)
             key = target.resolve()
             reason = ""
             if key == Path(item.source).resolve():
@@ -323,7 +346,7 @@ class BatchQueue:
             try:
                 result = enhance_file(
                     job_for(Path(item.source), target),
-                    session,
+                    models,
                     tile,
                     output,
                     Progress(report, progress.token),

@@ -188,7 +188,7 @@ class MainWindow(QMainWindow):
         self._hint_preview.setSingleShot(True)
         self._hint_preview.setInterval(400)
         self._hint_preview.timeout.connect(self._preview_after_hints)
-        self.queue_panel = QueuePanel(queue or BatchQueue(), self._queue_setup)
+        self.queue_panel = QueuePanel(queue or BatchQueue(), self._queue_setup, chain_of=lambda: self.current_chain())
         self.queue_panel.open_item.connect(self.open_queue_item)
         self.queue_panel.error.connect(self.show_message)
         self.finetune_panel = FineTunePanel(self.models, torch_available())
@@ -1007,8 +1007,17 @@ class MainWindow(QMainWindow):
         self._run(lambda _progress: report(), done, "Checking this machine…", "The diagnostics failed")
 
     def _queue_setup(self) -> RunSetup:
+        """The queue's run: each row through the chain it was added with (rows of an older photogan: the one
+        chosen now, opened here so a problem is told before anything starts)."""
         s = self.settings
-        return self._sessions(), Path(s.output_dir), s.output_options(), self._tile()
+        chosen, current, device = self._sessions(), self.current_chain(), s.device
+
+        def sessions_for(chain: tuple[str, ...]) -> list[ModelSession]:
+            if not chain or chain == current:
+                return chosen
+            return [self.models.open(self.models.resolve(None, None, model_id), device) for model_id in chain]
+
+        return sessions_for, Path(s.output_dir), s.output_options(), self._tile()
 
     # -- drag and drop, closing -------------------------------------------------------------------------------
 

@@ -34,10 +34,13 @@ from photogan.gui.workers import Worker, WorkerError
 from photogan.inference.session import ModelSession
 
 STATUS_TEXT = {"pending": "Waiting", "running": "Working", "done": "Done", "failed": "Failed", "skipped": "Skipped"}
-COLUMNS = ("Photo", "Status", "Progress", "Time", "Output / reason")
+COLUMNS = ("Photo", "Models", "Status", "Progress", "Time", "Output / reason")
 
-#: What the panel needs to run the queue: the model chain, the output folder, options and tiling.
-RunSetup = tuple[Sequence[ModelSession], Path, OutputOptions, TileOptions]
+#: Opens a row's chain of model ids (empty: the chosen one) as sessions.
+SessionsFor = Callable[[tuple[str, ...]], Sequence[ModelSession]]
+#: What the panel needs to run the queue: the models (sessions for rows without a chain of their own, or a
+#: function that opens each row's chain), the output folder, options and tiling.
+RunSetup = tuple[Sequence[ModelSession] | SessionsFor, Path, OutputOptions, TileOptions]
 
 
 class _Relay(QObject):
@@ -62,6 +65,8 @@ class QueuePanel(QWidget):
     Args:
         queue: The persistent queue.
         prepare: Called when the user starts the queue; returns the run setup or raises with a message.
+        chain_of: The model chain new rows run through (the one chosen when they are added; shown in the Models
+            column and kept across restarts). None: rows take the run's models.
 
     Signals:
         open_item(QueueItem): the user opened an item (double click) to compare it in the viewer.
@@ -73,10 +78,17 @@ class QueuePanel(QWidget):
     error = Signal(str)
     running_changed = Signal(bool)
 
-    def __init__(self, queue: BatchQueue, prepare: Callable[[], RunSetup], parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        queue: BatchQueue,
+        prepare: Callable[[], RunSetup],
+        parent: QWidget | None = None,
+        chain_of: Callable[[], tuple[str, ...]] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.queue = queue
         self._prepare = prepare
+        self._chain_of = chain_of
         self.worker: Worker | None = None
         self._output_dir: Path | None = None
         self._started = 0.0
@@ -93,8 +105,8 @@ class QueuePanel(QWidget):
         self.table.verticalHeader().setVisible(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
-        for column in (1, 2, 3):
+        header.setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        for column in (1, 2, 3, 4):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.table.itemDoubleClicked.connect(self._open_row)
 
@@ -165,15 +177,16 @@ class QueuePanel(QWidget):
         name.setData(Qt.ItemDataRole.UserRole, item.id)
         name.setToolTip(item.source)
         self.table.setItem(row, 0, name)
-        self.table.setItem(row, 1, QTableWidgetItem(STATUS_TEXT[item.status]))
+        self.table.setItem(row, 1, QTableWidgetItem(" → ".join(item.chain) or "(chosen at start)"))
+        self.table.setItem(row, 2, QTableWidgetItem(STATUS_TEXT[item.status]))
         fraction = {"done": 1.0, "skipped": 1.0}.get(item.status, self._fractions.get(item.id, 0.0))
-        self.table.setItem(row, 2, QTableWidgetItem(f"{fraction * 100:.0f} %"))
-        self.table.setItem(row, 3, QTableWidgetItem(format_seconds(item.seconds) if item.seconds else ""))
+        self.table.setItem(row, 3, QTableWidgetItem(f"{fraction * 100:.0f} %"))
+        self.table.setItem(row, 4, QTableWidgetItem(format_seconds(item.seconds) if item.seconds else ""))
         detail = QTableWidgetItem(item.reason if item.status in ("failed", "skipped") else item.target)
         detail.setToolTip(detail.text())
         if item.status == "failed":
             detail.setForeground(Qt.GlobalColor.red)
-        self.table.setItem(row, 4, detail)
+        self.table.setItem(row, 5, detail)
 
     def _row_of(self, item_id: str) -> int:
         for row in range(self.table.rowCount()):
@@ -221,7 +234,8 @@ class QueuePanel(QWidget):
     # -- editing ----------------------------------------------------------------------------------------------
 
     def add_paths(self, paths: Sequence[Path]) -> int:
-        added = self.queue.add(paths, recursive=True)
+        chain = self._chain_of() if self._chain_of is not None else ()
+        added = self.queue.add(paths, recursive=True, chain=chain)
         self.refresh()
         return len(added)
 
@@ -272,22 +286,26 @@ class QueuePanel(QWidget):
         if self.running:
             return
         try:
-            sessions, output_dir, options, tile = self._prepare()
+            models, output_dir, options, tile = self._prepare()
         except Exception as exc:  # shown to the user; nothing was started
             self.error.emit(str(exc))
             return
         self._output_dir = output_dir
         relay = self._relay
 
+        sessions_for = models if callable(models) else None
+        fixed: Sequence[ModelSession] = [] if callable(models) else models
+
         def job(progress: Progress) -> None:
             self.queue.run(
-                sessions,
+                fixed if sessions_for is None else sessions_for(()),
                 output_dir,
                 options,
                 tile,
                 progress,
                 on_item=relay.item_changed.emit,
                 on_progress=lambda item, fraction: relay.item_progress.emit(item.id, fraction),
+                sessions_for=sessions_for,
             )
 
         self._started, self._done_in_run, self._fractions = time.monotonic(), 0, {}
@@ -327,7 +345,7 @@ class QueuePanel(QWidget):
         self._fractions[item_id] = fraction
         row = self._row_of(item_id)
         if row >= 0:
-            self.table.setItem(row, 2, QTableWidgetItem(f"{fraction * 100:.0f} %"))
+            self.table.setItem(row, 3, QTableWidgetItem(f"{fraction * 100:.0f} %"))
         self._update_controls()
 
     def _on_failed(self, error: WorkerError) -> None:
