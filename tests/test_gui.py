@@ -841,3 +841,12 @@ def test_queue_rows_keep_their_chain_across_restarts_and_are_not_added_twice(  #
     sizes = sorted(Image.open(p).size for p in out.iterdir())
     assert (192, 128) in sizes and (96, 64) in sizes  # a.png ×2 by its own chain, b.png as it is
     assert again.add_paths([photos / "a.png"]) == 0  # done rows are not added again either
+
+
+def test_the_shortcut_sheet_lists_every_shortcut(window) -> None:  # type: ignore[no-untyped-def]
+    table = dict((text, keys) for keys, text in window.shortcut_table())
+    assert table["Enhance"] == "Ctrl+Return" and table["Damage mask"] == "M" and table["Colour points"] == "H"
+    assert table["Undo stroke"] == "Ctrl+Z" and "Show the original" in table
+    window.shortcuts()
+    assert "Ctrl+Return" in window.shortcuts_box.text()
+    window.shortcuts_box.close()

@@ -392,6 +392,7 @@ class MainWindow(QMainWindow):
         models_menu = menu.addMenu("&Models")
         models_menu.addAction(self.models_action)
         help_menu = menu.addMenu("&Help")
+        help_menu.addAction(self._action("Keyboard shortcuts", self.shortcuts, QKeySequence.StandardKey.HelpContents))
         help_menu.addAction(self._action("Open log folder", self.open_log_folder))
         help_menu.addAction(self._action("Diagnostics…", self.diagnostics))
         help_menu.addAction(self._action("About photogan", self.about))
@@ -996,6 +997,31 @@ class MainWindow(QMainWindow):
             f"<b>photogan {__version__}</b><p>Upscale, restore and colorize photos with neural networks that run "
             "on your own computer.</p>",
         )
+
+    def shortcut_table(self) -> list[tuple[str, str]]:
+        """(keys, what they do) for every action with a shortcut, and the viewer's own keys and buttons."""
+        rows = []
+        for action in self.findChildren(QAction):
+            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            if keys:
+                rows.append((keys, action.text().replace("&", "").rstrip("…")))
+        rows += [
+            ("Space (hold)", "Show the original"),
+            ("Middle button (hold)", "Show the original"),
+            ("Wheel", "Zoom at the pointer"),
+            ("Double-click", "Fit / 100 %"),
+            ("Left / right button", "Damage mask: paint / erase (Shift+left erases too)"),
+        ]
+        return sorted(set(rows), key=lambda row: row[1].lower())
+
+    def shortcuts(self) -> None:
+        """Help → Keyboard shortcuts: every key and mouse gesture the window knows."""
+        rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{t}</td></tr>" for k, t in self.shortcut_table())
+        box = QMessageBox(self)
+        box.setWindowTitle("photogan — Keyboard shortcuts")
+        box.setText(f"<table>{rows}</table>")
+        box.show()
+        self.shortcuts_box = box
 
     def diagnostics(self) -> None:
         """Help → Diagnostics: what ``photogan doctor`` says, gathered in a worker (it tries every provider)."""
