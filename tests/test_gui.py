@@ -850,3 +850,22 @@ def test_the_shortcut_sheet_lists_every_shortcut(window) -> None:  # type: ignor
     window.shortcuts()
     assert "Ctrl+Return" in window.shortcuts_box.text()
     window.shortcuts_box.close()
+
+
+def test_photo_info_shows_camera_exposure_print_size_and_a_histogram(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from PIL import ExifTags
+
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = "Nikon", "D850"
+    sub = exif.get_ifd(ExifTags.IFD.Exif)
+    sub[0x829A], sub[0x829D], sub[0x8827], sub[0x9003] = 1 / 250, 5.6, 400, "2024:06:01 10:20:30"
+    photo = tmp_path / "cam.jpg"
+    Image.fromarray(np.full((300, 600, 3), 90, np.uint8)).save(photo, exif=exif, dpi=(300, 300))
+    window.open_paths([photo])
+    qtbot.waitUntil(lambda: window.photo is not None and window.worker is None, timeout=10000)
+    window.photo_info()
+    rows = dict(window.info_dialog.rows)
+    assert rows["Camera"] == "D850" and rows["Exposure"] == "1/250 s" and rows["Aperture"] == "f/5.6"
+    assert rows["ISO"] == "400" and rows["Taken"] == "2024:06:01 10:20:30"
+    assert rows["Resolution"] == "300 DPI: prints 5.1×2.5 cm" and rows["Pixels"].startswith("600×300")
+    window.info_dialog.close()

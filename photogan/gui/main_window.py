@@ -69,6 +69,7 @@ from photogan.gui.generate_panel import GeneratePanel
 from photogan.gui.images import to_qimage
 from photogan.gui.mask_brush import MAX_RADIUS, MIN_RADIUS, MaskBrush
 from photogan.gui.models_dialog import ModelsDialog
+from photogan.gui.photo_info import PhotoInfoDialog
 from photogan.gui.queue_panel import QueuePanel, RunSetup
 from photogan.gui.viewer import CompareView
 from photogan.gui.workers import Worker, WorkerError
@@ -389,6 +390,10 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         for action in (self.fit_action, self.actual_action, self.zoom_in_action, self.zoom_out_action):
             view_menu.addAction(action)
+        view_menu.addSeparator()
+        view_menu.addAction(
+            self._action("Photo info…", self.photo_info, "I", "File, pixels, camera, profile, histogram")
+        )
         models_menu = menu.addMenu("&Models")
         models_menu.addAction(self.models_action)
         help_menu = menu.addMenu("&Help")
@@ -997,6 +1002,13 @@ class MainWindow(QMainWindow):
             f"<b>photogan {__version__}</b><p>Upscale, restore and colorize photos with neural networks that run "
             "on your own computer.</p>",
         )
+
+    def photo_info(self) -> None:
+        """View → Photo info: the open photo's facts and histogram."""
+        if self.photo is None:
+            return
+        self.info_dialog = PhotoInfoDialog(self.photo, self.photo_path, self)
+        self.info_dialog.show()
 
     def shortcut_table(self) -> list[tuple[str, str]]:
         """(keys, what they do) for every action with a shortcut, and the viewer's own keys and buttons."""
