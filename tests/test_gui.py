@@ -869,3 +869,30 @@ def test_photo_info_shows_camera_exposure_print_size_and_a_histogram(qtbot, wind
     assert rows["ISO"] == "400" and rows["Taken"] == "2024:06:01 10:20:30"
     assert rows["Resolution"] == "300 DPI: prints 5.1×2.5 cm" and rows["Pixels"].startswith("600×300")
     window.info_dialog.close()
+
+
+def test_results_can_be_undone_and_compared_a_b(qtbot, window, tmp_path: Path, models_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    from photogan.inference.registry import user_models_dir
+
+    for name in ("identity.onnx", "nearest2.onnx"):
+        shutil.copy(models_dir / name, user_models_dir() / name)
+    window.refresh_models()
+    photo = tmp_path / "p.png"
+    Image.fromarray(np.full((40, 60, 3), 90, np.uint8)).save(photo)
+    window.open_paths([photo])
+    qtbot.waitUntil(lambda: window.photo is not None and window.worker is None, timeout=10000)
+    for chain in (("test-nearest-x2",), ("test-identity",)):
+        assert window.select_chain(chain)
+        window.enhance()
+        qtbot.waitUntil(lambda: window.worker is None, timeout=10000)
+    assert window.result.width == 60 and window.previous_result_action.isEnabled()
+    window.compare_action.trigger()  # A/B: the earlier result where the original was
+    assert window.viewer._left_label() == "Earlier: test-nearest-x2"
+    window.viewer.hold_original(True)
+    assert window.viewer._left_label() == "Original"  # holding Space still shows the original
+    window.viewer.hold_original(False)
+    window.previous_result()
+    assert window.result.width == 120 and window.result_chain == ("test-nearest-x2",)
+    assert window.viewer._left_label() == "Original"  # nothing earlier than the first
+    window.next_result()
+    assert window.result.width == 60 and window.next_result_action.isEnabled() is False

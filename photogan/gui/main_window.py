@@ -85,6 +85,9 @@ VIEW_MODES = (
 )
 
 
+MAX_HISTORY = 4  # results kept per photo for undo and A/B (a ×4 result of a large scan is big)
+
+
 def describe_photo(photo: Photo) -> str:
     kind = "grayscale" if photo.grayscale else "RGB"
     extras = [f"{photo.bit_depth}-bit", kind + ("+alpha" if photo.alpha is not None else "")]
@@ -172,6 +175,9 @@ class MainWindow(QMainWindow):
         self.photo_path: Path | None = None
         self.result: Photo | None = None
         self.result_chain: tuple[str, ...] = ()
+        #: This photo's last results (for undo and A/B), and which one is shown.
+        self.history: list[tuple[Photo, QImage, tuple[str, ...]]] = []
+        self.history_index = -1
         self.worker: Worker | None = None
         self.last_error: str | None = None
         self._busy_message = ""
@@ -295,6 +301,17 @@ class MainWindow(QMainWindow):
         self.larger_brush_action = self._action("Larger brush", partial(self._brush_step, 1.25), "]")
         for action in (self.smaller_brush_action, self.larger_brush_action):
             self.addAction(action)  # shortcuts only
+        self.previous_result_action = self._action(
+            "Previous result", self.previous_result, "Ctrl+Alt+Z", "Back to the result before this one"
+        )
+        self.next_result_action = self._action("Next result", self.next_result, "Ctrl+Alt+Shift+Z")
+        self.compare_action = self._action(
+            "A/B: compare with the previous result",
+            self._toggle_compare,
+            "B",
+            "Show the result before this one where the original is shown (split, side by side, Original)",
+        )
+        self.compare_action.setCheckable(True)
         self.mode_actions: list[QAction] = []
         for text, mode, key in VIEW_MODES:
             action = self._action(text, partial(self.set_view_mode, mode), key)
@@ -389,6 +406,9 @@ class MainWindow(QMainWindow):
             view_menu.addAction(action)
         view_menu.addSeparator()
         for action in (self.fit_action, self.actual_action, self.zoom_in_action, self.zoom_out_action):
+            view_menu.addAction(action)
+        view_menu.addSeparator()
+        for action in (self.compare_action, self.previous_result_action, self.next_result_action):
             view_menu.addAction(action)
         view_menu.addSeparator()
         view_menu.addAction(
@@ -679,6 +699,8 @@ class MainWindow(QMainWindow):
         for action in (self.hints_action, self.hint_color_action, self.clear_hints_action, self.mask_action):
             action.setEnabled(has_photo)
         brush = self.viewer.brush
+        self.previous_result_action.setEnabled(self.history_index > 0 and not busy)
+        self.next_result_action.setEnabled(0 <= self.history_index < len(self.history) - 1 and not busy)
         self.find_damage_action.setEnabled(has_photo and not busy)
         self.undo_mask_action.setEnabled(brush is not None and brush.can_undo())
         self.redo_mask_action.setEnabled(brush is not None and brush.can_redo())
@@ -724,6 +746,7 @@ class MainWindow(QMainWindow):
         def done(value: tuple[Photo, Photo | None, QImage, QImage | None]) -> None:
             photo, result, shown, shown_result = value
             self.photo, self.photo_path, self.result = photo, path, result
+            self.history, self.history_index = [], -1
             # a queue's output opened beside its photo: already saved; it counts as the current choice's
             self.result_chain = self.current_chain() if result is not None else ()
             self.viewer.result_label = result_path.name if result is not None and result_path is not None else ""
@@ -860,9 +883,10 @@ class MainWindow(QMainWindow):
 
         def done(value: tuple[Photo, QImage, list[ModelSession]]) -> None:
             result, shown, sessions = value
-            self.result, self.result_chain = result, chain
-            self.viewer.result_label = " → ".join(chain)
-            self.viewer.set_result(shown)
+            del self.history[self.history_index + 1 :]  # a new result after going back drops the ones after it
+            self.history = [*self.history, (result, shown, chain)][-MAX_HISTORY:]
+            self.history_index = len(self.history) - 1
+            self._show_history()
             self._show_provider(sessions)
             self.statusBar().showMessage(
                 f"Enhanced to {result.width}×{result.height}. Save (Ctrl+S) writes it to the output folder", 10000
@@ -1002,6 +1026,39 @@ class MainWindow(QMainWindow):
             f"<b>photogan {__version__}</b><p>Upscale, restore and colorize photos with neural networks that run "
             "on your own computer.</p>",
         )
+
+    # -- results: history and A/B -------------------------------------------------------------------------------
+
+    def _show_history(self) -> None:
+        """Shows the result at ``history_index`` (and, with A/B on, the one before it in the original's place)."""
+        if not self.history:
+            return
+        result, shown, chain = self.history[self.history_index]
+        self.result, self.result_chain = result, chain
+        self.viewer.result_label = " → ".join(chain)
+        self.viewer.set_result(shown)
+        previous = self.history[self.history_index - 1] if self.history_index > 0 else None
+        if self.compare_action.isChecked() and previous is not None:
+            self.viewer.set_reference(previous[1], "Earlier: " + " → ".join(previous[2]))
+        else:
+            self.viewer.set_reference(None)
+        self._update_actions()
+
+    def previous_result(self) -> None:
+        """Undo: back to the result before this one (kept for this photo: the last few)."""
+        if self.history_index > 0:
+            self.history_index -= 1
+            self._show_history()
+
+    def next_result(self) -> None:
+        if self.history_index < len(self.history) - 1:
+            self.history_index += 1
+            self._show_history()
+
+    def _toggle_compare(self) -> None:
+        if self.compare_action.isChecked() and self.history_index < 1:
+            self.statusBar().showMessage("A/B needs an earlier result: Enhance with another model first", 8000)
+        self._show_history()
 
     def photo_info(self) -> None:
         """View → Photo info: the open photo's facts and histogram."""

@@ -194,6 +194,7 @@ class CompareView(QWidget):
         self.hint_color: tuple[int, int, int] = (176, 58, 46)
         self._moving: int | None = None
         self.result_label = ""  # what made the result shown (the window sets it: model chain)
+        self._reference: tuple[QPixmap, str] | None = None  # A/B: an earlier result in the original's place
         self.brush: MaskBrush | None = None
         self.mask_mode = False
         self._pointer: QPointF | None = None
@@ -275,6 +276,7 @@ class CompareView(QWidget):
         self._before = None if before is None else QPixmap.fromImage(before)
         self._after = None if after is None else QPixmap.fromImage(after)
         self._preview = None
+        self._reference = None
         size = QSize(0, 0) if before is None else before.size()
         if not keep_view or size != self.state.image:
             self.state = ViewState(size, self._pane_size())
@@ -287,6 +289,19 @@ class CompareView(QWidget):
         self._preview = None
         self.update()
         self.view_changed.emit()  # the zoom label speaks of the result now
+
+    def set_reference(self, image: QImage | None, label: str = "") -> None:
+        """A/B: shows ``image`` (an earlier result, any size) where the original is shown, named ``label``;
+        None shows the original again. Holding Space still shows the original."""
+        self._reference = None if image is None else (QPixmap.fromImage(image), label)
+        self.update()
+
+    def _left_pixmap(self) -> QPixmap:
+        assert self._before is not None
+        return self._reference[0] if self._reference is not None and not self.holding else self._before
+
+    def _left_label(self) -> str:
+        return self._reference[1] if self._reference is not None and not self.holding else "Original"
 
     def set_preview(self, region: Region, image: QImage) -> None:
         """Shows the result of ``region`` only (a preview); a full result shown before is dropped (it was made
@@ -446,20 +461,21 @@ class CompareView(QWidget):
             painter.setClipRect(pane)
             painter.translate(pane.topLeft())
             painter.drawTiledPixmap(image_rect.intersected(QRectF(0, 0, pane.width(), pane.height())), self._checker)
+            left = self._left_pixmap()
             if self.mode == "side":
                 if index == 0 or not show_result:
-                    self._draw_image(painter, self._before, image_rect)
+                    self._draw_image(painter, left, image_rect)
                 else:
                     self._draw_result(painter, image_rect)
             elif self.mode == "before" or not show_result:
-                self._draw_image(painter, self._before, image_rect)
+                self._draw_image(painter, left, image_rect)
             elif self.mode == "after":
                 self._draw_result(painter, image_rect)
             else:  # split
                 split = self.divider_x()
                 painter.save()
                 painter.setClipRect(QRectF(0, 0, split, pane.height()))
-                self._draw_image(painter, self._before, image_rect)
+                self._draw_image(painter, left, image_rect)
                 painter.restore()
                 painter.save()
                 painter.setClipRect(QRectF(split, 0, pane.width() - split, pane.height()))
@@ -485,14 +501,15 @@ class CompareView(QWidget):
         result_name = ("Result" if self._after is not None else "Preview") + (
             f" — {self.result_label}" if self.result_label else ""
         )
+        original = self._left_label()
         if self.mode == "side":
             w = self.state.pane.width()
-            label("Original", 0)
+            label(original, 0)
             label(result_name if show_result else "Original (no result yet)", w + 2)
             painter.fillRect(QRectF(w, 0, 2, self.height()), self.palette().window())
         elif self.mode == "split" and show_result:
             split = self.divider_x()
-            label("Original", split, align_right=True)
+            label(original, split, align_right=True)
             label(result_name, split)
             painter.setPen(QPen(QColor(255, 255, 255), 2))
             painter.drawLine(QPointF(split, 0), QPointF(split, self.height()))
@@ -503,7 +520,7 @@ class CompareView(QWidget):
         elif self.mode == "after" and show_result:
             label(result_name, 0)
         else:
-            label("Original", 0)
+            label(original, 0)
 
     # -- interaction --------------------------------------------------------------------------------------------
 
