@@ -248,7 +248,7 @@ def test_an_unexpected_error_fails_that_file_only(tmp_path: Path, models_dir: Pa
     session = open_session(models_dir / "identity.onnx")
     real_run, calls = session.run, []
 
-    def flaky(batch: np.ndarray) -> np.ndarray:
+    def flaky(batch: np.ndarray, extra: np.ndarray | None = None, token: object = None) -> np.ndarray:
         calls.append(1)
         if len(calls) == 1:
             raise RuntimeError("boom")

@@ -37,7 +37,7 @@ def test_size_multiple_is_respected_and_result_cropped(models_dir: Path, tile: i
     session = open_session(models_dir / "nearest4m8.onnx")
     original_run = session.run
 
-    def spy(batch: np.ndarray) -> np.ndarray:
+    def spy(batch: np.ndarray, extra: np.ndarray | None = None, token: object = None) -> np.ndarray:
         seen.append(batch.shape[2:])
         return original_run(batch)
 

@@ -10,7 +10,8 @@ Kinds, each at many sizes (sides relative to the crop, widths in pixels of the s
 - dust and hairs: specks of 1–4 px and short curly hairs;
 - folds: long, nearly straight bands 3–12 px wide, the paper showing through;
 - blobs: irregular missing patches (flaked emulsion, stains), up to a third of the crop side;
-- torn corners and edges: a jagged polygon cut from a side or corner.
+- torn corners and edges: a jagged polygon cut from a side or corner;
+- craquelure: a network of fine branching cracks over the whole crop (off unless a recipe asks for it).
 
 How the damage looks: paper white (slightly warm), dark (dirt, the negative's scratches), or a flat tone, with
 soft edges and a little noise; a part of the crops are faded, sepia-toned or gray first, so the detector learns
@@ -31,7 +32,7 @@ import numpy as np
 from photogan.core.image import LUMA_WEIGHTS
 from training.degradations import _dataclass_params, fade, gaussian_blur
 
-KINDS = ("scratch", "crack", "dust", "fold", "blob", "tear")
+KINDS = ("scratch", "crack", "dust", "fold", "blob", "tear", "craquelure")
 
 
 def _polyline(mask: np.ndarray, points: np.ndarray, width: int) -> None:
@@ -73,6 +74,12 @@ def draw_cracks(mask: np.ndarray, rng: np.random.Generator) -> None:
                 stack.append((points[-1], angle + rng.choice([-1, 1]) * rng.uniform(0.4, 1.2), depth + 1))
         _polyline(mask, np.array(points), int(rng.choice([1, 1, 2, 3])) if depth == 0 else 1)
         segments += 1
+
+
+def draw_craquelure(mask: np.ndarray, rng: np.random.Generator) -> None:
+    """A network of fine cracks over the whole crop (cracked emulsion of an old print)."""
+    for _ in range(int(rng.integers(4, 12))):
+        draw_cracks(mask, rng)
 
 
 def draw_dust(mask: np.ndarray, rng: np.random.Generator) -> None:
@@ -119,6 +126,7 @@ _DRAW = {
     "fold": draw_fold,
     "blob": draw_blob,
     "tear": draw_tear,
+    "craquelure": draw_craquelure,
 }
 
 
@@ -138,6 +146,7 @@ class DamageMasks:
     p_fold: float = 0.15
     p_blob: float = 0.35
     p_tear: float = 0.12
+    p_craquelure: float = 0.0
     max_cover: float = 0.4
 
     def __call__(self, shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
@@ -168,22 +177,38 @@ def tone(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return image
 
 
-def apply_damage(image: np.ndarray, soft: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def apply_damage(image: np.ndarray, soft: np.ndarray, rng: np.random.Generator, realistic: bool = False) -> np.ndarray:
     """The photo with the damage drawn where ``soft`` is: light (paper), dark or a flat tone, with soft edges and
-    a little texture."""
+    a little texture. ``realistic`` adds the looks of real cracks and scratches: lighter than what is around
+    them (the print's base showing through, not pure white) and half transparent."""
     pick = rng.random()
-    if pick < 0.6:  # paper: white to cream
+    h, w = soft.shape
+    if realistic and pick < 0.35:  # lifted: the surroundings, lighter, with the paper's warmth
+        lift = np.float32(rng.uniform(0.12, 0.45))
+        colour = np.clip(gaussian_blur(image, 3.0) + lift * np.array([1.0, 0.95, 0.8], np.float32), 0, 1)
+    elif pick < 0.6 or (realistic and pick < 0.75):  # paper: white to cream
         colour = np.array([1.0, 0.98, 0.93], np.float32) * np.float32(rng.uniform(0.8, 1.0))
-    elif pick < 0.85:  # dirt, a scratched negative
+    elif pick < 0.85 or realistic:  # dirt, a scratched negative
         colour = np.full(3, rng.uniform(0.0, 0.25), np.float32)
     else:
         colour = rng.uniform(0.2, 0.9, 3).astype(np.float32)
-    h, w = soft.shape
     texture = gaussian_blur(rng.normal(0, 1, (h, w)).astype(np.float32), 1.0)[..., None] * np.float32(
         rng.uniform(0.0, 0.06)
     )
-    alpha = gaussian_blur(soft, float(rng.uniform(0.3, 1.2)))[..., None] * np.float32(rng.uniform(0.8, 1.0))
+    strength = rng.uniform(0.45, 1.0) if realistic else rng.uniform(0.8, 1.0)
+    alpha = gaussian_blur(soft, float(rng.uniform(0.3, 1.2)))[..., None] * np.float32(strength)
     return np.clip(image * (1 - alpha) + (colour + texture) * alpha, 0, 1).astype(np.float32)
+
+
+def glare(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Not damage, though bright: a soft-edged overexposed patch (a lit face, a white collar) that keeps the
+    photo's texture. The detector sees these unmarked, so brightness alone does not say damage."""
+    h, w = image.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    cy, cx = rng.uniform(0, h), rng.uniform(0, w)
+    sy, sx = rng.uniform(0.08, 0.35, 2) * np.array([h, w])
+    bump = np.exp(-0.5 * (((yy - cy) / sy) ** 2 + ((xx - cx) / sx) ** 2))[..., None] * np.float32(rng.uniform(0.3, 0.9))
+    return np.clip(image + bump * (0.97 - image) * 0.9, 0, 1).astype(np.float32)
 
 
 def hard_mask(soft: np.ndarray) -> np.ndarray:
@@ -221,23 +246,28 @@ class InpaintDamage:
 class DetectDamage:
     """A detector's training input: H×W×4, the damaged photo (on a faded, toned or gray background for some) and
     the true mask; ``clean_fraction`` of the crops have no damage, so the detector learns to leave real detail
-    (eyelashes, wires, text) alone."""
+    (eyelashes, wires, text) alone. ``realistic`` adds half-transparent damage lighter than its surroundings
+    (not only paper white) and bright unmarked glare (:func:`glare`)."""
 
     masks: DamageMasks = DamageMasks()
     clean_fraction: float = 0.25
+    realistic: bool = False
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> DetectDamage:
         values = dict(params)
         clean = float(values.pop("clean_fraction", 0.25))
-        return cls(DamageMasks(**_dataclass_params(DamageMasks, values)), clean)
+        realistic = bool(values.pop("realistic", False))
+        return cls(DamageMasks(**_dataclass_params(DamageMasks, values)), clean, realistic)
 
     def __call__(self, clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         image = tone(clean, rng)
+        if self.realistic and rng.random() < 0.35:
+            image = glare(image, rng)
         if rng.random() < self.clean_fraction:
             mask = np.zeros(clean.shape[:2], np.float32)
         else:
             soft = self.masks(clean.shape[:2], rng)
-            image = apply_damage(image, soft, rng)
+            image = apply_damage(image, soft, rng, self.realistic)
             mask = (soft > 0.25).astype(np.float32)
         return np.concatenate([image, mask[..., None]], axis=2).astype(np.float32)

@@ -31,6 +31,7 @@ BUNDLED: tuple[str, ...] = (
     "upscale-x2-fidelity.onnx",
     "restore.onnx",
     "colorize.onnx",
+    "inpaint.onnx",
     "texture-bark.onnx",
     "texture-clay.onnx",
     "texture-water.onnx",
