@@ -32,14 +32,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from photogan.app.chain import enhance_chain
+from photogan.app.chain import detect_damage, enhance_chain
 from photogan.app.models import ModelService
 from photogan.core.formats import find_images
 from photogan.core.image import Photo, to_uint
 from photogan.core.load import load_image
-from photogan.core.masks import damage_mask
 from photogan.core.tiling import TileOptions
-from photogan.inference.enhancer import classical_fill, enhance, find_damage
+from photogan.inference.enhancer import classical_fill, enhance
 from photogan.inference.session import ModelSession
 
 TILE = TileOptions(tile_size=512)
@@ -164,7 +163,7 @@ def main() -> None:
             timed("Telea, true mask", lambda photo=photo, mask=mask: classical_fill(photo.pixels, mask))
             timed("inpaint, true mask", lambda photo=photo, mask=mask: enhance(photo, inpaint, TILE, mask=mask).pixels)
             start = time.perf_counter()
-            found = damage_mask(find_damage(photo, detect, TILE))
+            found = detect_damage(photo, detect, TILE)
             detect_s = (time.perf_counter() - start) / mp
             timed("Telea, found mask", lambda photo=photo, found=found: classical_fill(photo.pixels, found))
             timed("repair", lambda photo=photo, found=found: enhance(photo, inpaint, TILE, mask=found).pixels)
@@ -177,9 +176,7 @@ def main() -> None:
             if args.sheet is not None and len(sheet_rows) < 8:
                 shown = ("damaged", "Telea, true mask", "inpaint, true mask", "repair", "repair + restore")
                 sheet_rows.append(_sheet_row([outputs[n][0] for n in shown] + [clean8], mask, args.crop))
-            clean_false.append(
-                float(damage_mask(find_damage(Photo(clean8.astype(np.float32) / 255), detect, TILE)).mean())
-            )
+            clean_false.append(float(detect_damage(Photo(clean8.astype(np.float32) / 255), detect, TILE).mean()))
         for name in methods:
             inside, whole, seconds = np.mean(scores[name], axis=0)
             print(f"| {folder.name} | {name} | {inside:.2f} | {whole:.2f} | {seconds:.2f} |")

@@ -164,3 +164,21 @@ def test_cli_inpaint_and_repair(
 
     assert main(["enhance", "--task", "restore", "--mask", str(folder / "a.mask.png"), str(folder / "a.png")]) == 2
     assert "--mask holds the holes inpaint fills" in capsys.readouterr().err
+
+
+def test_automatic_repair_fills_thin_damage_flat_patches_and_edges_but_not_a_textured_blob() -> None:
+    from photogan.core.masks import thin_parts
+
+    rng = np.random.default_rng(0)
+    luma = np.clip(0.5 + rng.normal(0, 0.08, (120, 160)), 0, 1).astype(np.float32)  # a textured photo
+    luma[10:40, 100:140] = 0.95  # a flat patch of missing paper
+    found = np.zeros_like(luma, bool)
+    found[60:100, 30:70] = True  # a wide blob on texture (a lit face the detector took for damage)
+    found[80, :] = True  # a thin crack running through it to the edge
+    found[10:40, 100:140] = True  # the missing paper
+    found[100:120, 140:160] = True  # a torn corner
+    kept = thin_parts(found, luma)
+    assert not kept[70:90, 40:60].any()  # the textured blob is left alone...
+    assert kept[80, :25].all() and kept[80, 75:].all()  # ...the crack through it is filled
+    assert kept[15:35, 105:135].all() and kept[105:120, 145:160].all()  # flat paper and the corner too
+    assert thin_parts(found)[70:90, 40:60].sum() == 0  # without a photo to judge by, wide inner blobs are left

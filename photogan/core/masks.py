@@ -22,6 +22,10 @@ MASK_SUFFIX = ".mask.png"
 THRESHOLD = 0.5
 #: Pixels of margin added around found damage: its soft edges (a scratch fades out over a pixel or two).
 MARGIN = 2
+#: Half the width, in pixels, of the widest found damage inside the photo that is filled without asking.
+MAX_HALF_WIDTH = 6
+#: Standard deviation of the luminance (0–1) under which a wide found part is flat: missing paper, not a face.
+FLAT = 0.012
 
 
 class MaskError(UsageError):
@@ -86,9 +90,42 @@ def grow(mask: np.ndarray, pixels: int) -> np.ndarray:
     return cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
 
 
-def damage_mask(probability: np.ndarray, threshold: float = THRESHOLD, margin: int = MARGIN) -> np.ndarray:
-    """A detector's H×W damage probability → the mask to fill: the pixels above ``threshold``, with ``margin``."""
-    return grow(probability > threshold, margin)
+def thin_parts(mask: np.ndarray, luma: np.ndarray | None = None, half_width: int = MAX_HALF_WIDTH) -> np.ndarray:
+    """What of a found mask an automatic repair may fill: its thin parts (no wider than ``2 × half_width``
+    pixels: scratches, cracks, dust, hairs), and of its wide parts (what a morphological opening with a disc of
+    that width keeps) those that touch the photo's edge (worn borders, torn corners) or where the photo is flat
+    (``luma``, H×W: missing paper is one tone; lit skin is not). On real prints the detector also marks lit faces
+    and white collars, and filling a face is worse than leaving a stain (paint such regions with the mask brush
+    to fill them). Each wide part is judged on its own, even when a crack joins it to others."""
+    if not mask.any():
+        return mask.copy()
+    import cv2
+
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * half_width + 1, 2 * half_width + 1))
+    found = mask.astype(np.uint8)
+    wide = cv2.morphologyEx(found, cv2.MORPH_OPEN, disc)
+    if not wide.any():
+        return mask.copy()
+    count, labels = cv2.connectedComponents(wide, connectivity=8)
+    keep = np.zeros(count, bool)
+    keep[np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))] = True
+    if luma is not None:  # judged on each part's core, 3 px inside it (its rim blends into the photo)
+        core = cv2.erode(wide, np.ones((7, 7), np.uint8)).astype(bool)
+        for k in np.flatnonzero(~keep[1:]) + 1:
+            inside = luma[(labels == k) & core]
+            keep[k] = inside.size > 0 and float(inside.std()) < FLAT
+    keep[0] = False
+    dropped = (wide > 0) & ~keep[labels]
+    # the thin rest, less the wide parts left out (grown by a pixel: their soft rims go with them)
+    return (found > 0) & ~cv2.dilate(dropped.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+
+
+def damage_mask(
+    probability: np.ndarray, luma: np.ndarray | None = None, threshold: float = THRESHOLD, margin: int = MARGIN
+) -> np.ndarray:
+    """A detector's H×W damage probability → the mask to fill: the pixels above ``threshold`` in the parts
+    :func:`thin_parts` keeps (``luma``: the photo's luminance), with ``margin``."""
+    return grow(thin_parts(probability > threshold, luma), margin)
 
 
 def resized(mask: np.ndarray, width: int, height: int) -> np.ndarray:

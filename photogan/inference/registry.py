@@ -32,6 +32,7 @@ BUNDLED: tuple[str, ...] = (
     "restore.onnx",
     "colorize.onnx",
     "inpaint.onnx",
+    "repair-detect.onnx",
     "texture-bark.onnx",
     "texture-clay.onnx",
     "texture-water.onnx",
