@@ -123,4 +123,4 @@ def resize_photo(photo: Photo, width: int, height: int, dpi: float | None = None
 def describe_print(width: int, height: int, dpi: float) -> str:
     """``6000×4000 px: 50.8×33.9 cm at 300 DPI``."""
     cm = 2.54 / dpi
-    return f"{width}×{height} px: {width * cm:.1f}×{height * cm:.1f} cm at {dpi:g} DPI"
+    return f"{width}×{height} px: {width * cm:.1f}×{height * cm:.1f} cm at {round(dpi, 1):g} DPI"
