@@ -83,14 +83,11 @@ def main() -> int:
             raise SystemExit(f"the window offers no model or chain {args.chain}")
         window.resize(width, height)
         window.show()
-        if args.mask_only:  # the window keeps the mask beside the photo: work on a copy
+        if args.mask_only or args.hints_only:  # the window keeps points and masks beside the photo: use a copy
             copy = state / args.photo.name
             shutil.copy(args.photo, copy)
-            args.photo = copy
-        if args.hints_only:  # the window keeps points beside the photo: work on a copy
-            copy = state / args.photo.name
-            shutil.copy(args.photo, copy)
-            shutil.copy(args.hints_only, sidecar_for(copy))
+            if args.hints_only:
+                shutil.copy(args.hints_only, sidecar_for(copy))
             args.photo = copy
         window.open_photo(args.photo)
         wait(app, lambda: window.photo is not None and window.worker is None)

@@ -731,9 +731,8 @@ def test_the_damage_mask_is_painted_erased_undone_saved_and_filled(  # type: ign
     assert not view.brush.mask.any()
 
 
-def test_a_preview_after_a_model_change_shows_the_new_model_and_a_stale_result_is_not_saved(  # type: ignore[no-untyped-def]
-    qtbot, window, tmp_path: Path, models_dir: Path
-) -> None:
+def open_with_test_models(qtbot, window, tmp_path: Path, models_dir: Path) -> Path:  # type: ignore[no-untyped-def]
+    """Installs the identity and ×2 test models as user models and opens a 60×40 gray photo in the window."""
     from photogan.inference.registry import user_models_dir
 
     for name in ("identity.onnx", "nearest2.onnx"):
@@ -743,6 +742,13 @@ def test_a_preview_after_a_model_change_shows_the_new_model_and_a_stale_result_i
     Image.fromarray(np.full((40, 60, 3), 90, np.uint8)).save(photo)
     window.open_paths([photo])
     qtbot.waitUntil(lambda: window.photo is not None and window.worker is None, timeout=10000)
+    return photo
+
+
+def test_a_preview_after_a_model_change_shows_the_new_model_and_a_stale_result_is_not_saved(  # type: ignore[no-untyped-def]
+    qtbot, window, tmp_path: Path, models_dir: Path
+) -> None:
+    open_with_test_models(qtbot, window, tmp_path, models_dir)
     assert window.select_chain(("test-nearest-x2",))
     window.enhance()
     qtbot.waitUntil(lambda: window.result is not None and window.worker is None, timeout=10000)
@@ -872,15 +878,7 @@ def test_photo_info_shows_camera_exposure_print_size_and_a_histogram(qtbot, wind
 
 
 def test_results_can_be_undone_and_compared_a_b(qtbot, window, tmp_path: Path, models_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    from photogan.inference.registry import user_models_dir
-
-    for name in ("identity.onnx", "nearest2.onnx"):
-        shutil.copy(models_dir / name, user_models_dir() / name)
-    window.refresh_models()
-    photo = tmp_path / "p.png"
-    Image.fromarray(np.full((40, 60, 3), 90, np.uint8)).save(photo)
-    window.open_paths([photo])
-    qtbot.waitUntil(lambda: window.photo is not None and window.worker is None, timeout=10000)
+    open_with_test_models(qtbot, window, tmp_path, models_dir)
     for chain in (("test-nearest-x2",), ("test-identity",)):
         assert window.select_chain(chain)
         window.enhance()

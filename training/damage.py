@@ -135,7 +135,7 @@ class DamageMasks:
     """Random damage masks: each kind present with its probability, at least one kind per mask.
 
     Attributes:
-        p_scratch, p_crack, p_dust, p_fold, p_blob, p_tear: Probability of each kind.
+        p_scratch, p_crack, p_dust, p_fold, p_blob, p_tear, p_craquelure: Probability of each kind.
         max_cover: Masks that cover more of the crop than this are drawn again (a crop that is all hole teaches
             nothing about filling from context).
     """

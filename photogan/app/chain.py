@@ -15,7 +15,7 @@ import numpy as np
 
 from photogan.core.errors import ModelError
 from photogan.core.hints import Hint, inside, moved
-from photogan.core.image import Photo, rgb_to_gray
+from photogan.core.image import Photo, luminance
 from photogan.core.load import ImageHeader, MemoryBudget
 from photogan.core.masks import damage_mask, resized
 from photogan.core.progress import Progress
@@ -72,8 +72,7 @@ def detect_damage(
     photo: Photo, detector: ModelSession, tile: TileOptions | None = None, progress: Progress | None = None
 ) -> np.ndarray:
     """The mask a damage detector's findings give (H×W bool, with a margin for the damage's soft edges)."""
-    luma = rgb_to_gray(photo.pixels)[..., 0] if photo.pixels.shape[2] == 3 else photo.pixels[..., 0]
-    return damage_mask(find_damage(photo, detector, tile, progress), luma)
+    return damage_mask(find_damage(photo, detector, tile, progress), luminance(photo.pixels))
 
 
 def enhance_chain(

@@ -73,6 +73,11 @@ def rgb_to_gray(rgb: np.ndarray) -> np.ndarray:
     return (rgb.astype(np.float32, copy=False) @ LUMA_WEIGHTS)[..., None]
 
 
+def luminance(pixels: np.ndarray) -> np.ndarray:
+    """BT.601 luma of H×W×3 (or the plane of H×W×1 gray) pixels, as H×W float32."""
+    return rgb_to_gray(pixels)[..., 0] if pixels.shape[2] == 3 else pixels[..., 0]
+
+
 def to_uint(values: np.ndarray, bits: int) -> np.ndarray:
     """Quantizes [0, 1] floats to uint8 or uint16 with rounding and clipping."""
     top = (1 << bits) - 1

@@ -5,6 +5,7 @@ compare, save; the batch queue, fine-tuning and generating live in tabs beside t
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import partial
@@ -73,6 +74,7 @@ from photogan.gui.photo_info import PhotoInfoDialog
 from photogan.gui.queue_panel import QueuePanel, RunSetup
 from photogan.gui.viewer import CompareView
 from photogan.gui.workers import Worker, WorkerError
+from photogan.inference.model_info import ModelInfo
 from photogan.inference.session import ModelSession, cuda_offered
 
 log = logging.getLogger(__name__)
@@ -506,9 +508,7 @@ class MainWindow(QMainWindow):
         if photo is None or not hasattr(self, "output_label"):
             return
         try:
-            scale = 1
-            for model_id in self.current_chain():
-                scale *= self.models.registry.get(model_id).scale
+            scale = math.prod(info.scale for info in self._chain_infos())
         except PhotoganError:
             self.output_label.setText("")
             return
@@ -795,8 +795,16 @@ class MainWindow(QMainWindow):
         chain = self.current_chain()
         if not chain:
             raise ValueError("no model is installed for this task")
+        return self._open_chain(chain)
+
+    def _open_chain(self, chain: Sequence[str]) -> list[ModelSession]:
+        """Sessions for these model ids on the chosen device."""
         device = self.settings.device
         return [self.models.open(self.models.resolve(None, None, model_id), device) for model_id in chain]
+
+    def _chain_infos(self) -> list[ModelInfo]:
+        """What the chosen chain's models say of themselves (raises PhotoganError for a missing one)."""
+        return [self.models.registry.get(model_id) for model_id in self.current_chain()]
 
     def _tile(self) -> TileOptions:
         return TileOptions(tile_size=self.settings.tile)
@@ -912,7 +920,7 @@ class MainWindow(QMainWindow):
     def automatic_suffix(self) -> str:
         """What the chosen chain does, for the saved file's name (the Output settings' suffix replaces it)."""
         try:
-            return chain_suffix([self.models.registry.get(m) for m in self.current_chain()])
+            return chain_suffix(self._chain_infos())
         except PhotoganError:
             return ""
 
@@ -1105,12 +1113,10 @@ class MainWindow(QMainWindow):
         """The queue's run: each row through the chain it was added with (rows of an older photogan: the one
         chosen now, opened here so a problem is told before anything starts)."""
         s = self.settings
-        chosen, current, device = self._sessions(), self.current_chain(), s.device
+        chosen, current = self._sessions(), self.current_chain()
 
         def sessions_for(chain: tuple[str, ...]) -> list[ModelSession]:
-            if not chain or chain == current:
-                return chosen
-            return [self.models.open(self.models.resolve(None, None, model_id), device) for model_id in chain]
+            return chosen if not chain or chain == current else self._open_chain(chain)
 
         return sessions_for, Path(s.output_dir), s.output_options(), self._tile()
 

@@ -14,7 +14,7 @@ from PIL import Image
 from photogan.core.chroma import guided_upsample, in_gamut, rgb_to_chroma, shrink
 from photogan.core.errors import ModelError
 from photogan.core.hints import Hint, check_fits, hint_planes, propagate_hints
-from photogan.core.image import Photo, rgb_to_gray
+from photogan.core.image import Photo, luminance, rgb_to_gray
 from photogan.core.memory import require_memory
 from photogan.core.progress import Progress
 from photogan.core.tiling import TileOptions, run_tiled
@@ -145,7 +145,7 @@ def _colorize(
     size, the hints spread over their regions, brought to full size guided by the luminance, which is kept
     exactly. ``whole_side`` is the longer side of the whole photo this one is (or is a region of)."""
     check_fits(hints, photo.width, photo.height)
-    luma = rgb_to_gray(photo.pixels)[..., 0] if photo.pixels.shape[2] == 3 else photo.pixels[..., 0]
+    luma = luminance(photo.pixels)
     if factor > 1:  # edge-padded to whole blocks, then each block's mean
         luma = np.pad(luma, ((0, -photo.height % factor), (0, -photo.width % factor)), mode="edge")
     small = shrink(luma, factor) if factor > 1 else luma
@@ -212,6 +212,15 @@ def _inpaint(
         if mask[i * block : (i + 1) * block, j * block : (j + 1) * block].any()
     ]
     inner = TileOptions(tile_size=0, pad=options.pad, overlap=options.overlap, min_tile=options.min_tile)
+    token = progress.token
+
+    def run_tile(tile: np.ndarray) -> np.ndarray:  # photo planes (1 or 3) and the mask plane last
+        rgb = np.repeat(tile[..., :1], 3, axis=2) if tile.shape[2] == 2 else tile[..., :3]
+        batch = np.ascontiguousarray(rgb.transpose(2, 0, 1)[None], dtype=np.float32)
+        holes = np.ascontiguousarray(tile[..., -1:].transpose(2, 0, 1)[None], dtype=np.float32)
+        result = np.clip(model.run(batch, holes, token)[0].transpose(1, 2, 0), 0.0, 1.0)
+        return rgb_to_gray(result) if tile.shape[2] == 2 else result
+
     out = pixels.copy()
     for done, (i, j) in enumerate(busy):
         progress.check_cancelled()
@@ -220,14 +229,6 @@ def _inpaint(
         cy0, cx0 = max(0, y0 - pad), max(0, x0 - pad)
         cy1, cx1 = min(photo.height, y1 + pad), min(photo.width, x1 + pad)
         region = np.concatenate([pixels[cy0:cy1, cx0:cx1], mask[cy0:cy1, cx0:cx1, None].astype(np.float32)], axis=2)
-
-        def run_tile(tile: np.ndarray) -> np.ndarray:
-            rgb = np.repeat(tile[..., :1], 3, axis=2) if tile.shape[2] == 2 else tile[..., :3]
-            batch = np.ascontiguousarray(rgb.transpose(2, 0, 1)[None], dtype=np.float32)
-            holes = np.ascontiguousarray(tile[..., -1:].transpose(2, 0, 1)[None], dtype=np.float32)
-            result = np.clip(model.run(batch, holes, progress.token)[0].transpose(1, 2, 0), 0.0, 1.0)
-            return rgb_to_gray(result) if tile.shape[2] == 2 else result
-
         filled = run_tiled(region, run_tile, 1, inner, pad=info.tile_pad, multiple=info.size_multiple)
         hole = mask[y0:y1, x0:x1]
         part = filled[y0 - cy0 : y1 - cy0, x0 - cx0 : x1 - cx0]
