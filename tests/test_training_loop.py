@@ -220,6 +220,16 @@ def test_a_time_budget_alone_sizes_the_schedule_and_always_exports(
     assert read_model_info(Path(os.environ["PHOTOGAN_MODELS_DIR"]) / "budget.onnx").scale == 2
 
 
+def test_a_recipe_that_sets_iters_keeps_its_schedule_when_trained_in_chunks(tmp_path: Path, photos: Path) -> None:
+    """The committed recipes (`--config X.toml --minutes 20`, then `--resume`) are trained in time-boxed chunks:
+    the recipe's iteration count is the schedule, the minutes only end this chunk."""
+    recipe = _tiny_config_file(tmp_path)
+    recipe.write_text(recipe.read_text() + "iters = 5000\n")
+    run = tmp_path / "chunked"
+    assert train_main(["--config", str(recipe), "--data", str(photos), "--run", str(run), "--minutes", "0.05"]) == 0
+    assert json.loads((run / "config.json").read_text())["iters"] == 5000
+
+
 def test_a_schedule_sized_while_the_machine_was_busy_is_resized(
     tmp_path: Path, photos: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from training.config import TASKS, TrainConfig
+from training.config import TASKS, TrainConfig, read_config_file
 
 log = logging.getLogger("training")
 EXIT_OK, EXIT_USAGE = 0, 2
@@ -175,8 +175,10 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(sig, handler)
     if early_stop:
         trainer.request_stop()
-    # --minutes alone: the budget is the contract (the schedule is sized to it); with --iters, whichever ends first
-    fit = args.minutes is not None and args.iters is None and not args.resume
+    # --minutes alone: the budget is the contract (the schedule is sized to it); with --iters (or a --config file
+    # that sets iters: a recipe trained in chunks), whichever ends first
+    iters_given = args.iters is not None or (args.config is not None and "iters" in read_config_file(args.config))
+    fit = args.minutes is not None and not iters_given and not args.resume
     outcome = trainer.run(args.minutes, dry_run=args.dry_run, fit_to_budget=fit)
     log.info(
         "%s at iteration %d of %d (run folder %s)", outcome.status, outcome.iteration, trainer.config.iters, run_dir

@@ -149,15 +149,20 @@ class TrainConfig:
     @classmethod
     def from_file(cls, path: Path) -> TrainConfig:
         """Reads a ``.toml`` or ``.yaml``/``.yml`` file (YAML needs PyYAML)."""
-        text = path.read_text(encoding="utf-8")
-        if path.suffix.lower() == ".toml":
-            return cls.from_dict(tomllib.loads(text))
-        if path.suffix.lower() in (".yaml", ".yml"):
-            try:
-                import yaml
-            except ImportError:
-                raise ValueError("YAML configs need PyYAML (pip install pyyaml); TOML works without it") from None
-            return cls.from_dict(yaml.safe_load(text) or {})
-        if path.suffix.lower() == ".json":
-            return cls.from_dict(json.loads(text))
-        raise ValueError(f"{path.name}: use a .toml, .yaml or .json configuration file")
+        return cls.from_dict(read_config_file(path))
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The fields a ``.toml``, ``.yaml``/``.yml`` or ``.json`` configuration file sets (YAML needs PyYAML)."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() == ".toml":
+        return tomllib.loads(text)
+    if path.suffix.lower() in (".yaml", ".yml"):
+        try:
+            import yaml
+        except ImportError:
+            raise ValueError("YAML configs need PyYAML (pip install pyyaml); TOML works without it") from None
+        return dict(yaml.safe_load(text) or {})
+    if path.suffix.lower() == ".json":
+        return dict(json.loads(text))
+    raise ValueError(f"{path.name}: use a .toml, .yaml or .json configuration file")
