@@ -17,7 +17,14 @@ from typing import Literal
 from photogan.app.chain import chain_budget, enhance_chain
 from photogan.app.sizing import SizeRequest, describe_print, resize_photo
 from photogan.core.errors import Cancelled, OutputFolderError, PhotoganError, UsageError
-from photogan.core.formats import FORMAT_CHOICES, find_images, is_image_name, suffix_for_format
+from photogan.core.formats import (
+    FORMAT_CHOICES,
+    find_images,
+    is_image_name,
+    not_read_reason,
+    same_format_suffix,
+    suffix_for_format,
+)
 from photogan.core.hints import load_hints, sidecar_for
 from photogan.core.image import Photo
 from photogan.core.load import DEFAULT_MAX_PIXELS, load_image
@@ -117,7 +124,8 @@ def job_for(source: Path, target: Path) -> Job:
 
 @dataclass
 class Plan:
-    """The jobs of a batch and the inputs that failed before any work (missing, not images, name clashes)."""
+    """The jobs of a batch and the inputs that failed or were skipped before any work (missing, name clashes; the
+    files in a folder that are not photos photogan reads)."""
 
     jobs: list[Job] = field(default_factory=list)
     failures: list[FileResult] = field(default_factory=list)
@@ -154,7 +162,7 @@ def free_name(path: Path) -> Path:
 
 def output_path(source: Path, relative: Path, output_dir: Path, fmt: str, name_suffix: str = "") -> Path:
     """Where ``source`` (found at ``relative`` below the folder it was given with) is written."""
-    suffix = source.suffix if fmt == "same" else suffix_for_format(FORMAT_CHOICES[fmt], source)
+    suffix = same_format_suffix(source) if fmt == "same" else suffix_for_format(FORMAT_CHOICES[fmt], source)
     return output_dir / relative.parent / (source.stem + name_suffix + suffix)
 
 
@@ -177,9 +185,15 @@ def plan_batch(
         if item.is_dir():
             # an output folder inside an input folder is not an input: a second run must not enhance outputs
             nested_output = out_root != item.resolve() and out_root.is_relative_to(item.resolve())
+            others: list[Path] = []
             sources += [
                 (f, f.relative_to(item))
-                for f in find_images(item, recursive)
+                for f in find_images(item, recursive, others)
+                if not (nested_output and f.resolve().is_relative_to(out_root))
+            ]
+            plan.failures += [
+                FileResult(f, None, "skipped", not_read_reason(f))
+                for f in others
                 if not (nested_output and f.resolve().is_relative_to(out_root))
             ]
         elif item.is_file() or not item.exists():

@@ -213,16 +213,19 @@ class BatchQueue:
         with self._lock:
             return list(self._items)
 
-    def add(self, paths: Iterable[Path], recursive: bool = True, chain: Sequence[str] = ()) -> list[QueueItem]:
+    def add(
+        self, paths: Iterable[Path], recursive: bool = True, chain: Sequence[str] = (), others: list[Path] | None = None
+    ) -> list[QueueItem]:
         """Adds photos and the photos in folders, to run through ``chain``; a photo already in the queue with the
-        same chain (waiting, done or failed: Retry failed runs those again) is not added twice."""
+        same chain (waiting, done or failed: Retry failed runs those again) is not added twice. The files in the
+        folders that are not photos photogan reads are appended to ``others``."""
         new: list[QueueItem] = []
         chain = tuple(chain)
         with self._lock:
             waiting = {(i.source, i.chain) for i in self._items}
             for path in paths:
                 found = (
-                    [(f, f.relative_to(path)) for f in find_images(path, recursive)]
+                    [(f, f.relative_to(path)) for f in find_images(path, recursive, others)]
                     if path.is_dir()
                     else [(path, Path(path.name))]
                 )

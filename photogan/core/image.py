@@ -25,7 +25,8 @@ class Photo:
         xmp: XMP packet bytes with any orientation reset, or None.
         iptc: Photoshop image resources holding the IPTC-IIM record (the JPEG APP13 payload without its
             ``Photoshop 3.0`` header, as TIFF stores it), or None.
-        source_format: Pillow's name of the source format (``JPEG``, ``PNG``, ``TIFF``, ``WEBP``, ``BMP``).
+        source_format: Pillow's name of the source format (``JPEG``, ``PNG``, ``TIFF``, ``WEBP``, ``BMP``, ``HEIF``,
+            ``AVIF``, ``GIF``), or ``RAW`` for a camera RAW developed by LibRaw.
         dpi: Resolution in dots per inch, when the file had one.
     """
 

@@ -23,7 +23,16 @@ import numpy as np
 from PIL import Image, ImageCms, PngImagePlugin, UnidentifiedImageError
 
 from photogan.core.errors import ImageReadError, ImageTooLargeError, UnsupportedFormatError
-from photogan.core.formats import PHOTOSHOP_HEADER, READ_FORMATS, TIFF_PHOTOSHOP_TAG, normalize_format, sniff_format
+from photogan.core.formats import (
+    PHOTOSHOP_HEADER,
+    READ_FORMATS,
+    READABLE,
+    TIFF_PHOTOSHOP_TAG,
+    is_raw_name,
+    normalize_format,
+    register_heif,
+    sniff_format,
+)
 from photogan.core.image import Photo, from_uint
 from photogan.core.iptc import TIFF_IPTC_TAG, resources_from_record
 from photogan.core.memory import require_memory
@@ -153,9 +162,10 @@ def max_file_bytes(max_pixels: int) -> int:
     return max_pixels * 8 + 64 * 2**20
 
 
-def _read(path: Path, max_pixels: int) -> bytes:
+def _read(path: Path, max_pixels: int, raw: bool = False) -> bytes:
     """The file's bytes, read only from a regular file (a FIFO would hang, a device never ends) whose first
-    bytes announce an image format photogan reads and whose size fits the pixel limit."""
+    bytes announce an image format photogan reads (any for a ``raw`` file: LibRaw tells) and whose size fits the
+    pixel limit."""
     try:
         info = path.stat()  # follows a link: a link to /dev/zero is a device
     except FileNotFoundError:
@@ -174,14 +184,10 @@ def _read(path: Path, max_pixels: int) -> bytes:
                 raise ImageReadError("not a regular file: photogan reads only files")
             head = f.read(16)
             fmt = sniff_format(head)
-            if fmt is None:
-                raise UnsupportedFormatError(
-                    "not an image, or in a format photogan does not read (it reads JPEG, PNG, TIFF, WebP, BMP)"
-                )
-            if fmt not in READ_FORMATS:
-                raise UnsupportedFormatError(
-                    f"{fmt} images are not supported (photogan reads JPEG, PNG, TIFF, WebP, BMP)"
-                )
+            if fmt is None and not raw:
+                raise UnsupportedFormatError(f"not an image, or in a format photogan does not read (reads {READABLE})")
+            if fmt not in READ_FORMATS and not raw:
+                raise UnsupportedFormatError(f"{fmt} images are not supported (photogan reads {READABLE})")
             limit = max_file_bytes(max_pixels)
             if info.st_size > limit:
                 raise ImageTooLargeError(
@@ -198,6 +204,8 @@ def _read(path: Path, max_pixels: int) -> bytes:
 
 def _open(path: Path, max_pixels: int) -> tuple[Image.Image, bytes]:
     data = _read(path, max_pixels)
+    if sniff_format(data[:16]) == "HEIF":
+        register_heif()
     try:
         # photogan enforces its own, configurable limit below; Pillow's global check would refuse first.
         Image.MAX_IMAGE_PIXELS = None
@@ -211,16 +219,17 @@ def _open(path: Path, max_pixels: int) -> tuple[Image.Image, bytes]:
     except (OSError, ValueError, SyntaxError) as exc:
         raise ImageReadError(f"the image header is corrupt ({exc})") from exc
     if im.format not in READ_FORMATS:
-        raise UnsupportedFormatError(
-            f"{im.format} images are not supported (photogan reads JPEG, PNG, TIFF, WebP, BMP)"
-        )
-    width, height = im.size
+        raise UnsupportedFormatError(f"{im.format} images are not supported (photogan reads {READABLE})")
+    _check_pixels(*im.size, max_pixels)
+    return im, data
+
+
+def _check_pixels(width: int, height: int, max_pixels: int) -> None:
     if width * height > max_pixels:
         raise ImageTooLargeError(
             f"{width}×{height} is {width * height / 1e6:.0f} megapixels, over the limit of "
             f"{max_pixels / 1e6:.0f} MP (raise it with the max-pixels setting if the file is genuine)"
         )
-    return im, data
 
 
 @dataclass(frozen=True)
@@ -248,7 +257,9 @@ def load_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, budget: M
     """Reads a photo, applying its EXIF orientation and keeping ICC profile, EXIF, XMP and DPI.
 
     Args:
-        path: JPEG, PNG (1-16 bit, palette, gray, alpha), TIFF (8/16-bit), WebP or BMP file.
+        path: JPEG, PNG (1-16 bit, palette, gray, alpha), TIFF (8/16-bit), WebP, BMP, HEIC/HEIF (8-12 bit),
+            AVIF or GIF file (the first frame of an animation or page of a multi-page file, with a warning), or a
+            camera RAW (by its suffix; developed by :mod:`photogan.core.raw`).
         max_pixels: Files with more pixels are refused before decoding (decompression-bomb guard).
         budget: The memory the work on the photo will need after decoding, from its header: the decoded photo
             and that together must fit in the available memory, checked before decoding (a 0.7 MB PNG of
@@ -271,10 +282,48 @@ def load_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, budget: M
     return photo
 
 
+def _load_raw(path: Path, max_pixels: int, budget: MemoryBudget | None) -> Photo:
+    from photogan.core import raw  # LibRaw only for RAW files
+
+    data = _read(path, max_pixels, raw=True)
+    size = raw.raw_header(data)
+    _check_pixels(size.width, size.height, max_pixels)
+    if budget is not None:
+        header = ImageHeader(size.width, size.height, 3, False, 16)
+        megapixels = size.width * size.height / 1e6
+        # LibRaw's own buffers (the mosaic and its 16-bit RGBA working image) come on top of the decoded photo
+        working = size.width * size.height * 10
+        require_memory(header.decoded_bytes + working + budget(header), f"a {megapixels:.0f} MP RAW and its result")
+    return raw.develop(data, path.name)
+
+
+def _frames(im: Image.Image) -> int:
+    try:
+        return int(getattr(im, "n_frames", 1))
+    except (OSError, ValueError, EOFError):  # counting walks the file: a damaged later frame
+        return 1
+
+
+def _decode_heif16(data: bytes) -> np.ndarray:
+    """A 10- or 12-bit HEIF's pixels at full depth (Pillow's plugin gives 8 bits), scaled to 16 bits."""
+    import pillow_heif
+
+    heif = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=False)
+    array = np.asarray(heif)
+    return array[..., None] if array.ndim == 2 else array
+
+
 def _load(path: Path, max_pixels: int, budget: MemoryBudget | None) -> Photo:
+    if is_raw_name(path):
+        return _load_raw(path, max_pixels, budget)
     im, data = _open(path, max_pixels)
     fmt = normalize_format(cast(str, im.format))
-    sixteen = _sixteen_bit(im, data)
+    heif16 = im.format == "HEIF" and int(im.info.get("bit_depth", 8)) > 8
+    sixteen = _sixteen_bit(im, data) or heif16
+    frames = _frames(im)
+    if frames > 1:
+        what = "pages" if im.format == "TIFF" else "frames"
+        log.warning("%s holds %d %s: only the first is enhanced", path.name, frames, what)
     if budget is not None:
         transparent = "A" in im.getbands() or im.info.get("transparency") is not None
         channels = 1 if Image.getmodebase(im.mode) == "L" else 3  # palette and colour modes decode to RGB
@@ -286,7 +335,13 @@ def _load(path: Path, max_pixels: int, budget: MemoryBudget | None) -> Photo:
         orientation = _orientation(exif.get(EXIF_ORIENTATION, 1))
         icc = cast(bytes | None, im.info.get("icc_profile")) or None
         xmp = cast(bytes | str | None, im.info.get("xmp") or im.info.get("XML:com.adobe.xmp"))
-        if sixteen and im.mode not in _HIGH_BIT_MODES:
+        if heif16:
+            samples = from_uint(_decode_heif16(data), 65535.0)
+            has_alpha = samples.shape[2] in (2, 4)
+            pixels = samples[..., :-1].copy() if has_alpha else samples
+            alpha = samples[..., -1].copy() if has_alpha else None
+            bit_depth, new_icc = 16, None
+        elif sixteen and im.mode not in _HIGH_BIT_MODES:
             raw = _decode_opencv(data, path)
             if fmt == "PNG" and _png_header(data)[1] == 4 and raw.shape[2] == 4:  # gray + alpha
                 raw = raw[..., [0, 3]]

@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image, PngImagePlugin
 
 from photogan.core.errors import ImageWriteError, OutputFolderError
-from photogan.core.formats import PHOTOSHOP_HEADER, SIXTEEN_BIT_FORMATS, TEMP_PREFIX, format_for_path
+from photogan.core.formats import PHOTOSHOP_HEADER, SIXTEEN_BIT_FORMATS, TEMP_PREFIX, format_for_path, register_heif
 from photogan.core.image import Photo, samples_of
 from photogan.core.tiff import encode_tiff
 
@@ -95,7 +95,7 @@ def _encode_pillow(photo: Photo, fmt: str, quality: int) -> bytes:
         params["icc_profile"] = photo.icc_profile
     if photo.exif and fmt != "BMP":
         params["exif"] = photo.exif
-    if photo.dpi and fmt != "WEBP":
+    if photo.dpi and fmt in ("JPEG", "PNG", "BMP"):
         params["dpi"] = photo.dpi
     if fmt == "JPEG":
         params.update(quality=quality, optimize=True, subsampling=0 if quality >= 90 else 2)
@@ -104,10 +104,15 @@ def _encode_pillow(photo: Photo, fmt: str, quality: int) -> bytes:
             params["extra"] = b"\xff\xed" + struct.pack(">H", len(payload) + 2) + payload
     elif fmt == "WEBP":
         params.update(quality=quality, method=4)
+    elif fmt == "HEIF":
+        register_heif()
+        params["quality"] = quality
+    elif fmt == "AVIF":
+        params.update(quality=quality, speed=6)
     elif fmt == "PNG":
         params["compress_level"] = PNG_COMPRESS_LEVEL
     if photo.xmp:
-        if fmt in ("JPEG", "WEBP"):
+        if fmt in ("JPEG", "WEBP", "HEIF", "AVIF"):
             params["xmp"] = photo.xmp
         elif fmt == "PNG":
             info = PngImagePlugin.PngInfo()

@@ -55,7 +55,7 @@ from photogan.app.queue import BatchQueue, QueueItem
 from photogan.app.settings import Settings, load_settings, save_settings
 from photogan.app.sizing import describe_print
 from photogan.core.errors import PhotoganError
-from photogan.core.formats import FORMAT_CHOICES, IMAGE_FILTER, is_image_name
+from photogan.core.formats import FORMAT_CHOICES, IMAGE_FILTER, SAVE_FILTER, is_writable_name
 from photogan.core.hints import Hint, load_hints, save_hints, sidecar_for
 from photogan.core.image import Photo
 from photogan.core.load import load_image
@@ -949,7 +949,7 @@ class MainWindow(QMainWindow):
 
     def save_as(self) -> None:
         target = self.default_target()
-        path, _ = QFileDialog.getSaveFileName(self, "Save the result", str(target or ""), IMAGE_FILTER)
+        path, _ = QFileDialog.getSaveFileName(self, "Save the result", str(target or ""), SAVE_FILTER)
         if path:
             self.save_to(Path(path))
 
@@ -974,7 +974,7 @@ class MainWindow(QMainWindow):
             if choice is None:
                 return
             target = free_name(target) if choice == "rename" else target
-        if target.suffix.lower() and not is_image_name(target):
+        if target.suffix.lower() and not is_writable_name(target):
             names = ", ".join(sorted(FORMAT_CHOICES))
             self.show_message(f"{target.name}: unknown image type; use one of {names}.")
             return

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from photogan.app.batch import OutputOptions
 from photogan.app.queue import BatchQueue, QueueItem
-from photogan.core.formats import IMAGE_FILTER
+from photogan.core.formats import IMAGE_FILTER, not_read_reason
 from photogan.core.progress import Progress
 from photogan.core.tiling import TileOptions
 from photogan.gui.workers import Worker, WorkerError
@@ -235,8 +235,13 @@ class QueuePanel(QWidget):
 
     def add_paths(self, paths: Sequence[Path]) -> int:
         chain = self._chain_of() if self._chain_of is not None else ()
-        added = self.queue.add(paths, recursive=True, chain=chain)
+        others: list[Path] = []
+        added = self.queue.add(paths, recursive=True, chain=chain, others=others)
         self.refresh()
+        if others:  # never left out without a word
+            names = "\n".join(f"{f.name}: {not_read_reason(f)}" for f in others[:10])
+            more = f"\n… and {len(others) - 10} more" if len(others) > 10 else ""
+            self.error.emit(f"{len(others)} files were not added to the queue:\n{names}{more}")
         return len(added)
 
     def add_files_dialog(self) -> None:
