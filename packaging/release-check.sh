@@ -33,6 +33,22 @@ printf 'cold start (photogan --version): %d.%02d s\n' $(( elapsed / 1000000 )) $
 grep -q "CPUExecutionProvider: runs" "$out/doctor.txt"
 "${bare[@]}" "$app/photogan" enhance "$work/sample.jpg" -o "$work/out"
 test -s "$work/out/sample.jpg"
+# an iPhone HEIC and a camera RAW: pillow-heif's and LibRaw's libraries made it into the bundle
+.venv/bin/python - "$work" <<'PY'
+import sys
+from pathlib import Path
+import numpy as np
+from PIL import Image
+import pillow_heif
+sys.path.insert(0, "tests")
+from dng import write_dng
+work = Path(sys.argv[1])
+pillow_heif.register_heif_opener()
+Image.open(work / "sample.jpg").reduce(4).save(work / "phone.heic", quality=90)
+write_dng(work / "camera.dng", np.full((64, 96, 3), 0.4), {})
+PY
+"${bare[@]}" "$app/photogan" enhance "$work/phone.heic" "$work/camera.dng" -o "$work/out" --model restore
+test -s "$work/out/phone.heic" && test -s "$work/out/camera.tif"
 if "${bare[@]}" "$app/photogan" train --task upscale 2>"$work/train.err"; then
     echo "photogan train should refuse in the bundle" >&2; exit 1
 fi

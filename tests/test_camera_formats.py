@@ -136,6 +136,13 @@ def test_a_dng_comes_out_as_a_16_bit_tiff_with_its_camera_exif(tmp_path: Path, m
     assert not {33421, 33422, 50706, 50721} & set(exif)  # none of the RAW's mosaic or DNG colour tags
 
 
+def test_a_raw_is_developed_at_the_exposure_it_was_shot_with(tmp_path: Path) -> None:
+    """A grey card at 40 % of the sensor's range comes out as 40 % linear light in sRGB (0.665): not brightened
+    until something clips, not tinted (a neutral white balance as shot)."""
+    photo = load_image(write_dng(tmp_path / "card.dng", np.full((64, 96, 3), 0.4), CAMERA_EXIF))
+    assert np.abs(photo.pixels.mean(axis=(0, 1)) - 0.665).max() < 0.01
+
+
 def test_a_raw_shot_in_portrait_comes_out_upright(tmp_path: Path) -> None:
     photo = load_image(write_dng(tmp_path / "portrait.dng", _scene(), CAMERA_EXIF, orientation=6))
     assert (photo.width, photo.height) == (64, 96)

@@ -35,6 +35,7 @@ PACKAGES = (
     "opencv-python-headless",
     "tifffile",
     "pillow-heif",
+    "rawpy",
     "torch",
 )
 

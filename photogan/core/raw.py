@@ -1,6 +1,6 @@
-"""Camera RAW files, developed through LibRaw (rawpy): camera white balance, LibRaw's default AHD demosaic, 16 bits
-in sRGB with the sRGB profile embedded, the camera's orientation applied, and the camera's EXIF (camera, lens,
-exposure, date, GPS) carried to the result.
+"""Camera RAW files, developed through LibRaw (rawpy): camera white balance, LibRaw's default AHD demosaic, the
+exposure as shot, 16 bits in sRGB with the sRGB profile embedded, the camera's orientation applied, and the
+camera's EXIF (camera, lens, exposure, date, GPS) carried to the result.
 
 The EXIF of TIFF-based RAWs (DNG, CR2, NEF, ARW, PEF, ORF, RW2, ...) is read with Pillow from the RAW's own IFDs and
 rebuilt with only the fields that describe the photo: none of the RAW's pixel layout, maker note or DNG colour
@@ -116,6 +116,9 @@ def develop(data: bytes, name: str) -> Photo:
                 output_bps=16,
                 output_color=rawpy.ColorSpace.sRGB,
                 gamma=(2.4, 12.92),  # the sRGB curve, to match the embedded profile
+                # the exposure the photographer chose: LibRaw's automatic brightening would push 1 % of every photo
+                # to white and lift night scenes (and turn a flat grey card white)
+                no_auto_bright=True,
             )
         except (rawpy.LibRawError, OSError, ValueError) as exc:
             raise ImageReadError(f"the RAW file could not be developed ({exc})") from exc
