@@ -27,6 +27,9 @@ x11_libs=(libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
 if [ "$mode" = "test" ]; then
     apt_install "${qt_libs[@]}" "${x11_libs[@]}" xvfb xauth
     .venv/bin/python -m pip install -q -c constraints/ci.txt -e '.[gui,train,test]'
+    # spandrel for the checkpoint-import tests, without the torchvision it asks for: PyPI's torchvision is built
+    # for CUDA torch and fails to import beside the pinned CPU torch (photogan does not need it; training.convert)
+    .venv/bin/python -m pip install -q -c constraints/ci.txt --no-deps 'spandrel>=0.4' einops
 else
     apt_install "${qt_libs[@]}" || echo "photogan: the desktop app may lack Qt libraries; the command line works" >&2
     .venv/bin/python -m pip install -q -e '.[gui]'

@@ -53,6 +53,22 @@ def _example_extra(planes: int, h: int, w: int) -> torch.Tensor:
     return extra
 
 
+def _export_traced(model: nn.Module, path: Path) -> None:
+    """An image model through torch's TorchScript-tracing exporter, dynamic batch, height and width: the exporter
+    the community's models (ESRGAN, SPAN, SwinIR...) were written for; torch.export fails or crashes on some."""
+    axes = {0: "batch", 2: "h", 3: "w"}
+    torch.onnx.export(
+        model.eval(),
+        (torch.rand(1, 3, 24, 20),),
+        str(path),
+        input_names=["input"],
+        output_names=["output"],
+        opset_version=OPSET,
+        dynamo=False,
+        dynamic_axes={"input": axes, "output": axes},
+    )
+
+
 def _export_graph(model: nn.Module, path: Path, latent: int | None) -> None:
     """Exports with dynamic batch (and height/width for image models and noise fields; a noise vector for the
     other ``generate`` models)."""
@@ -127,12 +143,13 @@ def check_parity(
     return worst
 
 
-def export_onnx(model: nn.Module, info: ModelInfo, path: Path, fp16: bool = False) -> Path:
+def export_onnx(model: nn.Module, info: ModelInfo, path: Path, fp16: bool = False, traced: bool = False) -> Path:
     """Exports ``model`` to ``path`` with ``info`` as metadata, after an onnxruntime-vs-torch parity check.
 
     The file is written next to ``path`` first and renamed into place once it passes the check. Image models
     are checked on odd sizes (the engine pads only to the model's size multiple). With ``fp16``, a half-precision
-    copy for GPUs is written beside it as ``<name>-fp16.onnx`` (float32 inputs and outputs kept).
+    copy for GPUs is written beside it as ``<name>-fp16.onnx`` (float32 inputs and outputs kept). ``traced``
+    exports an image model of someone else's architecture with the tracing exporter (:func:`_export_traced`).
     """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
@@ -140,7 +157,10 @@ def export_onnx(model: nn.Module, info: ModelInfo, path: Path, fp16: bool = Fals
     multiple = info.size_multiple
     sizes = ((17, 23), (31, 9)) if multiple == 1 else ((multiple * 9, multiple * 5), (multiple * 3, multiple * 11))
     try:
-        _export_graph(model, tmp, latent)
+        if traced:
+            _export_traced(model, tmp)
+        else:
+            _export_graph(model, tmp, latent)
         proto = onnx.load(str(tmp))
         del proto.metadata_props[:]
         for key, value in info.to_metadata().items():

@@ -55,8 +55,13 @@ class ModelService:
         """Loads ``info`` on ``device`` (``auto``, ``cpu``, ``cuda``, ``cuda:N``); see ``session.provider``."""
         return self.cache.get(info, Device.parse(device))
 
-    def import_file(self, path: Path) -> ModelInfo:
-        return self.registry.import_model(path)
+    def import_file(
+        self, path: Path, model_id: str | None = None, task: str | None = None, scale: int | None = None
+    ) -> ModelInfo:
+        """Adds a model file to the user's models (see :mod:`photogan.app.importer`)."""
+        from photogan.app.importer import import_model
+
+        return import_model(self.registry, path, model_id, task, scale)
 
     def delete(self, model_id: str) -> Path:
         return self.registry.delete_model(model_id)

@@ -122,8 +122,18 @@ def build_parser() -> argparse.ArgumentParser:
     verbs.add_parser("list", help="list bundled and user models")
     info = verbs.add_parser("info", help="show a model's card")
     info.add_argument("model", help="model id or .onnx path")
-    imp = verbs.add_parser("import", help="copy a photogan .onnx model into your models folder")
+    imp = verbs.add_parser(
+        "import",
+        help="add a model: photogan's .onnx, any image-to-image .onnx, or a PyTorch .pth/.pt/.ckpt/.safetensors",
+        description="Adds a model to your models folder. A photogan .onnx is copied; any other image-to-image ONNX "
+        "model (NCHW float RGB in 0-1) is measured (scale, size multiple, range, tile context) and described; a "
+        "PyTorch checkpoint of an architecture spandrel knows (ESRGAN, Compact, SPAN, SwinIR, HAT, DAT...) is "
+        "converted to ONNX first (needs pip install 'photogan[convert]').",
+    )
     imp.add_argument("file", type=Path)
+    imp.add_argument("--id", dest="model_id", help="the id to use (default: from the file name)")
+    imp.add_argument("--task", choices=("upscale", "restore"), help="default: upscale when it enlarges, else restore")
+    imp.add_argument("--scale", type=int, help="the scale it must have (checked)")
     delete = verbs.add_parser("delete", help="delete one of your models")
     delete.add_argument("model", help="model id")
 
@@ -281,8 +291,8 @@ def _models(args: argparse.Namespace, service: ModelService) -> int:
     elif args.verb == "delete":
         print(f"deleted {service.delete(args.model)}")
     else:
-        info = service.import_file(args.file)
-        print(f"imported {info.id} into {info.path}")
+        info = service.import_file(args.file, args.model_id, args.task, args.scale)
+        print(f"imported {info.id} ({info.task} ×{info.scale}, {info.arch or 'photogan'}) into {info.path}")
     return EXIT_OK
 
 

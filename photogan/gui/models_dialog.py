@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -106,16 +107,25 @@ class ModelsDialog(QDialog):
             self.card.setPlainText(describe(entry.info))
 
     def import_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import a photogan ONNX model", "", "ONNX models (*.onnx)")
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            "Import a model",
+            "",
+            "Models (*.onnx *.pth *.pt *.ckpt *.safetensors);;ONNX models (*.onnx);;PyTorch checkpoints "
+            "(*.pth *.pt *.ckpt *.safetensors)",
+        )
         if path:
             self.import_path(Path(path))
 
     def import_path(self, path: Path) -> bool:
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # measuring (and converting) takes seconds
         try:
             info = self.models.import_file(path)
         except (PhotoganError, OSError) as exc:
+            QApplication.restoreOverrideCursor()
             QMessageBox.warning(self, "Import failed", f"{path.name} could not be imported:\n{exc}")
             return False
+        QApplication.restoreOverrideCursor()
         self.refresh()
         self.models_changed.emit()
         QMessageBox.information(self, "Model imported", f"{info.id} ({info.task} ×{info.scale}) is ready to use.")

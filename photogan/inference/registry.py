@@ -166,7 +166,7 @@ class ModelRegistry:
         return self.get(model_id)
 
     def delete_model(self, model_id: str) -> Path:
-        """Deletes a user model (and its training checkpoint); bundled models cannot be deleted.
+        """Deletes a user model (and its training checkpoint and card); bundled models cannot be deleted.
 
         Raises:
             ModelError: No such model, or it is bundled.
@@ -177,6 +177,7 @@ class ModelRegistry:
                     raise ModelError(f"{model_id} is bundled with photogan and cannot be deleted")
                 entry.info.path.unlink()
                 entry.info.path.with_suffix(".safetensors").unlink(missing_ok=True)
+                entry.info.path.with_suffix(".md").unlink(missing_ok=True)  # the card of an imported model
                 return entry.info.path
         raise ModelError(f"no model named {model_id!r}")
 
