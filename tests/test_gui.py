@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,12 +18,13 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QPoint, QPointF, QSettings, QSize, Qt
 from PySide6.QtGui import QColor, QImage
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QDialog, QMessageBox
 
 from photogan.app.batch import OutputOptions
 from photogan.app.queue import BatchQueue
 from photogan.core.errors import ImageReadError
 from photogan.core.image import Photo
+from photogan.core.load import load_image
 from photogan.core.progress import Progress
 from photogan.core.tiling import TileOptions
 from photogan.gui.finetune_panel import FineTunePanel
@@ -808,6 +810,34 @@ def test_the_output_size_and_print_size_show_before_running(  # type: ignore[no-
     window.open_paths([photo])
     qtbot.waitUntil(lambda: window.photo is not None and window.worker is None, timeout=10000)
     assert window.output_label.text() == "Output 1200×600 px: 20.3×10.2 cm at 150 DPI"
+
+
+def test_a_print_size_set_in_the_output_settings_is_shown_before_running_and_saved_exactly(  # type: ignore[no-untyped-def]
+    qtbot, window, tmp_path: Path, models_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 60×40 photo for a 15×10 cm print at 300 DPI: the ×2 model, then resized to 1772×1181, the DPI written."""
+    from photogan.gui.main_window import OutputDialog
+
+    open_with_test_models(qtbot, window, tmp_path, models_dir)
+    assert window.select_chain(("test-nearest-x2",))
+    dialog = OutputDialog(window.settings, window)
+    dialog.size_mode.setCurrentIndex(dialog.size_mode.findData("print"))
+    dialog.print_size.setText("15x10cm")
+    assert not dialog._form.isRowVisible(dialog.size_factor) and dialog._form.isRowVisible(dialog.print_size)
+    window.settings = replace(dialog.apply(window.settings), output_dir=str(tmp_path / "out"))
+    window._update_output_label()
+    assert window.output_label.text() == "Output 1772×1181 px: 15.0×10.0 cm at 300 DPI (×2 model, then resized ×14.77)"
+    window.enhance()
+    qtbot.waitUntil(lambda: window.result is not None and window.worker is None, timeout=10000)
+    window.save()
+    qtbot.waitUntil(lambda: window.worker is None, timeout=10000)
+    saved = load_image(tmp_path / "out" / "p-x2.png")
+    assert (saved.width, saved.height) == (1772, 1181) and saved.dpi == pytest.approx((300, 300), abs=0.1)
+    warnings: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda _parent, _title, text: warnings.append(text))
+    dialog.print_size.setText("a poster")
+    dialog.accept()  # refused with the reason, the dialog stays open
+    assert dialog.result() != QDialog.DialogCode.Accepted and "not a print size like 40x60cm" in warnings[0]
 
 
 def test_queue_rows_keep_their_chain_across_restarts_and_are_not_added_twice(  # type: ignore[no-untyped-def]

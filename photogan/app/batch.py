@@ -105,6 +105,16 @@ class OutputOptions:
         if any(c in self.name_suffix for c in "/\\\0"):
             raise PlanError(f"the name suffix {self.name_suffix!r} may not contain a path separator")
 
+    def sized(self, result: Photo, width: int, height: int) -> tuple[Photo, str]:
+        """The result of a ``width``×``height`` photo at the size asked for (resized from the model's scale, its DPI
+        set), and what that size is in words (empty when no size was asked for)."""
+        if self.size is None or self.size.empty:
+            return result, ""
+        target = self.size.target(width, height)
+        result = resize_photo(result, *target, self.size.output_dpi())
+        dpi = result.dpi[0] if result.dpi else None
+        return result, describe_print(*target, dpi) if dpi else f"{target[0]}×{target[1]} px"
+
     def apply(self, photo: Photo) -> Photo:
         """The photo as it is to be written: metadata dropped and bit depth changed as asked."""
         changes: dict[str, object] = {}
@@ -276,12 +286,7 @@ def enhance_file(
         mask = load_mask(job.mask, photo.width, photo.height) if inpaints and job.mask is not None else None
         progress.set_progress(0.02)
         result = enhance_chain(photo, session, tile, progress.sub_progress(0.02, 0.93), hints, mask=mask)
-        detail = ""
-        if output.size is not None and not output.size.empty:  # to the exact size asked, from the model's scale
-            width, height = output.size.target(photo.width, photo.height)
-            result = resize_photo(result, width, height, output.size.output_dpi())
-            dpi = result.dpi[0] if result.dpi else None
-            detail = describe_print(width, height, dpi) if dpi else f"{width}×{height} px"
+        result, detail = output.sized(result, photo.width, photo.height)  # the exact size asked, from the model's
         ensure_folder(job.target.parent)
         save_image(output.apply(result), job.target, quality=output.quality)
         progress.set_progress(1.0)

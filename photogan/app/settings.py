@@ -14,6 +14,7 @@ from typing import Any
 import platformdirs
 
 from photogan.app.batch import OutputOptions
+from photogan.app.sizing import SizeRequest, parse_print
 from photogan.core.save import DEFAULT_JPEG_QUALITY
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,9 @@ class Settings:
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         tile: Tile size in input pixels (0 = whole image).
         output_dir, format, quality, bit_depth, keep_metadata, name_suffix: as :class:`OutputOptions`.
+        size_mode: The output size: ``model`` (the chain's own scale), ``factor`` (``size_factor`` times the
+            photo), ``long_side`` (``size_long_side`` pixels) or ``print`` (``print_size``, e.g. ``40x60cm``, at
+            ``print_dpi``).
         recent: Recently opened photos, newest first.
     """
 
@@ -56,7 +60,26 @@ class Settings:
     bit_depth: str = "same"
     keep_metadata: bool = True
     name_suffix: str = ""
+    size_mode: str = "model"
+    size_factor: float = 3.0
+    size_long_side: int = 6000
+    print_size: str = "40x60cm"
+    print_dpi: float = 300.0
     recent: tuple[str, ...] = ()
+
+    def size_request(self) -> SizeRequest | None:
+        """The output size these settings ask for (None: as the models make it).
+
+        Raises:
+            UsageError: A size that cannot be (a print size that does not parse, a factor out of range).
+        """
+        if self.size_mode == "factor":
+            return SizeRequest(factor=self.size_factor)
+        if self.size_mode == "long_side":
+            return SizeRequest(width=self.size_long_side, height=self.size_long_side)
+        if self.size_mode == "print":
+            return SizeRequest(print_inches=parse_print(self.print_size), dpi=self.print_dpi)
+        return None
 
     def output_options(self, skip_existing: bool = False) -> OutputOptions:
         """The output options these settings describe (raises ``PlanError`` for invalid values)."""
@@ -67,6 +90,7 @@ class Settings:
             keep_metadata=self.keep_metadata,
             bit_depth=self.bit_depth,
             name_suffix=self.name_suffix,
+            size=self.size_request(),
         )
 
     def with_recent(self, path: Path) -> Settings:

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QLabel,
@@ -112,6 +113,8 @@ class OutputDialog(QDialog):
             ("JPEG", "jpg"),
             ("TIFF", "tiff"),
             ("WebP", "webp"),
+            ("HEIC", "heic"),
+            ("AVIF", "avif"),
         ):
             self.format_combo.addItem(label, value)
         self.format_combo.setCurrentIndex(max(self.format_combo.findData(settings.format), 0))
@@ -132,6 +135,33 @@ class OutputDialog(QDialog):
         self.tile.setValue(settings.tile)
         self.tile.setSpecialValueText("whole image")
         self.tile.setToolTip("Smaller tiles use less memory; 0 processes the whole image at once")
+        # the output size: the chain's own scale, or resized to a factor, a long side or a print
+        self.size_mode = QComboBox()
+        for label, value in (
+            ("As the models make it", "model"),
+            ("Enlarge by a factor", "factor"),
+            ("Long side in pixels", "long_side"),
+            ("Print size", "print"),
+        ):
+            self.size_mode.addItem(label, value)
+        self.size_mode.setCurrentIndex(max(self.size_mode.findData(settings.size_mode), 0))
+        self.size_factor = QDoubleSpinBox()
+        self.size_factor.setRange(0.1, 16.0)
+        self.size_factor.setSingleStep(0.5)
+        self.size_factor.setPrefix("×")
+        self.size_factor.setValue(settings.size_factor)
+        self.size_long_side = QSpinBox()
+        self.size_long_side.setRange(16, 100_000)
+        self.size_long_side.setSingleStep(500)
+        self.size_long_side.setSuffix(" px")
+        self.size_long_side.setValue(settings.size_long_side)
+        self.print_size = QLineEdit(settings.print_size)
+        self.print_size.setPlaceholderText("e.g. 40x60cm, 300x400mm, 16x20in")
+        self.print_dpi = QSpinBox()
+        self.print_dpi.setRange(50, 2400)
+        self.print_dpi.setSuffix(" DPI")
+        self.print_dpi.setValue(round(settings.print_dpi))
+        self.size_mode.currentIndexChanged.connect(self._show_size_fields)
         form = QFormLayout(self)
         form.addRow("Folder", self.folder)
         form.addRow("Format", self.format_combo)
@@ -140,10 +170,37 @@ class OutputDialog(QDialog):
         form.addRow("", self.metadata)
         form.addRow("Name suffix", self.suffix)
         form.addRow("Tile size", self.tile)
+        form.addRow("Output size", self.size_mode)
+        form.addRow("Factor", self.size_factor)
+        form.addRow("Long side", self.size_long_side)
+        form.addRow("Print", self.print_size)
+        form.addRow("Print resolution", self.print_dpi)
+        self._form = form
+        self._show_size_fields()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+
+    def _show_size_fields(self) -> None:
+        mode = self.size_mode.currentData()
+        shown = {
+            self.size_factor: mode == "factor",
+            self.size_long_side: mode == "long_side",
+            self.print_size: mode == "print",
+            self.print_dpi: mode == "print",
+        }
+        for widget, visible in shown.items():
+            self._form.setRowVisible(widget, visible)
+
+    def accept(self) -> None:
+        """Refuses a print size that does not parse, with the reason, before the dialog closes."""
+        try:
+            self.apply(Settings()).size_request()
+        except ValueError as exc:
+            QMessageBox.warning(self, "Output size", str(exc))
+            return
+        super().accept()
 
     def apply(self, settings: Settings) -> Settings:
         return replace(
@@ -155,6 +212,11 @@ class OutputDialog(QDialog):
             keep_metadata=self.metadata.isChecked(),
             name_suffix=self.suffix.text().strip(),
             tile=self.tile.value(),
+            size_mode=self.size_mode.currentData(),
+            size_factor=self.size_factor.value(),
+            size_long_side=self.size_long_side.value(),
+            print_size=self.print_size.text().strip(),
+            print_dpi=float(self.print_dpi.value()),
         )
 
 
@@ -503,17 +565,25 @@ class MainWindow(QMainWindow):
             )
 
     def _update_output_label(self) -> None:
-        """Before running: the output's pixels and its print size at the photo's DPI (300 when it has none)."""
+        """Before running: the output's pixels and its print size, at the print resolution asked for or the
+        photo's DPI (300 when it has none); with an output size set, how it is reached from the models' scale."""
         photo = self.photo
         if photo is None or not hasattr(self, "output_label"):
             return
         try:
             scale = math.prod(info.scale for info in self._chain_infos())
-        except PhotoganError:
+            request = self.settings.size_request()
+        except (PhotoganError, ValueError):
             self.output_label.setText("")
             return
         dpi = photo.dpi[0] if photo.dpi and photo.dpi[0] > 1 else 300.0
-        self.output_label.setText(f"Output {describe_print(photo.width * scale, photo.height * scale, dpi)}")
+        if request is None:
+            self.output_label.setText(f"Output {describe_print(photo.width * scale, photo.height * scale, dpi)}")
+            return
+        width, height = request.target(photo.width, photo.height)
+        resize = width / (photo.width * scale)
+        how = f"×{scale} model" + ("" if abs(resize - 1) < 0.005 else f", then resized ×{resize:.2f}")
+        self.output_label.setText(f"Output {describe_print(width, height, request.output_dpi() or dpi)} ({how})")
 
     def chain_colorizes(self) -> bool:
         return any(self._tasks.get(m) == "colorize" for m in self.current_chain())
@@ -984,9 +1054,12 @@ class MainWindow(QMainWindow):
             self.show_message(str(exc))
             return
 
+        source_size = (self.photo.width, self.photo.height) if self.photo is not None else (0, 0)
+
         def job(progress: Progress) -> Path:
             target.parent.mkdir(parents=True, exist_ok=True)
-            return save_image(options.apply(result), target, quality=options.quality)
+            sized = options.sized(result, *source_size)[0] if source_size[0] else result  # the size asked for
+            return save_image(options.apply(sized), target, quality=options.quality)
 
         self._run(
             job,
@@ -1008,6 +1081,7 @@ class MainWindow(QMainWindow):
                 return
             self.settings = settings
             self._save_settings()
+            self._update_output_label()
 
     def learn_texture(self) -> None:
         """Trains a texture model on the photo in the viewer (the Fine-tune tab shows the run)."""
