@@ -64,6 +64,12 @@ def main() -> int:
         help="only the damage mask: PHOTO (a copy) with the damage found shown as the editable overlay, then "
         "repaired through the chain (--chain, e.g. inpaint) side by side",
     )
+    parser.add_argument(
+        "--print-only",
+        metavar="PRINT",
+        help="only the output size: the Output settings dialog set to this print size (e.g. 40x60cm) and the window "
+        "saying the pixels and print it gives before running",
+    )
     args = parser.parse_args()
     args.output.mkdir(parents=True, exist_ok=True)
     width, height = (int(v) for v in args.size.split("x"))
@@ -128,6 +134,24 @@ def main() -> int:
                 raise RuntimeError(window.last_error or "no result")
             window.set_view_mode("side")
             shot("12-repaired")
+            window.close()
+            Worker.stop_all()
+            return 0
+        if args.print_only:
+            from dataclasses import replace
+
+            from photogan.gui.main_window import OutputDialog
+
+            window.settings = replace(window.settings, size_mode="print", print_size=args.print_only)
+            window._update_output_label()
+            dialog = OutputDialog(window.settings, window)
+            dialog.show()
+            for _ in range(10):
+                app.processEvents()
+            dialog.grab().save(str(args.output / "14-output-size.png"))
+            print(args.output / "14-output-size.png")
+            dialog.close()
+            shot("15-print-size-before-running")
             window.close()
             Worker.stop_all()
             return 0

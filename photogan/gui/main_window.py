@@ -583,6 +583,8 @@ class MainWindow(QMainWindow):
         width, height = request.target(photo.width, photo.height)
         resize = width / (photo.width * scale)
         how = f"×{scale} model" + ("" if abs(resize - 1) < 0.005 else f", then resized ×{resize:.2f}")
+        if resize > 1.25:  # Lanczos adds pixels, not detail
+            how += ": beyond what the model adds, softer"
         self.output_label.setText(f"Output {describe_print(width, height, request.output_dpi() or dpi)} ({how})")
 
     def chain_colorizes(self) -> bool:
