@@ -827,7 +827,8 @@ def test_a_print_size_set_in_the_output_settings_is_shown_before_running_and_sav
     window.settings = replace(dialog.apply(window.settings), output_dir=str(tmp_path / "out"))
     window._update_output_label()
     assert window.output_label.text() == (
-        "Output 1772×1181 px: 15.0×10.0 cm at 300 DPI (×2 model, then resized ×14.77: beyond what the model adds, softer)"
+        "Output 1772×1181 px: 15.0×10.0 cm at 300 DPI "
+        "(×2 model, then resized ×14.77: beyond what the model adds, softer)"
     )
     window.enhance()
     qtbot.waitUntil(lambda: window.result is not None and window.worker is None, timeout=10000)
