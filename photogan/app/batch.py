@@ -10,9 +10,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
+
+import numpy as np
 
 from photogan.app.chain import chain_budget, enhance_chain
 from photogan.app.sizing import SizeRequest, describe_print, resize_photo
@@ -25,13 +28,14 @@ from photogan.core.formats import (
     same_format_suffix,
     suffix_for_format,
 )
-from photogan.core.hints import load_hints, sidecar_for
+from photogan.core.hints import Hint, load_hints, sidecar_for
 from photogan.core.image import Photo
 from photogan.core.load import DEFAULT_MAX_PIXELS, load_image
 from photogan.core.masks import load_mask, mask_sidecar_for
 from photogan.core.progress import Progress
 from photogan.core.save import (
     DEFAULT_JPEG_QUALITY,
+    PNG_COMPRESS_LEVEL,
     check_output_folder,
     ensure_folder,
     remove_stale_temp_files,
@@ -85,6 +89,7 @@ class OutputOptions:
         bit_depth: ``same`` keeps each photo's depth; ``8`` or ``16`` forces it (16 only where the format has it).
         name_suffix: Added to each output's file name before its extension (``photo-enhanced.jpg``).
         size: The output size asked for (a factor, pixels or a print size): the result is resized to it.
+        png_compression: zlib level of PNG outputs, 0 (fastest, largest) to 9 (smallest, slowest).
     """
 
     format: str = "same"
@@ -94,12 +99,15 @@ class OutputOptions:
     bit_depth: str = "same"
     name_suffix: str = ""
     size: SizeRequest | None = None
+    png_compression: int = PNG_COMPRESS_LEVEL
 
     def __post_init__(self) -> None:
         if self.format != "same" and self.format not in FORMAT_CHOICES:
             raise PlanError(f"unknown output format {self.format!r}: use same, {', '.join(FORMAT_CHOICES)}")
         if not 1 <= self.quality <= 100:
             raise PlanError(f"quality must be between 1 and 100, got {self.quality}")
+        if not 0 <= self.png_compression <= 9:
+            raise PlanError(f"the PNG compression level must be 0 to 9, got {self.png_compression}")
         if self.bit_depth not in ("same", "8", "16"):
             raise PlanError(f"bit depth must be same, 8 or 16, got {self.bit_depth!r}")
         if any(c in self.name_suffix for c in "/\\\0"):
@@ -259,6 +267,84 @@ def _needs_mask(session: ModelSession | Sequence[ModelSession]) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class _Loaded:
+    """A job's photo, decoded, with what goes with it."""
+
+    photo: Photo
+    hints: list[Hint]
+    mask: np.ndarray | None
+
+
+def _failed(job: Job, exc: BaseException, started: float) -> FileResult:
+    """The ``failed`` result of an error while working on ``job`` (an unexpected one logged with its traceback).
+
+    Raises:
+        Cancelled, OutputFolderError: Raised on: they stop the batch, not one file.
+    """
+    seconds = time.monotonic() - started
+    if isinstance(exc, Cancelled | OutputFolderError) or not isinstance(exc, Exception):
+        raise exc
+    if isinstance(exc, PhotoganError):
+        reason = str(exc)
+    elif isinstance(exc, MemoryError):
+        reason = "not enough memory for this image (try a smaller --tile)"
+    elif isinstance(exc, OSError):
+        reason = f"{exc.strerror or exc}"
+    else:  # a bug must not cost the rest of the batch
+        log.error("unexpected error on %s", job.source, exc_info=exc)
+        reason = f"internal error: {exc!r}"
+    return FileResult(job.source, job.target, "failed", reason, seconds)
+
+
+def read_job(
+    job: Job, session: ModelSession | Sequence[ModelSession], output: OutputOptions, max_pixels: int
+) -> _Loaded | FileResult:
+    """Decodes a job's photo (and its hints and mask), or says why it is skipped or failed."""
+    started = time.monotonic()
+    if output.skip_existing and job.target.exists():
+        return FileResult(job.source, job.target, "skipped", "output exists")
+    if job.mask is None and _needs_mask(session):
+        return FileResult(job.source, job.target, "skipped", f"no mask to fill ({mask_sidecar_for(job.source).name})")
+    try:
+        hints = load_hints(job.hints) if job.hints is not None and _has_task(session, "colorize") else []
+        photo = load_image(job.source, max_pixels=max_pixels, budget=chain_budget(session))
+        inpaints = job.mask is not None and _has_task(session, "inpaint")
+        mask = load_mask(job.mask, photo.width, photo.height) if inpaints and job.mask is not None else None
+    except BaseException as exc:
+        return _failed(job, exc, started)
+    return _Loaded(photo, hints, mask)
+
+
+def _process(
+    loaded: _Loaded,
+    session: ModelSession | Sequence[ModelSession],
+    tile: TileOptions,
+    output: OutputOptions,
+    progress: Progress,
+) -> tuple[Photo, str]:
+    """The network's part: the enhanced photo at the size asked for, and that size in words."""
+    progress.set_progress(0.02)
+    result = enhance_chain(
+        loaded.photo, session, tile, progress.sub_progress(0.02, 0.93), loaded.hints, mask=loaded.mask
+    )
+    return output.sized(result, loaded.photo.width, loaded.photo.height)  # the exact size asked, from the model's
+
+
+def write_job(job: Job, result: Photo, detail: str, output: OutputOptions, started: float) -> FileResult:
+    """Encodes and writes an enhanced photo atomically.
+
+    Raises:
+        OutputFolderError: The output folder takes no file (full, read-only, not a folder).
+    """
+    try:
+        ensure_folder(job.target.parent)
+        save_image(output.apply(result), job.target, quality=output.quality, png_level=output.png_compression)
+    except BaseException as exc:
+        return _failed(job, exc, started)
+    return FileResult(job.source, job.target, "done", "", time.monotonic() - started, detail)
+
+
 def enhance_file(
     job: Job,
     session: ModelSession | Sequence[ModelSession],
@@ -275,39 +361,98 @@ def enhance_file(
         OutputFolderError: The output folder takes no file (full, read-only, not a folder).
     """
     started = time.monotonic()
-    if output.skip_existing and job.target.exists():
-        return FileResult(job.source, job.target, "skipped", "output exists")
-    if job.mask is None and _needs_mask(session):
-        return FileResult(job.source, job.target, "skipped", f"no mask to fill ({mask_sidecar_for(job.source).name})")
+    loaded = read_job(job, session, output, max_pixels)
+    if isinstance(loaded, FileResult):
+        return loaded
     try:
-        hints = load_hints(job.hints) if job.hints is not None and _has_task(session, "colorize") else []
-        photo = load_image(job.source, max_pixels=max_pixels, budget=chain_budget(session))
-        inpaints = job.mask is not None and _has_task(session, "inpaint")
-        mask = load_mask(job.mask, photo.width, photo.height) if inpaints and job.mask is not None else None
-        progress.set_progress(0.02)
-        result = enhance_chain(photo, session, tile, progress.sub_progress(0.02, 0.93), hints, mask=mask)
-        result, detail = output.sized(result, photo.width, photo.height)  # the exact size asked, from the model's
-        ensure_folder(job.target.parent)
-        save_image(output.apply(result), job.target, quality=output.quality)
-        progress.set_progress(1.0)
-    except (Cancelled, OutputFolderError):  # the second: no photo after this one could be saved either
-        raise
-    except PhotoganError as exc:
-        return FileResult(job.source, job.target, "failed", str(exc), time.monotonic() - started)
-    except MemoryError:
-        return FileResult(
-            job.source,
-            job.target,
-            "failed",
-            "not enough memory for this image (try a smaller --tile)",
-            time.monotonic() - started,
-        )
-    except OSError as exc:
-        return FileResult(job.source, job.target, "failed", f"{exc.strerror or exc}", time.monotonic() - started)
-    except Exception as exc:  # a bug must not cost the rest of the batch; it is logged with its traceback
-        log.exception("unexpected error on %s", job.source)
-        return FileResult(job.source, job.target, "failed", f"internal error: {exc!r}", time.monotonic() - started)
-    return FileResult(job.source, job.target, "done", "", time.monotonic() - started, detail)
+        result, detail = _process(loaded, session, tile, output, progress)
+    except BaseException as exc:
+        return _failed(job, exc, started)
+    written = write_job(job, result, detail, output, started)
+    progress.set_progress(1.0)
+    return written
+
+
+class Pipeline:
+    """Overlaps consecutive photos of a batch: while one runs through the network in the caller's thread, the next
+    is decoded in a reader thread and the previous one encoded and written in a writer thread (Pillow, OpenCV and
+    onnxruntime release the GIL while they work). One photo at most waits decoded and one waits to be written, so
+    memory holds three photos at most. Every photo's result is exactly what :func:`enhance_file` gives.
+    """
+
+    def __init__(
+        self,
+        session: ModelSession | Sequence[ModelSession],
+        tile: TileOptions,
+        output: OutputOptions,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+    ) -> None:
+        self.session, self.tile, self.output, self.max_pixels = session, tile, output, max_pixels
+        self._reader = ThreadPoolExecutor(1, thread_name_prefix="photogan-read")
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="photogan-write")
+        self._next: tuple[Job, Future[_Loaded | FileResult]] | None = None
+        self._stopped: OutputFolderError | None = None  # the output folder took no file: nothing more is written
+
+    def _write(self, job: Job, result: Photo, detail: str, started: float) -> FileResult:
+        if self._stopped is not None:  # a photo enhanced while the one before found the disk full
+            raise self._stopped
+        try:
+            return write_job(job, result, detail, self.output, started)
+        except OutputFolderError as exc:
+            self._stopped = exc
+            raise
+
+    def prefetch(self, job: Job, session: ModelSession | Sequence[ModelSession] | None = None) -> None:
+        """Starts decoding ``job`` (the one after the current) in the reader thread."""
+        models = self.session if session is None else session
+        self._next = (job, self._reader.submit(read_job, job, models, self.output, self.max_pixels))
+
+    def run(
+        self, job: Job, progress: Progress, session: ModelSession | Sequence[ModelSession] | None = None
+    ) -> Future[FileResult]:
+        """Runs ``job`` through the network now (its photo decoded ahead when it was prefetched) and hands it to
+        the writer; the returned future gives its result once written.
+
+        Raises:
+            Cancelled: The user cancelled (this photo is not written; the one before is, and stays).
+            OutputFolderError: An earlier write found the output folder full or read-only.
+        """
+        if self._stopped is not None:
+            raise self._stopped
+        models = self.session if session is None else session
+        started = time.monotonic()
+        ahead, self._next = self._next, None
+        if ahead is not None and ahead[0] == job:
+            loaded = ahead[1].result()
+        else:
+            if ahead is not None:  # decoded for a job that is not run next (the queue changed): let it go
+                ahead[1].cancel()
+            loaded = read_job(job, models, self.output, self.max_pixels)
+        done: Future[FileResult] = Future()
+        if isinstance(loaded, FileResult):
+            done.set_result(loaded)
+            return done
+        try:
+            result, detail = _process(loaded, models, self.tile, self.output, progress)
+        except BaseException as exc:
+            done.set_result(_failed(job, exc, started))
+            return done
+        del loaded  # the decoded photo is not kept while the next one runs
+        return self._writer.submit(self._write, job, result, detail, started)
+
+    def close(self) -> None:
+        """Waits for the writes handed over and stops the threads."""
+        if self._next is not None:
+            self._next[1].cancel()
+            self._next = None
+        self._writer.shutdown(wait=True)
+        self._reader.shutdown(wait=True)
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 def run_batch(
@@ -319,7 +464,8 @@ def run_batch(
     progress: Progress | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> list[FileResult]:
-    """Runs every job of ``plan``; returns the results, planning failures first.
+    """Runs every job of ``plan`` through a :class:`Pipeline`; returns the results in the plan's order, planning
+    failures first.
 
     Cancelling ``progress`` stops after the current tile; finished outputs stay, nothing partial is written.
 
@@ -336,14 +482,31 @@ def run_batch(
     for folder in sorted({job.target.parent for job in plan.jobs}):
         check_output_folder(folder)  # before any photo is enhanced: read-only, a file, no space, no permission
         remove_stale_temp_files(folder)  # what a killed earlier run left there
-    for index, job in enumerate(plan.jobs):
-        progress.check_cancelled()
-        observer.file_started(job, index, total)
-        file_progress = Progress(observer.file_progress, progress.token)
-        result = enhance_file(job, session, tile, output, file_progress, max_pixels)
+
+    def finish(written: Future[FileResult]) -> None:
+        result = written.result()  # raises OutputFolderError: the batch stops
         if result.status == "failed":
-            log.info("%s failed: %s", job.source, result.reason)
+            log.info("%s failed: %s", result.source, result.reason)
         results.append(result)
         observer.file_finished(result)
-        progress.set_progress((index + 1) / total)
+        progress.set_progress(len(results) / (total + len(plan.failures)))
+
+    writing: Future[FileResult] | None = None
+    with Pipeline(session, tile, output, max_pixels) as pipeline:
+        for index, job in enumerate(plan.jobs):
+            try:
+                progress.check_cancelled()
+                observer.file_started(job, index, total)
+                if index + 1 < total:
+                    pipeline.prefetch(plan.jobs[index + 1])
+                running = pipeline.run(job, Progress(observer.file_progress, progress.token))
+            except Cancelled:  # the photo written before is complete: it counts
+                if writing is not None:
+                    finish(writing)
+                raise
+            if writing is not None:  # the previous photo, written while this one ran
+                finish(writing)
+            writing = running
+        if writing is not None:
+            finish(writing)
     return results

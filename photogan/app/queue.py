@@ -16,13 +16,14 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import IO, Literal
 
 import platformdirs
 
-from photogan.app.batch import OutputOptions, chain_suffix, enhance_file, job_for, output_path
+from photogan.app.batch import FileResult, OutputOptions, Pipeline, chain_suffix, job_for, output_path
 from photogan.core.errors import Cancelled, OutputFolderError, PhotoganError
 from photogan.core.formats import find_images
 from photogan.core.load import DEFAULT_MAX_PIXELS
@@ -316,56 +317,72 @@ class BatchQueue:
             check_output_folder(output_dir)  # before any photo is enhanced
         # outputs already written by other photos of the queue: a/x.png and b/x.png must not both become out/x.png
         claimed = {Path(i.target).resolve(): i.source for i in self._items if i.status == "done" and i.target}
-        while (item := self._next_pending()) is not None:
-            progress.check_cancelled()
+
+        def tell(item: QueueItem | None) -> None:
+            if item is not None and on_item:
+                on_item(item)
+
+        def plan(item: QueueItem) -> tuple[ModelSession | Sequence[ModelSession], Path] | str:
+            """The models and the output of an item, or why it cannot run."""
             try:
                 models = sessions_for(item.chain) if item.chain and sessions_for is not None else session
             except (PhotoganError, ValueError) as exc:  # a model of its chain is gone or does not load
-                failed = self._update(item.id, status="failed", reason=f"its models ({' → '.join(item.chain)}): {exc}")
-                if on_item:
-                    on_item(failed)
-                continue
+                return f"its models ({' → '.join(item.chain)}): {exc}"
             # the name says what was done (-x4, -restored...) unless the options set a suffix: the same photo
             # through two chains gives two files
             steps = [models] if isinstance(models, ModelSession) else list(models)
             suffix = output.name_suffix or chain_suffix([s.info for s in steps])
             target = output_path(Path(item.source), Path(item.relative), output_dir, output.format, suffix)
             key = target.resolve()
-            reason = ""
             if key == Path(item.source).resolve():
-                reason = "the output would overwrite the input"
-            elif claimed.get(key, item.source) != item.source:
-                reason = f"{claimed[key]} already writes {target.name} (same name): add the folder above both instead"
-            if reason:
-                done = self._update(item.id, status="failed", reason=reason)
-                if on_item:
-                    on_item(done)
-                continue
-            claimed[key] = item.source
-            running = self._update(item.id, status="running", reason="")
-            if on_item:
-                on_item(running)
-            report = (lambda f, it=running: on_progress(it, f)) if on_progress else None
+                return "the output would overwrite the input"
+            if claimed.get(key, item.source) != item.source:
+                return f"{claimed[key]} already writes {target.name} (same name): add the folder above both instead"
+            return models, target
+
+        def finish(item: QueueItem, written: Future[FileResult]) -> None:
             try:
-                result = enhance_file(
-                    job_for(Path(item.source), target),
-                    models,
-                    tile,
-                    output,
-                    Progress(report, progress.token),
-                    max_pixels,
-                )
-            except (Cancelled, OutputFolderError):  # the second stops the queue: no item after could be saved
-                pending = self._update(item.id, status="pending")
-                if on_item:
-                    on_item(pending)
+                result = written.result()
+            except OutputFolderError:  # it goes back to the queue; the queue stops
+                tell(self._update(item.id, status="pending"))
                 raise
-            finished = self._update(
-                item.id,
-                status=result.status,
-                reason=result.reason,
-                target=str(result.target or ""),
-                seconds=result.seconds,
+            tell(
+                self._update(
+                    item.id,
+                    status=result.status,
+                    reason=result.reason,
+                    target=str(result.target or ""),
+                    seconds=result.seconds,
+                )
             )
-            if on_item:
-                on_item(finished)
+
+        # the photo after the current one is decoded, and the one before written, while the current one runs
+        writing: tuple[QueueItem, Future[FileResult]] | None = None
+        with Pipeline(session, tile, output, max_pixels) as pipeline:
+            while (item := self._next_pending()) is not None:
+                progress.check_cancelled()
+                planned = plan(item)
+                if isinstance(planned, str):
+                    tell(self._update(item.id, status="failed", reason=planned))
+                    continue
+                models, target = planned
+                claimed[target.resolve()] = item.source
+                running = self._update(item.id, status="running", reason="")
+                tell(running)
+                following = self._next_pending()
+                ahead = plan(following) if following is not None else None
+                if following is not None and isinstance(ahead, tuple):
+                    pipeline.prefetch(job_for(Path(following.source), ahead[1]), ahead[0])
+                report = (lambda f, it=running: on_progress(it, f)) if on_progress else None
+                try:
+                    now = pipeline.run(job_for(Path(item.source), target), Progress(report, progress.token), models)
+                except (Cancelled, OutputFolderError):  # the second stops the queue: no item after could be saved
+                    tell(self._update(item.id, status="pending"))
+                    if writing is not None:
+                        finish(*writing)  # the photo before is written whole: it is done
+                    raise
+                if writing is not None:
+                    finish(*writing)
+                writing = (item, now)
+            if writing is not None:
+                finish(*writing)

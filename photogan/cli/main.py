@@ -29,6 +29,7 @@ from photogan.core.hints import load_hints
 from photogan.core.load import DEFAULT_MAX_PIXELS
 from photogan.core.masks import load_mask
 from photogan.core.progress import Progress
+from photogan.core.save import PNG_COMPRESS_LEVEL
 from photogan.core.tiling import TileOptions
 from photogan.inference.model_info import ModelInfo, is_spatial
 
@@ -104,7 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
     enh.add_argument(
         "--format", default="same", choices=("same", *FORMAT_CHOICES), help="output format (default: same as the input)"
     )
-    enh.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default 95)")
+    enh.add_argument("--quality", type=int, default=95, help="JPEG/WebP/HEIC/AVIF quality 1-100 (default 95)")
+    enh.add_argument(
+        "--png-compression",
+        type=int,
+        default=PNG_COMPRESS_LEVEL,
+        metavar="0-9",
+        help=f"zlib level of PNG outputs: 1 fastest, 9 smallest (default {PNG_COMPRESS_LEVEL}; see the README's table)",
+    )
     enh.add_argument("--recursive", action="store_true", help="include sub-folders, mirrored in the output")
     enh.add_argument("--skip-existing", action="store_true", help="skip inputs whose output already exists")
     enh.add_argument(
@@ -232,7 +240,13 @@ def _step(service: ModelService, item: str, size: SizeRequest | None) -> list[Mo
 
 def _enhance(args: argparse.Namespace, service: ModelService) -> int:
     size = _size_request(args)
-    output = OutputOptions(format=args.format, quality=args.quality, skip_existing=args.skip_existing, size=size)
+    output = OutputOptions(
+        format=args.format,
+        quality=args.quality,
+        skip_existing=args.skip_existing,
+        size=size,
+        png_compression=args.png_compression,
+    )
     infos = _chain(args, service, size)
     plan = plan_batch(args.inputs, args.output, args.format, args.recursive)
     if not plan.jobs and not plan.failures:

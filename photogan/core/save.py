@@ -67,7 +67,7 @@ def _png_metadata_chunks(photo: Photo) -> bytes:
     return chunks
 
 
-def _encode_png16(photo: Photo) -> bytes:
+def _encode_png16(photo: Photo, level: int = PNG_COMPRESS_LEVEL) -> bytes:
     """Encodes a 16-bit colour (or gray+alpha) PNG with OpenCV and splices in the metadata chunks."""
     import cv2  # only 16-bit colour output needs it
 
@@ -75,9 +75,7 @@ def _encode_png16(photo: Photo) -> bytes:
     if samples.shape[2] == 2:  # OpenCV writes no gray+alpha: store as RGBA
         samples = samples[..., [0, 0, 0, 1]]
     order = [2, 1, 0, 3][: samples.shape[2]]
-    ok, encoded = cv2.imencode(
-        ".png", np.ascontiguousarray(samples[..., order]), [cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESS_LEVEL]
-    )
+    ok, encoded = cv2.imencode(".png", np.ascontiguousarray(samples[..., order]), [cv2.IMWRITE_PNG_COMPRESSION, level])
     if not ok:
         raise ImageWriteError("OpenCV could not encode the 16-bit PNG")
     data = encoded.tobytes()
@@ -85,7 +83,7 @@ def _encode_png16(photo: Photo) -> bytes:
     return data[:ihdr_end] + _png_metadata_chunks(photo) + data[ihdr_end:]
 
 
-def _encode_pillow(photo: Photo, fmt: str, quality: int) -> bytes:
+def _encode_pillow(photo: Photo, fmt: str, quality: int, png_level: int = PNG_COMPRESS_LEVEL) -> bytes:
     bits = 16 if photo.bit_depth == 16 and fmt in SIXTEEN_BIT_FORMATS else 8
     samples = samples_of(photo, bits, keep_alpha=True)
     # uint16 single-channel becomes mode I;16 (only 16-bit gray without alpha reaches here)
@@ -110,7 +108,7 @@ def _encode_pillow(photo: Photo, fmt: str, quality: int) -> bytes:
     elif fmt == "AVIF":
         params.update(quality=quality, speed=6)
     elif fmt == "PNG":
-        params["compress_level"] = PNG_COMPRESS_LEVEL
+        params["compress_level"] = png_level
     if photo.xmp:
         if fmt in ("JPEG", "WEBP", "HEIF", "AVIF"):
             params["xmp"] = photo.xmp
@@ -169,8 +167,11 @@ def _fit_jpeg_metadata(photo: Photo) -> Photo:
     return photo
 
 
-def encode_image(photo: Photo, fmt: str, quality: int = DEFAULT_JPEG_QUALITY) -> bytes:
-    """Encodes ``photo`` in ``fmt`` (``JPEG``, ``PNG``, ``TIFF``, ``WEBP``, ``BMP``) with its metadata.
+def encode_image(
+    photo: Photo, fmt: str, quality: int = DEFAULT_JPEG_QUALITY, png_level: int = PNG_COMPRESS_LEVEL
+) -> bytes:
+    """Encodes ``photo`` in ``fmt`` (``JPEG``, ``PNG``, ``TIFF``, ``WEBP``, ``HEIF``, ``AVIF``, ``BMP``) with its
+    metadata; ``png_level`` is a PNG's zlib level (0-9).
 
     Metadata the format cannot take (a too-long EXIF or XMP for JPEG, a profile the encoder refuses) is left out
     with a warning, one kind at a time, rather than failing the photo.
@@ -179,7 +180,7 @@ def encode_image(photo: Photo, fmt: str, quality: int = DEFAULT_JPEG_QUALITY) ->
         photo = _fit_jpeg_metadata(photo)
     while True:
         try:
-            return _encode(photo, fmt, quality)
+            return _encode(photo, fmt, quality, png_level)
         except (ValueError, OSError, TypeError) as exc:
             kind = next((k for k in _DROP_ORDER if getattr(photo, k)), None)
             if kind is None:
@@ -198,7 +199,7 @@ def _without(photo: Photo, kind: str) -> Photo:
     return replace(photo, icc_profile=None)
 
 
-def _encode(photo: Photo, fmt: str, quality: int) -> bytes:
+def _encode(photo: Photo, fmt: str, quality: int, png_level: int = PNG_COMPRESS_LEVEL) -> bytes:
     if photo.exif:
         photo = replace(photo, exif=_exif_for_size(photo.exif, photo.width, photo.height))
     if fmt in ("JPEG", "BMP"):
@@ -207,8 +208,8 @@ def _encode(photo: Photo, fmt: str, quality: int) -> bytes:
         return encode_tiff(photo)
     sixteen = photo.bit_depth == 16 and fmt in SIXTEEN_BIT_FORMATS
     if sixteen and (not photo.grayscale or photo.alpha is not None):
-        return _encode_png16(photo)
-    return _encode_pillow(photo, fmt, quality)
+        return _encode_png16(photo, png_level)
+    return _encode_pillow(photo, fmt, quality, png_level)
 
 
 def _write_new(path: Path, data: bytes) -> None:
@@ -232,14 +233,21 @@ def discard(path: Path) -> None:
         log.debug("could not remove %s: %s", path, exc)
 
 
-def save_image(photo: Photo, path: str | Path, fmt: str | None = None, quality: int = DEFAULT_JPEG_QUALITY) -> Path:
+def save_image(
+    photo: Photo,
+    path: str | Path,
+    fmt: str | None = None,
+    quality: int = DEFAULT_JPEG_QUALITY,
+    png_level: int = PNG_COMPRESS_LEVEL,
+) -> Path:
     """Writes ``photo`` atomically: temporary file in the same folder, verify, rename over ``path``.
 
     Args:
         photo: The photo; grayscale stays grayscale, alpha is kept where the format allows.
         path: Target file. An existing file there is replaced only once the new one is complete.
         fmt: Output format; by default implied by the suffix of ``path``.
-        quality: JPEG/WebP quality (1-100).
+        quality: JPEG/WebP/HEIC/AVIF quality (1-100).
+        png_level: zlib level of a PNG (0-9; :data:`PNG_COMPRESS_LEVEL` by default).
 
     Returns:
         The path written.
@@ -251,7 +259,7 @@ def save_image(photo: Photo, path: str | Path, fmt: str | None = None, quality: 
     fmt = fmt or format_for_path(path)
     tmp = path.parent / f"{TEMP_PREFIX}{secrets.token_hex(6)}{path.suffix}"
     try:
-        data = encode_image(photo, fmt, quality)
+        data = encode_image(photo, fmt, quality, png_level)
         _write_new(tmp, data)
         with Image.open(tmp) as check:  # verify what is on disk before it replaces anything
             check.verify()
