@@ -114,9 +114,8 @@ def main() -> None:
         f"| {'model':<20} | {'provider':<22} | images | output MP | network s | MP/s  | decode s | encode s "
         "| other s | peak RSS MB |"
     )
-    print(
-        f"|{'-' * 22}|{'-' * 24}|--------|-----------|-----------|-------|----------|----------|---------|-------------|"
-    )
+    widths = (22, 24, 8, 11, 11, 7, 10, 10, 9, 13)
+    print("|" + "|".join("-" * w for w in widths) + "|")
     for r in rows:
         print(
             f"| {r['model']:<20} | {r['provider']:<22} | {r['images']:>6} | {r['output_mp']:>9.2f} | "
