@@ -82,7 +82,9 @@ def main() -> None:
     else:
         from photogan.app.models import ModelService
 
-        models = [entry.info.id for entry in ModelService().list() if entry.info.task != "generate"]
+        # the models that run on a photo alone (inpaint needs a mask, detect gives one: benchmarks/repair.py)
+        tasks = ("upscale", "restore", "colorize")
+        models = [entry.info.id for entry in ModelService().list() if entry.info.task in tasks]
     rows = []
     for model in models:
         command = [
