@@ -70,6 +70,7 @@ def main() -> int:
         help="only the output size: the Output settings dialog set to this print size (e.g. 40x60cm) and the window "
         "saying the pixels and print it gives before running",
     )
+    parser.add_argument("--picker-only", action="store_true", help="only the model picker, open")
     args = parser.parse_args()
     args.output.mkdir(parents=True, exist_ok=True)
     width, height = (int(v) for v in args.size.split("x"))
@@ -134,6 +135,17 @@ def main() -> int:
                 raise RuntimeError(window.last_error or "no result")
             window.set_view_mode("side")
             shot("12-repaired")
+            window.close()
+            Worker.stop_all()
+            return 0
+        if args.picker_only:
+            window.model_combo.showPopup()
+            for _ in range(10):
+                app.processEvents()
+            popup = window.model_combo.view().window()
+            path = args.output / "16-model-picker.png"
+            popup.grab().save(str(path))
+            print(path)
             window.close()
             Worker.stop_all()
             return 0

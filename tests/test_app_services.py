@@ -14,7 +14,7 @@ from onnx import helper
 from photogan.app.batch import OutputOptions, PlanError
 from photogan.app.chain import Region, chain_scale, enhance_chain, preview_region
 from photogan.app.finetune import TrainHistory, TrainRequest, parse_event
-from photogan.app.models import chain_choices
+from photogan.app.models import JOBS, chain_choices
 from photogan.app.settings import Settings, load_settings, save_settings
 from photogan.core.errors import ModelError
 from photogan.core.image import Photo
@@ -85,14 +85,19 @@ def test_chain_choices_offer_models_and_only_complete_chains(tmp_path: Path, mon
     user.mkdir()
     identity_model(user / "restore.onnx", "restore")
     registry = ModelRegistry(user_dir=user)
-    chains = [tuple(c) for _, c in chain_choices(registry.models())]
+    chains = [c.chain for c in chain_choices(registry.models())]
     assert ("upscale-x4",) in chains and ("restore",) in chains
     assert ("restore", "upscale-x4") in chains
     assert ("restore", "colorize", "upscale-x4") not in chains  # no colorize model: not offered
     info = ModelInfo(id="colorize", name="c", task="colorize", scale=1, arch="identity", tile_pad=0)
     write_model(user / "colorize.onnx", info, [helper.make_node("Identity", ["input"], ["output"])])
-    chains = [tuple(c) for _, c in chain_choices(registry.models())]
-    assert ("restore", "colorize", "upscale-x4") in chains
+    choices = chain_choices(registry.models())
+    assert ("restore", "colorize", "upscale-x4") in [c.chain for c in choices]
+    jobs = [c.job for c in choices]
+    assert jobs == sorted(jobs, key=JOBS.index)  # grouped by job, in the picker's order
+    plain = next(c for c in choices if c.chain == ("upscale-x4",))
+    assert (plain.job, plain.label) == ("Camera, phone or web photo", "Enlarge ×4") and "noise" in plain.sentence
+    assert next(c for c in choices if c.chain == ("colorize",)).job == "Your models"  # the user's own, by its id
 
 
 def test_train_request_command_lines() -> None:

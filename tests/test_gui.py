@@ -356,8 +356,15 @@ def test_window_opens_enhances_previews_and_saves(qtbot, window, tmp_path: Path)
 
 def test_the_model_picker_says_which_photos_each_model_is_for(window) -> None:  # type: ignore[no-untyped-def]
     combo = window.model_combo
-    tips = {tuple(combo.itemData(i)): combo.itemData(i, Qt.ItemDataRole.ToolTipRole) for i in range(combo.count())}
+    rows = [(combo.itemText(i).strip(), combo.itemData(i)) for i in range(combo.count())]
+    headings = [text for text, data in rows if data is None]
+    assert headings[:3] == ["Camera, phone or web photo", "Clean source: a render, a clean scan", "Old print or scan"]
+    heading = combo.model().item(0)
+    assert not heading.isEnabled() and not heading.isSelectable()  # a heading cannot be picked
+    assert ("Enlarge ×4", ("upscale-x4",)) in rows and combo.currentData() == ("test-nearest-x2",)  # the user's own
+    tips = {tuple(d): combo.itemData(i, Qt.ItemDataRole.ToolTipRole) for i, (_, d) in enumerate(rows) if d}
     assert "real-photo" in tips[("upscale-x4",)].lower() and "clean" in tips[("upscale-x4-fidelity",)]
+    assert tips[("upscale-x4-fidelity",)].startswith("For noise-free sources only")  # plain words first
     chain = next(c for c in tips if len(c) > 1 and "upscale-x4" in c)
     assert "upscale-x4:" in tips[chain] and "restore:" in tips[chain]  # a chain lists each of its models
 

@@ -92,28 +92,90 @@ def describe(info: ModelInfo) -> str:
     return "\n".join(lines)
 
 
-#: Chains offered by the front ends when all their models are installed.
-CHAIN_PRESETS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Repair scratches, dust, tears → restore", ("repair-detect", "inpaint", "restore")),
-    ("Repair → restore → colorize → upscale ×4", ("repair-detect", "inpaint", "restore", "colorize", "upscale-x4")),
-    ("Restore → colorize → upscale ×4", ("restore", "colorize", "upscale-x4")),
-    ("Restore → upscale ×4", ("restore", "upscale-x4")),
-    ("Restore → colorize", ("restore", "colorize")),
+#: The jobs a photographer picks a model for, in the picker's order.
+JOBS = (
+    "Camera, phone or web photo",
+    "Clean source: a render, a clean scan",
+    "Old print or scan",
+    "Black-and-white photo",
+    "Fill what you marked",
+    "Your models",
 )
+#: Bundled models and chains in plain words: (job, label, one sentence). Models not listed go under "Your models".
+PLAIN: dict[tuple[str, ...], tuple[str, str, str]] = {
+    ("upscale-x4",): (JOBS[0], "Enlarge ×4", "Cleans sensor noise and JPEG blocks as it enlarges; invents nothing."),
+    ("upscale-x2",): (JOBS[0], "Enlarge ×2", "Cleans sensor noise and JPEG blocks as it enlarges; invents nothing."),
+    ("upscale-x4-photo",): (
+        JOBS[0],
+        "Enlarge ×4 for large prints",
+        "Crisper, partly invented texture (hair, foliage, fabric) for big prints: look at faces at 100 %.",
+    ),
+    ("upscale-x4-fidelity",): (
+        JOBS[1],
+        "Enlarge ×4, sharpest",
+        "For noise-free sources only: the sharpest edges, but noise and JPEG blocks are enlarged too.",
+    ),
+    ("upscale-x2-fidelity",): (
+        JOBS[1],
+        "Enlarge ×2, sharpest",
+        "For noise-free sources only: the sharpest edges, but noise and JPEG blocks are enlarged too.",
+    ),
+    ("restore",): (JOBS[2], "Restore", "Noise, film grain, JPEG, fading and mild blur, at the same size."),
+    ("repair-detect", "inpaint", "restore"): (
+        JOBS[2],
+        "Repair scratches, dust, tears → restore",
+        "Finds and fills thin damage and missing corners, then restores; check the damage mask on faces first.",
+    ),
+    ("restore", "upscale-x4"): (JOBS[2], "Restore → enlarge ×4", "A faded or grainy print, restored, then enlarged."),
+    ("repair-detect", "inpaint", "restore", "colorize", "upscale-x4"): (
+        JOBS[2],
+        "Repair → restore → colorize → enlarge ×4",
+        "A damaged black-and-white print in one go: repaired, restored, colorized and enlarged.",
+    ),
+    ("colorize",): (JOBS[3], "Colorize", "Plausible colours for sky, foliage, skin; colour points guide it."),
+    ("restore", "colorize"): (JOBS[3], "Restore → colorize", "A grainy or faded print, restored, then colorized."),
+    ("restore", "colorize", "upscale-x4"): (
+        JOBS[3],
+        "Restore → colorize → enlarge ×4",
+        "An old black-and-white print, restored, colorized and enlarged.",
+    ),
+    ("inpaint",): (
+        JOBS[4],
+        "Fill the damage mask",
+        "Fills what you painted with the damage brush; nothing else changes.",
+    ),
+}
+#: Chains offered by the front ends when all their models are installed.
+CHAIN_PRESETS = tuple(chain for chain in PLAIN if len(chain) > 1)
 
 
-def chain_choices(entries: list[RegisteredModel]) -> list[tuple[str, tuple[str, ...]]]:
-    """What a model picker offers: every model that enhances photos, then the chains whose models are all present."""
-    choices: list[tuple[str, tuple[str, ...]]] = []
+@dataclass(frozen=True)
+class Choice:
+    """One entry of a model picker: the job it is for, its label, a sentence on when to use it, and what runs."""
+
+    job: str
+    label: str
+    sentence: str
+    chain: tuple[str, ...]
+
+
+def chain_choices(entries: list[RegisteredModel]) -> list[Choice]:
+    """What a model picker offers, grouped by job in :data:`JOBS` order: every model that enhances photos (in
+    plain words where photogan knows it) and the chains whose models are all present."""
+    choices: list[Choice] = []
+    ids = {e.info.id for e in entries}
     for entry in entries:
         info = entry.info
         if info.task in ("generate", "detect"):  # a detector runs only before an inpainter (the presets)
             continue
+        known = PLAIN.get((info.id,)) if entry.origin == "bundled" else None
+        if known is not None:
+            choices.append(Choice(*known, (info.id,)))
+            continue
         what = f"{info.task.capitalize()} ×{info.scale}" if info.scale > 1 else info.task.capitalize()
-        choices.append((f"{what} — {info.id}", (info.id,)))
-    ids = {e.info.id for e in entries}
-    choices += [(label, chain) for label, chain in CHAIN_PRESETS if set(chain) <= ids]
-    return choices
+        choices.append(Choice(JOBS[-1], f"{what} — {info.id}", info.description, (info.id,)))
+    choices += [Choice(*PLAIN[chain], chain) for chain in CHAIN_PRESETS if set(chain) <= ids]
+    return sorted(choices, key=lambda c: JOBS.index(c.job))  # stable: the registry's order within a job
 
 
 def provider_label(provider: str) -> str:

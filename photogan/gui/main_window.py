@@ -523,21 +523,37 @@ class MainWindow(QMainWindow):
             self.set_view_mode(mode)
 
     def refresh_models(self) -> None:
-        """Fills the model picker (keeps the choice; falls back to the ×4 upscaler)."""
+        """Fills the model picker, grouped by the job each model is for, in plain words (keeps the choice; falls
+        back to the ×4 upscaler)."""
         entries = self.models.list()
         self._tasks = {e.info.id: e.info.task for e in entries}
         choices = chain_choices(entries)
         descriptions = {e.info.id: e.info.description for e in entries}
-        wanted = self.settings.chain or ("upscale-x4",)
+        wanted = tuple(self.settings.chain or ("upscale-x4",))
         self.model_combo.blockSignals(True)
         self.model_combo.clear()
-        for label, chain in choices:
-            self.model_combo.addItem(label, chain)
-            tip = "\n".join(f"{m}: {descriptions[m]}" for m in chain if descriptions.get(m))
-            if tip:  # which model fits which photo, from the model's own card
-                self.model_combo.setItemData(self.model_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
-        index = next((k for k, (_, chain) in enumerate(choices) if chain == tuple(wanted)), 0)
-        self.model_combo.setCurrentIndex(index)
+        model = self.model_combo.model()
+        job = None
+        index_of: dict[tuple[str, ...], int] = {}
+        for choice in choices:
+            if choice.job != job:  # a heading: the job, not a choice
+                job = choice.job
+                self.model_combo.addItem(job)
+                heading = model.item(self.model_combo.count() - 1)  # type: ignore[attr-defined]
+                heading.setFlags(Qt.ItemFlag.NoItemFlags)
+                font = heading.font()
+                font.setBold(True)
+                heading.setFont(font)
+            self.model_combo.addItem(f"    {choice.label}", choice.chain)
+            index = self.model_combo.count() - 1
+            # which photos it is for, then each model's own card line
+            details = "\n".join(f"{m}: {descriptions[m]}" for m in choice.chain if descriptions.get(m))
+            tip = "\n\n".join(t for t in (choice.sentence, details) if t)
+            if tip:
+                self.model_combo.setItemData(index, tip, Qt.ItemDataRole.ToolTipRole)
+            index_of[choice.chain] = index
+        first = next(iter(index_of.values()), -1)
+        self.model_combo.setCurrentIndex(index_of.get(wanted, index_of.get(("upscale-x4",), first)))
         self.model_combo.blockSignals(False)
         self.finetune_panel.refresh_models()
         self.generate_panel.refresh_models()
@@ -548,7 +564,8 @@ class MainWindow(QMainWindow):
 
     def select_chain(self, chain: Sequence[str]) -> bool:
         for index in range(self.model_combo.count()):
-            if tuple(self.model_combo.itemData(index)) == tuple(chain):
+            data = self.model_combo.itemData(index)
+            if data is not None and tuple(data) == tuple(chain):
                 self.model_combo.setCurrentIndex(index)
                 return True
         return False
