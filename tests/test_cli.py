@@ -406,3 +406,18 @@ def test_a_bomb_under_the_pixel_limit_is_refused_from_its_header_and_the_batch_g
     assert code == 1 and time.monotonic() - started < 10
     err = capsys.readouterr().err
     assert "bomb.png: a 100 MP photo and its result needs about" in err and "1 enhanced" in err
+
+
+def test_an_output_records_what_made_it_in_its_xmp(tmp_path: Path, models_dir: Path) -> None:
+    from photogan.core.load import load_image
+    from photogan.core.xmp import history
+
+    src = _photos(tmp_path / "src", 1)
+    assert main(["enhance", str(src), "-o", str(tmp_path / "out"), "--model", str(models_dir / "nearest2.onnx")]) == 0
+    [entry] = history(load_image(tmp_path / "out" / "p0.png").xmp)
+    assert "photogan" in entry and "test-nearest-x2 (upscale ×2)" in entry and entry.endswith("16×16 px")
+    from photogan.app.batch import OutputOptions
+    from photogan.core.image import Photo
+
+    private = OutputOptions(keep_metadata=False).apply(Photo(np.zeros((2, 2, 3), np.float32), xmp=b"<x/>"), entry)
+    assert private.xmp is None  # metadata left out: no history either

@@ -332,3 +332,26 @@ def test_an_orientation_written_as_text_or_as_6_over_0_never_fails_the_photo(tmp
     stored = load_image(tmp_path / "nan.jpg")  # 6/0: read as stored, and it saves
     assert (stored.width, stored.height) == (8, 4)
     assert load_image(save_image(stored, tmp_path / "out.jpg")).width == 8
+
+
+def test_the_processing_history_is_added_to_the_xmp_leaving_the_rest_as_it_was() -> None:
+    import xml.etree.ElementTree as ET
+
+    from photogan.core.xmp import NAMESPACE, history, with_history
+
+    lightroom = (
+        b'<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+        b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" '
+        b'xmlns:crs="http://ns.adobe.com/camera-raw-settings/1.0/" crs:Exposure2012="+0.35"/></rdf:RDF>'
+        b'</x:xmpmeta><?xpacket end="w"?>'
+    )
+    once = with_history(lightroom, "2026-12-02T10:00:00Z photogan 0.2.0: upscale-x4 (upscale ×4); 400×300 px")
+    twice = with_history(once, "2026-12-02T11:00:00Z photogan 0.2.0: restore (restore ×1) & <more>")
+    assert b'crs:Exposure2012="+0.35"' in twice  # the develop settings kept
+    assert history(twice) == [
+        "2026-12-02T10:00:00Z photogan 0.2.0: upscale-x4 (upscale ×4); 400×300 px",
+        "2026-12-02T11:00:00Z photogan 0.2.0: restore (restore ×1) & <more>",
+    ]
+    root = ET.fromstring(twice.split(b"?>", 1)[1].rsplit(b"<?xpacket", 1)[0])  # well-formed XML
+    assert len(root.findall(f".//{{{NAMESPACE}}}History")) == 1
+    assert history(with_history(None, "first")) == ["first"]  # a photo without XMP gets a packet

@@ -12,11 +12,13 @@ import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
+from photogan import __version__
 from photogan.app.chain import chain_budget, enhance_chain
 from photogan.app.sizing import SizeRequest, describe_print, resize_photo
 from photogan.core.errors import Cancelled, OutputFolderError, PhotoganError, UsageError
@@ -42,6 +44,7 @@ from photogan.core.save import (
     save_image,
 )
 from photogan.core.tiling import TileOptions
+from photogan.core.xmp import with_history
 from photogan.inference.model_info import ModelInfo
 from photogan.inference.session import ModelSession
 
@@ -123,14 +126,26 @@ class OutputOptions:
         dpi = result.dpi[0] if result.dpi else None
         return result, describe_print(*target, dpi) if dpi else f"{target[0]}×{target[1]} px"
 
-    def apply(self, photo: Photo) -> Photo:
-        """The photo as it is to be written: metadata dropped and bit depth changed as asked."""
+    def apply(self, photo: Photo, history: str | None = None) -> Photo:
+        """The photo as it is to be written: metadata dropped and bit depth changed as asked; ``history`` (see
+        :func:`provenance`) added to its XMP when metadata is kept."""
         changes: dict[str, object] = {}
         if not self.keep_metadata:
             changes.update(exif=None, xmp=None, iptc=None)
+        elif history:
+            changes["xmp"] = with_history(photo.xmp, history)
         if self.bit_depth != "same":
             changes["bit_depth"] = int(self.bit_depth)
         return replace(photo, **changes) if changes else photo  # type: ignore[arg-type]
+
+
+def provenance(models: ModelSession | Sequence[ModelSession] | Sequence[ModelInfo], width: int, height: int) -> str:
+    """The processing-history entry of a result (its XMP keeps it): when, photogan's version, what ran, the size."""
+    steps: list[ModelSession | ModelInfo] = [models] if isinstance(models, ModelSession) else list(models)
+    infos = [s.info if isinstance(s, ModelSession) else s for s in steps]
+    when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    chain = " → ".join(f"{i.id} ({i.task} ×{i.scale})" for i in infos)
+    return f"{when} photogan {__version__}: {chain}; {width}×{height} px"
 
 
 def job_for(source: Path, target: Path) -> Job:
@@ -331,15 +346,18 @@ def _process(
     return output.sized(result, loaded.photo.width, loaded.photo.height)  # the exact size asked, from the model's
 
 
-def write_job(job: Job, result: Photo, detail: str, output: OutputOptions, started: float) -> FileResult:
-    """Encodes and writes an enhanced photo atomically.
+def write_job(
+    job: Job, result: Photo, detail: str, output: OutputOptions, started: float, history: str | None = None
+) -> FileResult:
+    """Encodes and writes an enhanced photo atomically, ``history`` (:func:`provenance`) added to its XMP.
 
     Raises:
         OutputFolderError: The output folder takes no file (full, read-only, not a folder).
     """
     try:
         ensure_folder(job.target.parent)
-        save_image(output.apply(result), job.target, quality=output.quality, png_level=output.png_compression)
+        photo = output.apply(result, history)
+        save_image(photo, job.target, quality=output.quality, png_level=output.png_compression)
     except BaseException as exc:
         return _failed(job, exc, started)
     return FileResult(job.source, job.target, "done", "", time.monotonic() - started, detail)
@@ -368,7 +386,7 @@ def enhance_file(
         result, detail = _process(loaded, session, tile, output, progress)
     except BaseException as exc:
         return _failed(job, exc, started)
-    written = write_job(job, result, detail, output, started)
+    written = write_job(job, result, detail, output, started, provenance(session, result.width, result.height))
     progress.set_progress(1.0)
     return written
 
@@ -393,11 +411,11 @@ class Pipeline:
         self._next: tuple[Job, Future[_Loaded | FileResult]] | None = None
         self._stopped: OutputFolderError | None = None  # the output folder took no file: nothing more is written
 
-    def _write(self, job: Job, result: Photo, detail: str, started: float) -> FileResult:
+    def _write(self, job: Job, result: Photo, detail: str, started: float, history: str) -> FileResult:
         if self._stopped is not None:  # a photo enhanced while the one before found the disk full
             raise self._stopped
         try:
-            return write_job(job, result, detail, self.output, started)
+            return write_job(job, result, detail, self.output, started, history)
         except OutputFolderError as exc:
             self._stopped = exc
             raise
@@ -438,7 +456,8 @@ class Pipeline:
             done.set_result(_failed(job, exc, started))
             return done
         del loaded  # the decoded photo is not kept while the next one runs
-        return self._writer.submit(self._write, job, result, detail, started)
+        history = provenance(models, result.width, result.height)
+        return self._writer.submit(self._write, job, result, detail, started, history)
 
     def close(self) -> None:
         """Waits for the writes handed over and stops the threads."""

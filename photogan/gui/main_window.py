@@ -47,7 +47,7 @@ from PySide6.QtWidgets import (
 )
 
 from photogan import __version__
-from photogan.app.batch import chain_suffix, free_name, output_path
+from photogan.app.batch import chain_suffix, free_name, output_path, provenance
 from photogan.app.chain import Region, detect_damage, enhance_chain, preview_region
 from photogan.app.doctor import report
 from photogan.app.finetune import torch_available
@@ -1074,11 +1074,13 @@ class MainWindow(QMainWindow):
             return
 
         source_size = (self.photo.width, self.photo.height) if self.photo is not None else (0, 0)
+        infos = self._chain_infos()
 
         def job(progress: Progress) -> Path:
             target.parent.mkdir(parents=True, exist_ok=True)
             sized = options.sized(result, *source_size)[0] if source_size[0] else result  # the size asked for
-            return save_image(options.apply(sized), target, quality=options.quality)
+            photo = options.apply(sized, provenance(infos, sized.width, sized.height))
+            return save_image(photo, target, quality=options.quality, png_level=options.png_compression)
 
         self._run(
             job,
