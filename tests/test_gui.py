@@ -388,6 +388,41 @@ def test_several_dropped_photos_go_to_the_queue(qtbot, window, photos: Path) -> 
     assert [i.relative for i in window.queue_panel.queue.items] == ["a.png", "b.png"]
 
 
+def test_a_photo_dragged_from_the_file_manager_opens_and_several_fill_the_queue(  # type: ignore[no-untyped-def]
+    qtbot, window, photos: Path
+) -> None:
+    from PySide6.QtCore import QMimeData, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+
+    def drop(*paths: Path) -> bool:
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+        point = window.rect().center()
+        enter = QDragEnterEvent(
+            point, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+        )
+        window.dragEnterEvent(enter)
+        dropped = QDropEvent(
+            QPointF(point), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+        )
+        window.dropEvent(dropped)
+        return enter.isAccepted()
+
+    assert drop(photos / "a.png")
+    qtbot.waitUntil(lambda: window.photo is not None and window.worker is None, timeout=10000)
+    assert window.photo_path == photos / "a.png" and window.tabs.currentIndex() == 0
+    assert drop(photos / "a.png", photos / "b.png")
+    assert window.tabs.currentWidget() is window.queue_panel and len(window.queue_panel.queue.items) == 2
+
+
+def test_a_long_job_says_how_long_it_still_takes() -> None:
+    from photogan.core.progress import time_left
+
+    assert time_left(0.01, 30) is None and time_left(0.5, 1.0) is None  # too early to tell
+    assert time_left(0.25, 10) == "about 30 s"
+    assert time_left(0.1, 60) == "about 9 min"
+
+
 def test_models_dialog_imports_and_deletes_user_models(qtbot, tmp_path: Path, models_dir: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from photogan.app.models import ModelService
     from photogan.gui.models_dialog import ModelsDialog

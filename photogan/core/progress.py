@@ -108,3 +108,16 @@ class Progress:
         self.token.wait_while_paused()
         if self.token.cancelled:
             raise Cancelled("cancelled")
+
+
+def time_left(fraction: float, elapsed: float) -> str | None:
+    """The time a job that is ``fraction`` done after ``elapsed`` seconds still needs, in words ("about 40 s",
+    "about 3 min"), or None while too little is done to tell (under 3 % or 2 seconds in)."""
+    if not 0.03 <= fraction < 1.0 or elapsed < 2.0:
+        return None
+    seconds = elapsed * (1.0 - fraction) / fraction
+    if seconds < 60:
+        return f"about {max(5, round(seconds / 5) * 5)} s"
+    if seconds < 3600:
+        return f"about {round(seconds / 60)} min"
+    return f"about {seconds / 3600:.1f} h"

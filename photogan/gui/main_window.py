@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import partial
@@ -61,7 +62,7 @@ from photogan.core.hints import Hint, load_hints, save_hints, sidecar_for
 from photogan.core.image import Photo
 from photogan.core.load import load_image
 from photogan.core.masks import load_mask, mask_sidecar_for, save_mask
-from photogan.core.progress import Progress
+from photogan.core.progress import Progress, time_left
 from photogan.core.save import save_image
 from photogan.core.tiling import TileOptions
 from photogan.gui.diagnostics import DiagnosticsDialog
@@ -493,7 +494,7 @@ class MainWindow(QMainWindow):
         self.provider_label = QLabel("Device: not used yet")
         self.provider_label.setToolTip("Where the last model actually ran")
         self.progress_bar = QProgressBar()
-        self.progress_bar.setMaximumWidth(220)
+        self.progress_bar.setMaximumWidth(260)
         self.progress_bar.setMaximum(1000)
         self.progress_bar.setVisible(False)
         self.output_label = QLabel("")
@@ -910,13 +911,21 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Busy: wait for the current work or cancel it (Esc)", 5000)
             return None
         worker = Worker(job, message, self)
-        worker.progressed.connect(lambda f: self.progress_bar.setValue(round(f * 1000)))
+        started = time.monotonic()
+
+        def progressed(fraction: float) -> None:
+            self.progress_bar.setValue(round(fraction * 1000))
+            left = time_left(fraction, time.monotonic() - started)  # a large photo: how long it still takes
+            self.progress_bar.setFormat(f"%p% · {left} left" if left else "%p%")
+
+        worker.progressed.connect(progressed)
         worker.succeeded.connect(done)
         worker.failed.connect(lambda error: self._worker_failed(error, failure))
         worker.cancelled.connect(lambda: self.statusBar().showMessage("Cancelled; nothing was written", 5000))
         worker.finished.connect(self._worker_finished)
         self.worker = worker
         self.progress_bar.setValue(0)
+        self.progress_bar.setFormat("%p%")
         self._busy_message = message
         self.statusBar().showMessage(message)
         self._update_actions()
