@@ -98,6 +98,7 @@ def main() -> int:
             args.photo = copy
         window.open_photo(args.photo)
         wait(app, lambda: window.photo is not None and window.worker is None)
+        wait(app, lambda: window.filmstrip.made == window.filmstrip.count(), timeout=60)  # the folder's thumbnails
 
         def shot(name: str) -> None:
             for _ in range(10):

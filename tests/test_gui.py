@@ -415,6 +415,28 @@ def test_a_photo_dragged_from_the_file_manager_opens_and_several_fill_the_queue(
     assert window.tabs.currentWidget() is window.queue_panel and len(window.queue_panel.queue.items) == 2
 
 
+def test_the_filmstrip_shows_the_folder_and_opens_the_photo_clicked(  # type: ignore[no-untyped-def]
+    qtbot, window, tmp_path: Path
+) -> None:
+    album = tmp_path / "album"
+    album.mkdir()
+    for name, level in (("a.jpg", 60), ("b.png", 120), ("c.jpg", 200)):
+        Image.fromarray(np.full((30, 40, 3), level, np.uint8)).save(album / name)
+    (album / "notes.txt").write_text("not a photo")
+    window.show()
+    assert window.filmstrip.isHidden()  # nothing open yet
+    window.open_photo(album / "b.png")
+    qtbot.waitUntil(lambda: window.photo is not None and window.worker is None, timeout=10000)
+    strip = window.filmstrip
+    assert strip.isVisible() and [p.name for p in strip.paths()] == ["a.jpg", "b.png", "c.jpg"]
+    assert strip.currentRow() == 1
+    qtbot.waitUntil(lambda: strip.made == 3, timeout=10000)  # thumbnails made in the background
+    rect = strip.visualItemRect(strip.item(2))
+    qtbot.mouseClick(strip.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: window.photo_path == album / "c.jpg" and window.worker is None, timeout=10000)
+    assert strip.currentRow() == 2 and strip.count() == 3  # the same folder: not listed again
+
+
 def test_a_long_job_says_how_long_it_still_takes() -> None:
     from photogan.core.progress import time_left
 

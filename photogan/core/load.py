@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import cast
 
 import numpy as np
-from PIL import Image, ImageCms, PngImagePlugin, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from photogan.core.errors import ImageReadError, ImageTooLargeError, UnsupportedFormatError
 from photogan.core.formats import (
@@ -379,3 +379,26 @@ def _load(path: Path, max_pixels: int, budget: MemoryBudget | None) -> Photo:
         source_format=fmt,
         dpi=(float(dpi[0]), float(dpi[1])) if dpi else None,
     )
+
+
+def load_thumbnail(path: str | Path, side: int = 160, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """A small upright 8-bit RGB copy of a photo, its longer side at most ``side``, made cheaply: a JPEG decoded
+    at reduced size (Pillow's draft mode), a RAW's embedded preview where it has one.
+
+    Raises:
+        ImageReadError: As :func:`load_image` (UnsupportedFormatError, ImageTooLargeError included).
+    """
+    path = Path(path)
+    if is_raw_name(path):
+        from photogan.core import raw
+
+        image = raw.preview(_read(path, max_pixels, raw=True), side)
+    else:
+        im, _ = _open(path, max_pixels)
+        try:
+            im.draft("RGB", (side, side))  # JPEG: decoded at 1/2, 1/4 or 1/8 size
+            image = ImageOps.exif_transpose(im).convert("RGB")
+        except (OSError, ValueError, SyntaxError, EOFError) as exc:
+            raise ImageReadError(f"the image data is truncated or corrupt ({exc})") from exc
+    image.thumbnail((side, side), Image.Resampling.BILINEAR)
+    return np.asarray(image)

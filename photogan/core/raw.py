@@ -137,3 +137,24 @@ def develop(data: bytes, name: str) -> Photo:
         source_format="RAW",
         dpi=None,
     )
+
+
+def preview(data: bytes, side: int) -> Image.Image:
+    """A quick upright look at a RAW: its embedded JPEG preview when it has one, else a half-size develop."""
+    rawpy = _import_rawpy()
+    with _open(data) as raw:
+        try:
+            thumb = raw.extract_thumb()
+        except (rawpy.LibRawError, OSError):
+            thumb = None
+        if thumb is not None and thumb.format == rawpy.ThumbFormat.JPEG:
+            image = Image.open(io.BytesIO(bytes(thumb.data)))
+            image.draft("RGB", (side, side))
+            # the preview is stored as the sensor saw it; LibRaw's flip says how the camera was held
+            turn = {3: 180, 5: 90, 6: -90}.get(raw.sizes.flip, 0)
+            return image.convert("RGB").rotate(turn, expand=True) if turn else image.convert("RGB")
+        try:
+            rgb = raw.postprocess(half_size=True, use_camera_wb=True, no_auto_bright=True, output_bps=8)
+        except (rawpy.LibRawError, OSError, ValueError) as exc:
+            raise ImageReadError(f"the RAW file could not be developed ({exc})") from exc
+    return Image.fromarray(rgb)

@@ -67,6 +67,7 @@ from photogan.core.save import save_image
 from photogan.core.tiling import TileOptions
 from photogan.gui.diagnostics import DiagnosticsDialog
 from photogan.gui.fields import FolderField
+from photogan.gui.filmstrip import Filmstrip
 from photogan.gui.finetune_panel import FineTunePanel
 from photogan.gui.generate_panel import GeneratePanel
 from photogan.gui.images import to_qimage
@@ -276,6 +277,10 @@ class MainWindow(QMainWindow):
         viewer_layout.setContentsMargins(0, 0, 0, 0)
         viewer_layout.addWidget(self._viewer_bar())
         viewer_layout.addWidget(self.viewer, 1)
+        self.filmstrip = Filmstrip()
+        self.filmstrip.setVisible(False)  # until a photo is open
+        self.filmstrip.chosen.connect(self._open_from_filmstrip)
+        viewer_layout.addWidget(self.filmstrip)
         self.tabs = QTabWidget()
         self.tabs.addTab(viewer_page, "Viewer")
         self.tabs.addTab(self.queue_panel, "Batch queue")
@@ -545,7 +550,7 @@ class MainWindow(QMainWindow):
                 font = heading.font()
                 font.setBold(True)
                 heading.setFont(font)
-            self.model_combo.addItem(f"    {choice.label}", choice.chain)
+            self.model_combo.addItem(choice.label, choice.chain)
             index = self.model_combo.count() - 1
             # which photos it is for, then each model's own card line
             details = "\n".join(f"{m}: {descriptions[m]}" for m in choice.chain if descriptions.get(m))
@@ -851,9 +856,15 @@ class MainWindow(QMainWindow):
             self.settings = self.settings.with_recent(path)
             self._save_settings()
             self._rebuild_recent()
+            self.filmstrip.show_photo(path)
+            self.filmstrip.setVisible(True)
             self.tabs.setCurrentIndex(0)
 
         self._run(job, done, f"Opening {path.name}…", f"Could not open {path.name}")
+
+    def _open_from_filmstrip(self, path: Path) -> None:
+        if path != self.photo_path:
+            self.open_photo(path)
 
     def _saved_hints(self, path: Path) -> list[Hint]:
         """The colour points saved beside the photo (none when there is no sidecar or it cannot be read)."""
@@ -1249,6 +1260,7 @@ class MainWindow(QMainWindow):
         self._qsettings.setValue("state", self.saveState())
         self._qsettings.setValue("view_mode", self.viewer.mode)
         self.finetune_panel.shutdown()
+        self.filmstrip.stop()
         Worker.stop_all()
         self._save_settings()
         super().closeEvent(event)
