@@ -944,6 +944,9 @@ def test_queue_rows_keep_their_chain_across_restarts_and_are_not_added_twice(  #
     sizes = sorted(Image.open(p).size for p in out.iterdir())
     assert (192, 128) in sizes and (96, 64) in sizes  # a.png ×2 by its own chain, b.png as it is
     assert again.add_paths([photos / "a.png"]) == 0  # done rows are not added again either
+    restarted = QueuePanel(BatchQueue(state), setup, chain_of=lambda: chosen[0])  # and again: nothing run yet
+    qtbot.addWidget(restarted)
+    assert restarted.open_folder_button.isEnabled()  # the results of the last session can be shown
 
 
 def test_the_shortcut_sheet_lists_every_shortcut(window) -> None:  # type: ignore[no-untyped-def]

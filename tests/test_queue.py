@@ -221,3 +221,36 @@ def test_two_photos_with_one_name_never_replace_each_others_output(tmp_path: Pat
     first, second = queue.items
     assert first.status == "done" and second.status == "failed" and "already writes x-restored.png" in second.reason
     assert np.asarray(Image.open(out / "x-restored.png"))[0, 0, 0] == 40  # the first photo's result, not replaced
+
+
+@pytest.mark.parametrize("existing", ["rename", "skip", "replace"])
+def test_an_output_already_there_is_renamed_skipped_or_replaced_as_chosen(
+    tmp_path: Path, folder: Path, models_dir: Path, existing: str
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    earlier = out / "a-restored.png"  # the name the queue gives (the identity test model is a restore model)
+    earlier.write_bytes(b"an earlier edit")  # not a result of this queue
+    queue = BatchQueue(tmp_path / "q.json")
+    queue.add([folder / "a.png"])
+    options = OutputOptions(format="png", existing=existing)  # type: ignore[arg-type]
+    queue.run(open_session(models_dir / "identity.onnx"), out, options, TileOptions(), Progress())
+    [item] = queue.items
+    if existing == "rename":
+        assert (item.status, Path(item.target).name) == ("done", "a-restored-2.png")
+        assert earlier.read_bytes() == b"an earlier edit"
+    elif existing == "skip":
+        assert item.status == "skipped" and earlier.read_bytes() == b"an earlier edit"
+    else:
+        assert item.status == "done" and earlier.read_bytes() != b"an earlier edit"
+
+
+def test_retrying_a_failed_photo_does_not_show_an_output_it_never_wrote(
+    tmp_path: Path, folder: Path, models_dir: Path
+) -> None:
+    queue = BatchQueue(tmp_path / "q.json")
+    queue.add([folder / "bad.png"])
+    run(queue, models_dir / "identity.onnx", tmp_path / "out")
+    assert queue.items[0].status == "failed"
+    queue.retry_failed()
+    assert (queue.items[0].status, queue.items[0].target) == ("pending", "")

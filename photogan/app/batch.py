@@ -87,7 +87,10 @@ class OutputOptions:
     Attributes:
         format: ``same`` keeps each input's format, or one of ``png``, ``jpg``, ``tiff``, ``webp``.
         quality: JPEG and WebP quality.
-        skip_existing: Leave inputs whose output already exists alone (reported as skipped).
+        skip_existing: Leave inputs whose output already exists alone (reported as skipped); the same as
+            ``existing="skip"``.
+        existing: What to do when an output file is already there: ``replace`` it, ``skip`` the photo, or
+            ``rename`` the new output (``photo-x4-2.jpg``, the first free name).
         keep_metadata: Keep EXIF, XMP and IPTC (the ICC profile is always kept: the pixels are in its space).
         bit_depth: ``same`` keeps each photo's depth; ``8`` or ``16`` forces it (16 only where the format has it).
         name_suffix: Added to each output's file name before its extension (``photo-enhanced.jpg``).
@@ -98,6 +101,7 @@ class OutputOptions:
     format: str = "same"
     quality: int = DEFAULT_JPEG_QUALITY
     skip_existing: bool = False
+    existing: Literal["replace", "skip", "rename"] = "replace"
     keep_metadata: bool = True
     bit_depth: str = "same"
     name_suffix: str = ""
@@ -109,6 +113,8 @@ class OutputOptions:
             raise PlanError(f"unknown output format {self.format!r}: use same, {', '.join(FORMAT_CHOICES)}")
         if not 1 <= self.quality <= 100:
             raise PlanError(f"quality must be between 1 and 100, got {self.quality}")
+        if self.existing not in ("replace", "skip", "rename"):
+            raise PlanError(f"an existing output is replaced, skipped or renamed, not {self.existing!r}")
         if not 0 <= self.png_compression <= 9:
             raise PlanError(f"the PNG compression level must be 0 to 9, got {self.png_compression}")
         if self.bit_depth not in ("same", "8", "16"):
@@ -317,7 +323,7 @@ def read_job(
 ) -> _Loaded | FileResult:
     """Decodes a job's photo (and its hints and mask), or says why it is skipped or failed."""
     started = time.monotonic()
-    if output.skip_existing and job.target.exists():
+    if (output.skip_existing or output.existing == "skip") and job.target.exists():
         return FileResult(job.source, job.target, "skipped", "output exists")
     if job.mask is None and _needs_mask(session):
         return FileResult(job.source, job.target, "skipped", f"no mask to fill ({mask_sidecar_for(job.source).name})")
@@ -354,13 +360,16 @@ def write_job(
     Raises:
         OutputFolderError: The output folder takes no file (full, read-only, not a folder).
     """
+    target = job.target
     try:
-        ensure_folder(job.target.parent)
+        ensure_folder(target.parent)
+        if output.existing == "rename":  # never over a file that is there: the first free name
+            target = free_name(target)
         photo = output.apply(result, history)
-        save_image(photo, job.target, quality=output.quality, png_level=output.png_compression)
+        save_image(photo, target, quality=output.quality, png_level=output.png_compression)
     except BaseException as exc:
-        return _failed(job, exc, started)
-    return FileResult(job.source, job.target, "done", "", time.monotonic() - started, detail)
+        return _failed(replace(job, target=target), exc, started)
+    return FileResult(job.source, target, "done", "", time.monotonic() - started, detail)
 
 
 def enhance_file(

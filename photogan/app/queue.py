@@ -258,7 +258,10 @@ class BatchQueue:
         """Makes failed items pending again; returns how many."""
         with self._lock:
             count = sum(i.status == "failed" for i in self._items)
-            self._items = [replace(i, status="pending", reason="") if i.status == "failed" else i for i in self._items]
+            # a failed item's output was never written: it is not shown as its output
+            self._items = [
+                replace(i, status="pending", reason="", target="") if i.status == "failed" else i for i in self._items
+            ]
             self._save()
         return count
 

@@ -44,7 +44,8 @@ class Settings:
             ×4 upscaler.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         tile: Tile size in input pixels (0 = whole image).
-        output_dir, format, quality, bit_depth, keep_metadata, name_suffix: as :class:`OutputOptions`.
+        output_dir, format, quality, bit_depth, keep_metadata, name_suffix, existing: as :class:`OutputOptions`
+            (the app renames a new output rather than replace a file that is there).
         size_mode: The output size: ``model`` (the chain's own scale), ``factor`` (``size_factor`` times the
             photo), ``long_side`` (``size_long_side`` pixels) or ``print`` (``print_size``, e.g. ``40x60cm``, at
             ``print_dpi``).
@@ -60,6 +61,7 @@ class Settings:
     bit_depth: str = "same"
     keep_metadata: bool = True
     name_suffix: str = ""
+    existing: str = "rename"
     size_mode: str = "model"
     size_factor: float = 3.0
     size_long_side: int = 6000
@@ -87,6 +89,7 @@ class Settings:
             format=self.format,
             quality=self.quality,
             skip_existing=skip_existing,
+            existing=self.existing,  # type: ignore[arg-type]  # checked by OutputOptions
             keep_metadata=self.keep_metadata,
             bit_depth=self.bit_depth,
             name_suffix=self.name_suffix,

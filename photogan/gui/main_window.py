@@ -129,6 +129,15 @@ class OutputDialog(QDialog):
         self.depth_combo.setCurrentIndex(max(self.depth_combo.findData(settings.bit_depth), 0))
         self.metadata = QCheckBox("Keep EXIF, XMP and IPTC (the colour profile is always kept)")
         self.metadata.setChecked(settings.keep_metadata)
+        self.existing = QComboBox()
+        for label, value in (
+            ("Rename the new one (photo-x4-2.jpg)", "rename"),
+            ("Skip the photo", "skip"),
+            ("Replace it", "replace"),
+        ):
+            self.existing.addItem(label, value)
+        self.existing.setCurrentIndex(max(self.existing.findData(settings.existing), 0))
+        self.existing.setToolTip("When a batch or queue output is already there; Save in the viewer always asks")
         self.suffix = QLineEdit(settings.name_suffix)
         self.suffix.setPlaceholderText("automatic: what the model did, e.g. -x4, -restored, -repaired-colorized")
         self.tile = QSpinBox()
@@ -171,6 +180,7 @@ class OutputDialog(QDialog):
         form.addRow("Bit depth", self.depth_combo)
         form.addRow("", self.metadata)
         form.addRow("Name suffix", self.suffix)
+        form.addRow("If the file exists", self.existing)
         form.addRow("Tile size", self.tile)
         form.addRow("Output size", self.size_mode)
         form.addRow("Factor", self.size_factor)
@@ -213,6 +223,7 @@ class OutputDialog(QDialog):
             bit_depth=self.depth_combo.currentData(),
             keep_metadata=self.metadata.isChecked(),
             name_suffix=self.suffix.text().strip(),
+            existing=self.existing.currentData(),
             tile=self.tile.value(),
             size_mode=self.size_mode.currentData(),
             size_factor=self.size_factor.value(),

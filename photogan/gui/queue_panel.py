@@ -208,6 +208,9 @@ class QueuePanel(QWidget):
         self.cancel_button.setEnabled(self.running)
         self.retry_button.setEnabled(counts.get("failed", 0) > 0)
         self.clear_button.setEnabled(counts.get("done", 0) + counts.get("skipped", 0) > 0)
+        if self._output_dir is None:  # after a restart: where the queue's results went
+            written = [Path(i.target).parent for i in self.queue.items if i.status == "done" and i.target]
+            self._output_dir = written[-1] if written else None
         self.open_folder_button.setEnabled(self._output_dir is not None and self._output_dir.exists())
         total = sum(counts.values())
         finished = counts.get("done", 0) + counts.get("skipped", 0) + counts.get("failed", 0)
