@@ -29,7 +29,17 @@ def _album(folder: Path) -> Path:
     return folder
 
 
-def test_pipelined_outputs_are_byte_identical_to_one_photo_after_the_other(tmp_path: Path, models_dir: Path) -> None:
+def test_pipelined_outputs_are_byte_identical_to_one_photo_after_the_other(
+    tmp_path: Path, models_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime
+
+    class Frozen(datetime.datetime):  # the processing history's time stamp: the same for both runs
+        @classmethod
+        def now(cls, tz: datetime.tzinfo | None = None) -> Frozen:
+            return cls(2026, 12, 2, 10, 0, 0, tzinfo=tz)
+
+    monkeypatch.setattr(batch, "datetime", Frozen)
     album = _album(tmp_path / "album")
     session = open_session(models_dir / "blur.onnx")
     tile, output = TileOptions(tile_size=16), OutputOptions()
