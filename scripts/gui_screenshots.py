@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from photogan.app.queue import BatchQueue
 from photogan.core.hints import sidecar_for
@@ -108,6 +108,16 @@ def main() -> int:
                 raise OSError(f"could not write {path}")
             print(path)
 
+        def dialog_shot(dialog: QWidget, name: str) -> None:
+            dialog.show()
+            for _ in range(10):
+                app.processEvents()
+            path = args.output / f"{name}.png"
+            if not dialog.grab().save(str(path)):
+                raise OSError(f"could not write {path}")
+            print(path)
+            dialog.close()
+
         if args.hints_only:
             window.hints_action.trigger()
             window.viewer.hint_color = window.viewer.hints[-1].color if window.viewer.hints else (176, 58, 46)
@@ -157,13 +167,7 @@ def main() -> int:
 
             window.settings = replace(window.settings, size_mode="print", print_size=args.print_only)
             window._update_output_label()
-            dialog = OutputDialog(window.settings, window)
-            dialog.show()
-            for _ in range(10):
-                app.processEvents()
-            dialog.grab().save(str(args.output / "14-output-size.png"))
-            print(args.output / "14-output-size.png")
-            dialog.close()
+            dialog_shot(OutputDialog(window.settings, window), "14-output-size")
             shot("15-print-size-before-running")
             window.close()
             Worker.stop_all()
@@ -210,13 +214,7 @@ def main() -> int:
         if args.models_dialog:
             from photogan.gui.models_dialog import ModelsDialog
 
-            dialog = ModelsDialog(window.models, window)
-            dialog.show()
-            for _ in range(10):
-                app.processEvents()
-            dialog.grab().save(str(args.output / "6-models.png"))
-            print(args.output / "6-models.png")
-            dialog.close()
+            dialog_shot(ModelsDialog(window.models, window), "6-models")
         if window.generate_panel.model.count():
             window.tabs.setCurrentWidget(window.generate_panel)
             window.generate_panel.count.setValue(12)

@@ -121,6 +121,13 @@ def _decode_opencv(data: bytes, path: Path) -> np.ndarray:
     return np.ascontiguousarray(array[..., order])
 
 
+def _split_alpha(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """(colour or gray planes, alpha or None) of decoded H×W×C samples (C 2 or 4 has alpha last)."""
+    if samples.shape[2] in (2, 4):
+        return samples[..., :-1].copy(), samples[..., -1].copy()
+    return samples, None
+
+
 def _pixels_from_pillow(im: Image.Image) -> tuple[np.ndarray, np.ndarray | None, int, bytes | None]:
     """Decodes a Pillow image into (pixels, alpha, bit depth, replacement ICC profile or None)."""
     mode = im.mode
@@ -151,10 +158,8 @@ def _pixels_from_pillow(im: Image.Image) -> tuple[np.ndarray, np.ndarray | None,
     array = np.asarray(im)
     if array.ndim == 2:
         array = array[..., None]
-    pixels = from_uint(array, 255.0)
-    if pixels.shape[2] in (2, 4):
-        return pixels[..., :-1].copy(), pixels[..., -1].copy(), 8, new_icc
-    return pixels, None, 8, new_icc
+    pixels, alpha = _split_alpha(from_uint(array, 255.0))
+    return pixels, alpha, 8, new_icc
 
 
 def max_file_bytes(max_pixels: int) -> int:
@@ -336,19 +341,13 @@ def _load(path: Path, max_pixels: int, budget: MemoryBudget | None) -> Photo:
         icc = cast(bytes | None, im.info.get("icc_profile")) or None
         xmp = cast(bytes | str | None, im.info.get("xmp") or im.info.get("XML:com.adobe.xmp"))
         if heif16:
-            samples = from_uint(_decode_heif16(data), 65535.0)
-            has_alpha = samples.shape[2] in (2, 4)
-            pixels = samples[..., :-1].copy() if has_alpha else samples
-            alpha = samples[..., -1].copy() if has_alpha else None
+            pixels, alpha = _split_alpha(from_uint(_decode_heif16(data), 65535.0))
             bit_depth, new_icc = 16, None
         elif sixteen and im.mode not in _HIGH_BIT_MODES:
             raw = _decode_opencv(data, path)
             if fmt == "PNG" and _png_header(data)[1] == 4 and raw.shape[2] == 4:  # gray + alpha
                 raw = raw[..., [0, 3]]
-            samples = from_uint(raw, 65535.0)
-            has_alpha = samples.shape[2] in (2, 4)
-            pixels = samples[..., :-1].copy() if has_alpha else samples
-            alpha = samples[..., -1].copy() if has_alpha else None
+            pixels, alpha = _split_alpha(from_uint(raw, 65535.0))
             bit_depth, new_icc = 16, None
         else:
             im.load()

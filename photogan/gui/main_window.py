@@ -101,6 +101,15 @@ def describe_photo(photo: Photo) -> str:
     return f"{photo.width}×{photo.height} ({photo.width * photo.height / 1e6:.1f} MP), " + ", ".join(extras)
 
 
+def _choices(options: Sequence[tuple[str, str]], current: str) -> QComboBox:
+    """A combo box of (label, value) options showing ``current`` (the first when it is none of them)."""
+    combo = QComboBox()
+    for label, value in options:
+        combo.addItem(label, value)
+    combo.setCurrentIndex(max(combo.findData(current), 0))
+    return combo
+
+
 class OutputDialog(QDialog):
     """Output settings: folder, format, quality, bit depth, metadata, naming, tile size."""
 
@@ -108,35 +117,34 @@ class OutputDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Output settings")
         self.folder = FolderField("Output folder", settings.output_dir)
-        self.format_combo = QComboBox()
-        for label, value in (
-            ("Same as the original", "same"),
-            ("PNG", "png"),
-            ("JPEG", "jpg"),
-            ("TIFF", "tiff"),
-            ("WebP", "webp"),
-            ("HEIC", "heic"),
-            ("AVIF", "avif"),
-        ):
-            self.format_combo.addItem(label, value)
-        self.format_combo.setCurrentIndex(max(self.format_combo.findData(settings.format), 0))
+        self.format_combo = _choices(
+            (
+                ("Same as the original", "same"),
+                ("PNG", "png"),
+                ("JPEG", "jpg"),
+                ("TIFF", "tiff"),
+                ("WebP", "webp"),
+                ("HEIC", "heic"),
+                ("AVIF", "avif"),
+            ),
+            settings.format,
+        )
         self.quality = QSpinBox()
         self.quality.setRange(1, 100)
         self.quality.setValue(settings.quality)
-        self.depth_combo = QComboBox()
-        for label, value in (("Same as the original", "same"), ("8 bits", "8"), ("16 bits (PNG, TIFF)", "16")):
-            self.depth_combo.addItem(label, value)
-        self.depth_combo.setCurrentIndex(max(self.depth_combo.findData(settings.bit_depth), 0))
+        self.depth_combo = _choices(
+            (("Same as the original", "same"), ("8 bits", "8"), ("16 bits (PNG, TIFF)", "16")), settings.bit_depth
+        )
         self.metadata = QCheckBox("Keep EXIF, XMP and IPTC (the colour profile is always kept)")
         self.metadata.setChecked(settings.keep_metadata)
-        self.existing = QComboBox()
-        for label, value in (
-            ("Rename the new one (photo-x4-2.jpg)", "rename"),
-            ("Skip the photo", "skip"),
-            ("Replace it", "replace"),
-        ):
-            self.existing.addItem(label, value)
-        self.existing.setCurrentIndex(max(self.existing.findData(settings.existing), 0))
+        self.existing = _choices(
+            (
+                ("Rename the new one (photo-x4-2.jpg)", "rename"),
+                ("Skip the photo", "skip"),
+                ("Replace it", "replace"),
+            ),
+            settings.existing,
+        )
         self.existing.setToolTip("When a batch or queue output is already there; Save in the viewer always asks")
         self.suffix = QLineEdit(settings.name_suffix)
         self.suffix.setPlaceholderText("automatic: what the model did, e.g. -x4, -restored, -repaired-colorized")
@@ -147,15 +155,15 @@ class OutputDialog(QDialog):
         self.tile.setSpecialValueText("whole image")
         self.tile.setToolTip("Smaller tiles use less memory; 0 processes the whole image at once")
         # the output size: the chain's own scale, or resized to a factor, a long side or a print
-        self.size_mode = QComboBox()
-        for label, value in (
-            ("As the models make it", "model"),
-            ("Enlarge by a factor", "factor"),
-            ("Long side in pixels", "long_side"),
-            ("Print size", "print"),
-        ):
-            self.size_mode.addItem(label, value)
-        self.size_mode.setCurrentIndex(max(self.size_mode.findData(settings.size_mode), 0))
+        self.size_mode = _choices(
+            (
+                ("As the models make it", "model"),
+                ("Enlarge by a factor", "factor"),
+                ("Long side in pixels", "long_side"),
+                ("Print size", "print"),
+            ),
+            settings.size_mode,
+        )
         self.size_factor = QDoubleSpinBox()
         self.size_factor.setRange(0.1, 16.0)
         self.size_factor.setSingleStep(0.5)
