@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from photogan.app.runs import RunFolder
 from photogan.core.errors import PhotoganError
 from photogan.core.formats import find_images
 from photogan.core.image import to_uint
@@ -36,7 +37,7 @@ from training.config import TrainConfig
 from training.dataset import task_degradation
 from training.evaluation import baseline, detect_scores, inpaint_scores, mean_pairwise_distance, psnr_ssim
 from training.export import export_onnx
-from training.trainer import BEST, LAST, generator_params
+from training.trainer import generator_params
 
 log = logging.getLogger("training.bundle")
 
@@ -214,13 +215,14 @@ def load_run(run_dir: Path) -> tuple[TrainConfig, torch.nn.Module]:
     """A run's configuration and its generator's EMA weights: the best-scoring ones of a fidelity run, the last
     ones of an adversarial or colorize run (validation PSNR cannot see what the adversarial phase adds, nor
     colour: it would pick the checkpoint closest to the start, or to gray)."""
-    config = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
+    files = RunFolder(run_dir)
+    config = TrainConfig.from_dict(json.loads(files.config.read_text()))
     model = archs.build(config.arch, **generator_params(config))
     adversarial = config.gan_start is not None or config.task == "generate"
     # nor is a colorizer's: the best-PSNR checkpoint is the most timid one (the nearest to gray)
     own_objective = config.task == "colorize"  # (a detector's best checkpoint is its best F1)
-    use_last = adversarial or own_objective or not (run_dir / BEST).exists()
-    weights = run_dir / LAST if use_last else run_dir / BEST
+    use_last = adversarial or own_objective or not files.best.exists()
+    weights = files.last if use_last else files.best
     model.load_state_dict(checkpoint.load_weights(weights))
     return config, model.eval()
 
@@ -302,7 +304,7 @@ def bundle(
         setattr(model, key, value)
         hparams[key] = value
     if isinstance(model, SpatialGenerator):
-        photos = [Path(p) for p in json.loads((run_dir / "data.json").read_text())]
+        photos = [Path(p) for p in json.loads(RunFolder(run_dir).data.read_text())]
         metrics = {"texture": measure_texture(model, photos, val)}
     else:
         metrics = {folder.name: measure(model, config, folder) for folder in val}

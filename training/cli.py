@@ -20,10 +20,10 @@ import json
 import logging
 import signal
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
+from photogan.app.runs import Event, RunFolder, new_run_dir
 from training.config import TASKS, TrainConfig, read_config_file
 
 log = logging.getLogger("training")
@@ -67,17 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _default_run_dir(config: TrainConfig, name: str | None) -> Path:
-    import platformdirs
-
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path(platformdirs.user_data_dir("photogan")) / "runs" / f"{name or config.task}-{stamp}"
-
-
 def _config(args: argparse.Namespace) -> tuple[TrainConfig, Path | None]:
     """The run's configuration and the weights to start from (for --base)."""
     if args.resume:
-        saved = args.resume / "config.json"
+        saved = RunFolder(args.resume).config
         if not saved.exists():
             raise ValueError(f"{args.resume} is not a training run (no config.json)")
         return TrainConfig.from_dict(json.loads(saved.read_text())).with_overrides(iters=args.iters), None
@@ -119,7 +112,7 @@ def _config(args: argparse.Namespace) -> tuple[TrainConfig, Path | None]:
 
 def _data_folders(run_dir: Path, given: list[Path] | None) -> list[Path]:
     """The photo folders of a run: as given (and remembered in ``data.json``), or as remembered when resuming."""
-    record = run_dir / "data.json"
+    record = RunFolder(run_dir).data
     if given:
         run_dir.mkdir(parents=True, exist_ok=True)
         record.write_text(json.dumps([str(p.resolve()) for p in given]))
@@ -164,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         config, weights = _config(args)
         if not args.resume and not args.data:
             raise ValueError("--data is required for a new run")
-        run_dir = args.resume or args.run or _default_run_dir(config, args.name)
+        run_dir = args.resume or args.run or new_run_dir(args.name or config.task)
         data = _data_folders(run_dir, args.data)
         trainer = Trainer(config, data, run_dir, base_weights=weights, progress_json=args.progress == "json")
     except (ValueError, OSError) as exc:
@@ -183,9 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     log.info(
         "%s at iteration %d of %d (run folder %s)", outcome.status, outcome.iteration, trainer.config.iters, run_dir
     )
-    if outcome.status in ("finished", "time_budget") and args.name and trainer.rank == 0:
+    if outcome.status.exports and args.name and trainer.rank == 0:
         target = export_run(run_dir, args.name, outcome.metrics, fp16=args.fp16)
-        record = {"event": "exported", "model": args.name, "path": str(target), "metrics": outcome.metrics}
+        record = {"event": str(Event.EXPORTED), "model": args.name, "path": str(target), "metrics": outcome.metrics}
         if args.progress == "json":
             print(json.dumps(record), flush=True)
         log.info("exported %s to %s", args.name, target)

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from photogan.app.runs import Event, RunFolder, RunStatus
 from training import archs, checkpoint
 from training.archs.sgan import SpatialGenerator
 from training.config import TrainConfig
@@ -46,8 +47,6 @@ from training.losses import FidelityLoss, GanLoss
 
 log = logging.getLogger("training")
 
-LAST = "last.safetensors"
-BEST = "best.safetensors"
 # Sizing a run to its time budget: skip FIT_WARMUP iterations, then measure the speed over FIT_MEASURE iterations
 # (or FIT_SHARE of the budget, whichever comes first) and plan FIT_MARGIN of the remaining time's iterations.
 FIT_WARMUP, FIT_MEASURE, FIT_SHARE, FIT_MARGIN = 3, 30, 0.1, 0.95
@@ -77,7 +76,7 @@ def discriminator_params(config: TrainConfig) -> dict[str, Any]:
 class Outcome:
     """How a chunk ended: ``finished``, ``time_budget`` (continue with the same run folder) or ``stopped``."""
 
-    status: str
+    status: RunStatus
     iteration: int
     best: float
     metrics: dict[str, float] = field(default_factory=dict)
@@ -104,6 +103,7 @@ class Trainer:
     ) -> None:
         self.config = config
         self.run_dir = run_dir
+        self.files = RunFolder(run_dir)
         self.progress_json = progress_json
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
         self.rank = 0
@@ -162,7 +162,7 @@ class Trainer:
             self.data.reseed(self.rank)
         self.val_pairs = self.data.validation_pairs(int(getattr(self.g, "size_multiple", 4)))
         fit_prior = getattr(self.g, "fit_prior", None)
-        if callable(fit_prior) and base_weights is None and not (run_dir / LAST).exists():
+        if callable(fit_prior) and base_weights is None and not self.files.can_resume:
             fit_prior(self._chroma_samples())  # a colour-bin model's class rebalancing: the photos' own colours
         noise = torch.Generator().manual_seed(config.seed + 7)
         if self.field is not None:  # fields twice the crop's side: the samples show how the texture continues
@@ -174,10 +174,10 @@ class Trainer:
         self.best = -math.inf
         self._stop_requested = False
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        if (run_dir / LAST).exists():
-            self._resume(run_dir / LAST)
+        if self.files.can_resume:
+            self._resume(self.files.last)
         if self.rank == 0:  # on resume too: `--resume --iters N` changes the schedule the run follows from now on
-            (run_dir / "config.json").write_text(config.to_json())
+            self.files.config.write_text(config.to_json())
 
     def _chroma_samples(self) -> torch.Tensor:
         """K×2 BT.601 chroma of every 8th pixel of the training photos."""
@@ -333,7 +333,7 @@ class Trainer:
         c = self.config
         if c.task == "generate":
             samples = model(self.fixed_noise.to(self.device)).float().cpu()
-            save_sample_grid(samples, self.run_dir / "samples.png")
+            save_sample_grid(samples, self.files.samples)
             return {"diversity": mean_pairwise_distance(samples)}
         if c.task in ("inpaint", "detect"):
             return self._validate_damage(model)
@@ -345,7 +345,7 @@ class Trainer:
             size = (int(target.shape[-2]), int(target.shape[-1]))
             before.append(psnr_ssim(baseline(inputs, size), target, c.scale, on_y))
             rows.append((inputs[0], output[0], target[0]))
-        save_pair_grid(rows[:4], self.run_dir / "samples.png")
+        save_pair_grid(rows[:4], self.files.samples)
         psnr, ssim = np.mean(scores, axis=0)
         psnr_in, ssim_in = np.mean(before, axis=0)
         return {"psnr": float(psnr), "ssim": float(ssim), "input_psnr": float(psnr_in), "input_ssim": float(ssim_in)}
@@ -353,7 +353,7 @@ class Trainer:
     def _validate_damage(self, model: nn.Module) -> dict[str, float]:
         score = inpaint_scores if self.config.task == "inpaint" else detect_scores
         metrics, rows = score(model, ((i.to(self.device), t.to(self.device)) for i, t in self.val_pairs))
-        save_pair_grid(rows[:4], self.run_dir / "samples.png")
+        save_pair_grid(rows[:4], self.files.samples)
         return metrics
 
     # -- checkpoints ----------------------------------------------------------------------------------------
@@ -384,7 +384,7 @@ class Trainer:
     def save(self) -> None:
         if self.rank == 0:
             tensors, meta = self._state()
-            checkpoint.save(self.run_dir / LAST, tensors, meta)
+            checkpoint.save(self.files.last, tensors, meta)
         if self.world > 1:
             dist.barrier()
 
@@ -410,11 +410,11 @@ class Trainer:
 
     # -- the loop -------------------------------------------------------------------------------------------
 
-    def _emit(self, event: str, **values: Any) -> None:
+    def _emit(self, event: Event, **values: Any) -> None:
         if self.rank:
             return
-        record = {"event": event, "iteration": self.iteration, "total": self.config.iters, **values}
-        with (self.run_dir / "log.jsonl").open("a") as f:
+        record = {"event": str(event), "iteration": self.iteration, "total": self.config.iters, **values}
+        with self.files.log.open("a") as f:
             f.write(json.dumps(record) + "\n")
         if self.progress_json:
             print(json.dumps(record), flush=True)
@@ -441,9 +441,9 @@ class Trainer:
             iters = int(planned.item())
         self.config = self.config.with_overrides(iters=iters)
         if self.rank == 0:
-            (self.run_dir / "config.json").write_text(self.config.to_json())
+            self.files.config.write_text(self.config.to_json())
             log.info("%.2f iterations/s: the schedule is sized to the time budget, %d iterations", it_per_s, iters)
-        self._emit("schedule", it_per_s=it_per_s)
+        self._emit(Event.SCHEDULE, it_per_s=it_per_s)
         return iters
 
     def run(self, minutes: float | None = None, dry_run: bool = False, fit_to_budget: bool = False) -> Outcome:
@@ -467,7 +467,7 @@ class Trainer:
             handlers = {sig: signal.signal(sig, self.request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         window = _Means()  # losses since the last progress line
         epoch_means = _Means()  # losses since the last epoch line
-        started, metrics, status = time.monotonic(), {}, "finished"
+        started, metrics, status = time.monotonic(), {}, RunStatus.FINISHED
         try:
             while self.iteration < self.config.iters:
                 losses = self.step()
@@ -478,7 +478,8 @@ class Trainer:
                 last = self.iteration == self.config.iters
                 if self.iteration % self.config.log_every == 0 or last or dry_run:
                     speed = window.count / max(time.monotonic() - started, 1e-9)
-                    self._emit("progress", losses=window.means(), it_per_s=speed, lr=self.opt_g.param_groups[0]["lr"])
+                    lr = self.opt_g.param_groups[0]["lr"]
+                    self._emit(Event.PROGRESS, losses=window.means(), it_per_s=speed, lr=lr)
                     window, started = _Means(), time.monotonic()
                 if self.iteration % epoch == 0 or last:
                     means = epoch_means.means()
@@ -497,16 +498,22 @@ class Trainer:
                         self.save()  # a killed run (power cut, closed session) loses at most val_every iterations
                 out_of_time = deadline is not None and time.monotonic() > deadline
                 if self._agree(self._stop_requested or out_of_time or dry_run):
-                    status = "stopped" if self._stop_requested else "time_budget" if out_of_time else "dry_run"
+                    status = (
+                        RunStatus.STOPPED
+                        if self._stop_requested
+                        else RunStatus.TIME_BUDGET
+                        if out_of_time
+                        else RunStatus.DRY_RUN
+                    )
                     break
         finally:
             for sig, handler in handlers.items():
                 signal.signal(sig, handler)
-        if status != "dry_run":
+        if status != RunStatus.DRY_RUN:
             self.save()
         if not metrics and self.rank == 0:
             metrics = self.validate()
-        self._emit("done", status=status, metrics=metrics, best=self.best)
+        self._emit(Event.DONE, status=status, metrics=metrics, best=self.best)
         return Outcome(status, self.iteration, self.best, metrics)
 
     def _validate_and_track(self) -> dict[str, float]:
@@ -517,11 +524,11 @@ class Trainer:
         if score > self.best:
             self.best = score
             checkpoint.save(
-                self.run_dir / BEST,
+                self.files.best,
                 checkpoint.module_tensors("ema", self.ema.model),
                 {"iteration": self.iteration, "metrics": metrics},
             )
-        self._emit("validation", metrics=metrics, sample=str(self.run_dir / "samples.png"))
+        self._emit(Event.VALIDATION, metrics=metrics, sample=str(self.files.samples))
         log.info("iteration %d: %s", self.iteration, "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
         return metrics
 

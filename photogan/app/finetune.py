@@ -9,12 +9,11 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import platformdirs
+from photogan.app.runs import Event, RunFolder
 
 TRAIN_EXTRA_HINT = (
     "Fine-tuning needs PyTorch, which is not installed. Add it with:\n"
@@ -26,16 +25,6 @@ TRAIN_EXTRA_HINT = (
 def torch_available() -> bool:
     """Whether the training module can run (torch is importable)."""
     return importlib.util.find_spec("torch") is not None
-
-
-def runs_folder() -> Path:
-    """Where fine-tuning runs live (the platformdirs data folder)."""
-    return Path(platformdirs.user_data_dir("photogan")) / "runs"
-
-
-def default_run_dir(name: str, parent: Path | None = None) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return (parent or runs_folder()) / f"{name}-{stamp}"
 
 
 @dataclass(frozen=True)
@@ -131,14 +120,14 @@ class TrainHistory:
     def add(self, event: TrainEvent) -> None:
         if "iteration" in event.data:  # "exported" carries no iteration
             self.iteration, self.total = event.iteration, event.total or self.total
-        if event.kind == "progress":
+        if event.kind == Event.PROGRESS:
             losses = event.data.get("losses", {})
             self.it_per_s = float(event.data.get("it_per_s", 0.0))
             if "g" in losses:
                 self.g_loss.append((event.iteration, float(losses["g"])))
             if "d" in losses:
                 self.d_loss.append((event.iteration, float(losses["d"])))
-        elif event.kind == "validation":
+        elif event.kind == Event.VALIDATION:
             metrics = event.data.get("metrics", {})
             if "psnr" in metrics:
                 self.psnr.append((event.iteration, float(metrics["psnr"])))
@@ -146,14 +135,14 @@ class TrainHistory:
                 self.input_psnr = float(metrics["input_psnr"])
             if event.data.get("sample"):
                 self.sample = Path(event.data["sample"])
-        elif event.kind == "done":
+        elif event.kind == Event.DONE:
             self.status = str(event.data.get("status"))
-        elif event.kind == "exported":
+        elif event.kind == Event.EXPORTED:
             self.exported = str(event.data.get("model"))
 
     def load_log(self, run_dir: Path) -> None:
         """Replays a run's ``log.jsonl`` (to show the curves of a run being resumed)."""
-        log_file = run_dir / "log.jsonl"
+        log_file = RunFolder(run_dir).log
         if log_file.exists():
             for line in log_file.read_text(encoding="utf-8").splitlines():
                 if (event := parse_event(line)) is not None:

@@ -32,11 +32,10 @@ from photogan.app.finetune import (
     TRAIN_EXTRA_HINT,
     TrainHistory,
     TrainRequest,
-    default_run_dir,
     parse_event,
-    runs_folder,
 )
 from photogan.app.models import ModelService
+from photogan.app.runs import Event, RunFolder, RunStatus, new_run_dir, runs_folder
 from photogan.gui.fields import FolderField
 from photogan.gui.plot import LinePlot
 from photogan.gui.queue_panel import format_seconds
@@ -166,7 +165,7 @@ class FineTunePanel(QWidget):
     def _update_controls(self) -> None:
         self.start_button.setEnabled(self.torch_ok and not self.running)
         self.stop_button.setEnabled(self.running)
-        can_resume = self.run_dir is not None and (self.run_dir / "last.safetensors").exists()
+        can_resume = self.run_dir is not None and RunFolder(self.run_dir).can_resume
         self.resume_button.setEnabled(self.torch_ok and not self.running and can_resume)
         self.resume_run_button.setEnabled(self.torch_ok and not self.running)
 
@@ -183,7 +182,7 @@ class FineTunePanel(QWidget):
             return
         name = self.name.text().strip() or f"{base}-{Path(folder).name}"
         name = model_id_from(name, "my-model")
-        self.run_dir = default_run_dir(name, self.runs_folder)
+        self.run_dir = new_run_dir(name, self.runs_folder)
         self.history = TrainHistory()
         self._launch(
             TrainRequest(
@@ -204,7 +203,7 @@ class FineTunePanel(QWidget):
             return False
         name = self.name.text().strip() or f"texture-{photo.stem}"
         name = model_id_from(name, "my-texture")
-        self.run_dir = default_run_dir(name, self.runs_folder)
+        self.run_dir = new_run_dir(name, self.runs_folder)
         self.history = TrainHistory()
         request = TrainRequest(self.run_dir, data=(photo,), task="generate", minutes=self.minutes.value(), name=name)
         self._launch(request)
@@ -268,7 +267,7 @@ class FineTunePanel(QWidget):
                     self.log.appendPlainText(line)
                 continue
             self.history.add(event)
-            if event.kind == "exported":
+            if event.kind == Event.EXPORTED:
                 self.model_exported.emit(str(event.data.get("model")))
         self._redraw()
 
@@ -287,7 +286,7 @@ class FineTunePanel(QWidget):
         h = self.history
         if h.exported:
             self.status.setText(f"Finished: {h.exported} is ready in the model list. Measured: {h.improvement()}.")
-        elif h.status in ("stopped", "time_budget"):
+        elif h.status in (RunStatus.STOPPED, RunStatus.TIME_BUDGET):
             self.status.setText(
                 f"Paused at iteration {h.iteration} of {h.total} with a checkpoint ({h.improvement()}). "
                 "Press Resume to continue."
