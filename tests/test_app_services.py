@@ -11,10 +11,11 @@ import pytest
 from conftest import identity_model, open_session, random_image, write_model
 from onnx import helper
 
-from photogan.app.batch import OutputOptions, PlanError
+from photogan.app.batch import OutputOptions
 from photogan.app.chain import Region, chain_scale, enhance_chain, preview_region
 from photogan.app.finetune import TrainHistory, TrainRequest, parse_event
 from photogan.app.models import JOBS, chain_choices
+from photogan.app.outputs import PlanError
 from photogan.app.settings import Settings, load_settings, save_settings
 from photogan.core.errors import ModelError
 from photogan.core.image import Photo

@@ -833,7 +833,7 @@ def test_a_preview_after_a_model_change_shows_the_new_model_and_a_stale_result_i
 def test_saving_names_what_the_model_did_and_never_replaces_silently(  # type: ignore[no-untyped-def]
     qtbot, window, tmp_path: Path, models_dir: Path
 ) -> None:
-    from photogan.app.batch import chain_suffix
+    from photogan.app.outputs import chain_suffix
     from photogan.inference.model_info import ModelInfo
     from photogan.inference.registry import user_models_dir
 

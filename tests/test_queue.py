@@ -223,6 +223,23 @@ def test_two_photos_with_one_name_never_replace_each_others_output(tmp_path: Pat
     assert np.asarray(Image.open(out / "x-restored.png"))[0, 0, 0] == 40  # the first photo's result, not replaced
 
 
+def test_no_output_replaces_another_photo_of_the_queue(tmp_path: Path, models_dir: Path) -> None:
+    """An earlier result queued as a photo of its own is an original too: the photo whose output has its name is
+    refused (the rule of the command line's batch and the viewer's Save: one planner)."""
+    (tmp_path / "photos").mkdir()
+    (out := tmp_path / "out").mkdir()
+    Image.fromarray(np.full((8, 8, 3), 40, np.uint8)).save(tmp_path / "photos" / "x.png")
+    Image.fromarray(np.full((8, 8, 3), 200, np.uint8)).save(out / "x-restored.png")
+    before = (out / "x-restored.png").read_bytes()
+    queue = BatchQueue(tmp_path / "q.json")
+    queue.add([tmp_path / "photos" / "x.png", out / "x-restored.png"])
+    run(queue, models_dir / "identity.onnx", out)
+    first, second = queue.items
+    assert first.status == "failed" and "never overwrites an original" in first.reason
+    assert second.status == "done" and (out / "x-restored-restored.png").exists()
+    assert (out / "x-restored.png").read_bytes() == before
+
+
 @pytest.mark.parametrize("existing", ["rename", "skip", "replace"])
 def test_an_output_already_there_is_renamed_skipped_or_replaced_as_chosen(
     tmp_path: Path, folder: Path, models_dir: Path, existing: str

@@ -20,15 +20,14 @@ import numpy as np
 
 from photogan import __version__
 from photogan.app.chain import chain_budget, enhance_chain
+from photogan.app.outputs import NameClashError, OutputPlanner, PlanError, free_name
 from photogan.app.sizing import SizeRequest, describe_print, resize_photo
-from photogan.core.errors import Cancelled, OutputFolderError, PhotoganError, UsageError
+from photogan.core.errors import Cancelled, OutputFolderError, PhotoganError
 from photogan.core.formats import (
     FORMAT_CHOICES,
     find_images,
     is_image_name,
     not_read_reason,
-    same_format_suffix,
-    suffix_for_format,
 )
 from photogan.core.hints import Hint, load_hints, sidecar_for
 from photogan.core.image import Photo
@@ -51,10 +50,6 @@ from photogan.inference.session import ModelSession
 log = logging.getLogger(__name__)
 
 Status = Literal["done", "skipped", "failed"]
-
-
-class PlanError(UsageError):
-    """The batch cannot start as asked (e.g. it would overwrite its own inputs)."""
 
 
 @dataclass(frozen=True)
@@ -170,41 +165,6 @@ class Plan:
     failures: list[FileResult] = field(default_factory=list)
 
 
-def chain_suffix(infos: Sequence[ModelInfo]) -> str:
-    """The name suffix that says what a chain did: ``-x4``, ``-restored``, ``-repaired-colorized-x4``..."""
-    tags: list[str] = []
-    for k, info in enumerate(infos):
-        if info.task == "detect":
-            continue
-        if info.task == "upscale":
-            tag = f"x{info.scale}"
-        elif info.task == "inpaint":
-            tag = "repaired" if k and infos[k - 1].task == "detect" else "filled"
-        else:
-            tag = {"restore": "restored", "colorize": "colorized"}.get(info.task, info.id)
-        if tag == "restored" and tags[-1:] == ["repaired"]:
-            continue  # repair includes its restore step
-        tags.append(tag)
-    return "-" + "-".join(tags) if tags else ""
-
-
-def free_name(path: Path) -> Path:
-    """``path`` if nothing is there, else the first of ``NAME-2.ext``, ``NAME-3.ext``... that is free."""
-    if not path.exists():
-        return path
-    for n in range(2, 10_000):
-        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
-        if not candidate.exists():
-            return candidate
-    raise PlanError(f"no free name for {path.name} in {path.parent}")
-
-
-def output_path(source: Path, relative: Path, output_dir: Path, fmt: str, name_suffix: str = "") -> Path:
-    """Where ``source`` (found at ``relative`` below the folder it was given with) is written."""
-    suffix = same_format_suffix(source) if fmt == "same" else suffix_for_format(FORMAT_CHOICES[fmt], source)
-    return output_dir / relative.parent / (source.stem + name_suffix + suffix)
-
-
 def plan_batch(
     inputs: Iterable[Path], output_dir: Path, fmt: str = "same", recursive: bool = False, name_suffix: str = ""
 ) -> Plan:
@@ -215,7 +175,8 @@ def plan_batch(
     hints, a ``name.mask.png`` its mask (never an input itself).
 
     Raises:
-        PlanError: An output would overwrite an input file.
+        PlanError: An output would overwrite an input file (:class:`photogan.app.outputs.OutputPlanner` decides
+            where outputs go).
     """
     plan = Plan()
     sources: list[tuple[Path, Path]] = []
@@ -241,24 +202,16 @@ def plan_batch(
             sources.append((item, Path(item.name)))
         else:
             plan.failures.append(FileResult(item, None, "failed", "not a regular file"))
-    resolved_inputs = {src.resolve() for src, _ in sources}
-    claimed: dict[Path, Path] = {}
+    planner = OutputPlanner(output_dir, fmt, name_suffix, inputs=[src for src, _ in sources])
     for source, relative in sources:
         if not source.exists():
             plan.failures.append(FileResult(source, None, "failed", "file not found"))
             continue
-        target = output_path(source, relative, output_dir, fmt, name_suffix)
-        key = target.resolve()
-        if key in resolved_inputs:
-            raise PlanError(
-                f"the output {target} would overwrite the input {source}; choose another output folder with -o"
-            )
-        if key in claimed:
-            plan.failures.append(
-                FileResult(source, target, "failed", f"{claimed[key]} already writes {target.name} (same name)")
-            )
+        try:
+            target = planner.claim(source, relative)
+        except NameClashError as exc:
+            plan.failures.append(FileResult(source, planner.target(source, relative), "failed", str(exc)))
             continue
-        claimed[key] = source
         plan.jobs.append(job_for(source, target))
     return plan
 

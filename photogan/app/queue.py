@@ -23,7 +23,8 @@ from typing import IO, Literal
 
 import platformdirs
 
-from photogan.app.batch import FileResult, OutputOptions, Pipeline, chain_suffix, job_for, output_path
+from photogan.app.batch import FileResult, OutputOptions, Pipeline, job_for
+from photogan.app.outputs import OutputPlanner, PlanError, chain_suffix
 from photogan.core.errors import Cancelled, OutputFolderError, PhotoganError
 from photogan.core.formats import find_images
 from photogan.core.load import DEFAULT_MAX_PIXELS
@@ -319,7 +320,10 @@ class BatchQueue:
         if self._next_pending() is not None:
             check_output_folder(output_dir)  # before any photo is enhanced
         # outputs already written by other photos of the queue: a/x.png and b/x.png must not both become out/x.png
-        claimed = {Path(i.target).resolve(): i.source for i in self._items if i.status == "done" and i.target}
+        planner = OutputPlanner(output_dir, output.format, output.name_suffix, [Path(i.source) for i in self._items])
+        for done in self._items:
+            if done.status == "done" and done.target:
+                planner.reserve(Path(done.source), Path(done.target))
 
         def tell(item: QueueItem | None) -> None:
             if item is not None and on_item:
@@ -335,12 +339,12 @@ class BatchQueue:
             # through two chains gives two files
             steps = [models] if isinstance(models, ModelSession) else list(models)
             suffix = output.name_suffix or chain_suffix([s.info for s in steps])
-            target = output_path(Path(item.source), Path(item.relative), output_dir, output.format, suffix)
-            key = target.resolve()
-            if key == Path(item.source).resolve():
-                return "the output would overwrite the input"
-            if claimed.get(key, item.source) != item.source:
-                return f"{claimed[key]} already writes {target.name} (same name): add the folder above both instead"
+            source = Path(item.source)
+            target = planner.target(source, Path(item.relative), suffix)
+            try:
+                planner.check(source, target)
+            except PlanError as exc:
+                return str(exc)
             return models, target
 
         def finish(item: QueueItem, written: Future[FileResult]) -> None:
@@ -369,7 +373,7 @@ class BatchQueue:
                     tell(self._update(item.id, status="failed", reason=planned))
                     continue
                 models, target = planned
-                claimed[target.resolve()] = item.source
+                planner.reserve(Path(item.source), target)
                 running = self._update(item.id, status="running", reason="")
                 tell(running)
                 following = self._next_pending()

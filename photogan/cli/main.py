@@ -19,9 +19,10 @@ import numpy as np
 from tqdm import tqdm
 
 from photogan import __version__
-from photogan.app.batch import BatchObserver, FileResult, Job, OutputOptions, PlanError, plan_batch, run_batch
+from photogan.app.batch import BatchObserver, FileResult, Job, OutputOptions, plan_batch, run_batch
 from photogan.app.doctor import format_report, report
 from photogan.app.models import ENHANCE_TASKS, TASK_CHAINS, ModelService, describe
+from photogan.app.outputs import PlanError
 from photogan.app.sizing import SizeRequest, model_scale, parse_print
 from photogan.core.errors import Cancelled, ModelError, OutputFolderError, UsageError
 from photogan.core.formats import FORMAT_CHOICES

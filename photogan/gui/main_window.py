@@ -48,11 +48,12 @@ from PySide6.QtWidgets import (
 )
 
 from photogan import __version__
-from photogan.app.batch import chain_suffix, free_name, output_path, provenance
+from photogan.app.batch import provenance
 from photogan.app.chain import Region, detect_damage, enhance_chain, preview_region
 from photogan.app.doctor import report
 from photogan.app.finetune import torch_available
 from photogan.app.models import ModelService, chain_choices, provider_label
+from photogan.app.outputs import OutputPlanner, PlanError, chain_suffix, free_name
 from photogan.app.queue import BatchQueue, QueueItem
 from photogan.app.settings import Settings, load_settings, save_settings
 from photogan.app.sizing import describe_print
@@ -1038,12 +1039,12 @@ class MainWindow(QMainWindow):
 
     # -- saving ---------------------------------------------------------------------------------------------
 
-    def default_target(self) -> Path | None:
-        if self.photo_path is None:
-            return None
+    def _planner(self) -> OutputPlanner:
         s = self.settings
-        suffix = s.name_suffix or self.automatic_suffix()
-        return output_path(self.photo_path, Path(self.photo_path.name), Path(s.output_dir), s.format, suffix)
+        return OutputPlanner(Path(s.output_dir), s.format, s.name_suffix or self.automatic_suffix())
+
+    def default_target(self) -> Path | None:
+        return None if self.photo_path is None else self._planner().target(self.photo_path)
 
     def automatic_suffix(self) -> str:
         """What the chosen chain does, for the saved file's name (the Output settings' suffix replaces it)."""
@@ -1094,8 +1095,10 @@ class MainWindow(QMainWindow):
                 f"{chosen}'s result, or choose {made} again to save this one."
             )
             return
-        if target.resolve() == source.resolve():
-            self.show_message("photogan never overwrites an original: choose another name or folder.")
+        try:
+            self._planner().check(source, target)
+        except PlanError as exc:
+            self.show_message(f"{exc}.")
             return
         if target.exists():
             choice = self._ask_overwrite(target)
