@@ -278,18 +278,40 @@ def test_metadata_a_format_cannot_take_is_left_out_with_a_warning_never_the_phot
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Photoshop XMP and EXIF over 64 KB do not fit a JPEG segment; a 1.5 MB wide-gamut ICC profile in a PNG
-    passed Pillow's 1 MB chunk cap: each failed the whole photo."""
+    passed Pillow's 1 MB chunk cap: each failed the whole photo. The XMP is kept whole (extended XMP)."""
     from photogan.core.image import Photo
+    from photogan.core.xmp import EXTENDED_SIGNATURE, history, with_history
 
     pixels = np.random.default_rng(0).random((16, 16, 3)).astype(np.float32)
-    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/">' + b"a" * 70000 + b"</x:xmpmeta>"
+    steps = "".join(f"<rdf:li>step {k}: Levels, Curves, Dodge {'x' * 60}</rdf:li>" for k in range(2000))
+    xmp = with_history(
+        (
+            '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+            '<rdf:Description rdf:about="" xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/">'
+            f"<photoshop:History><rdf:Seq>{steps}</rdf:Seq></photoshop:History></rdf:Description>"
+            "</rdf:RDF></x:xmpmeta>"
+        ).encode(),
+        "photogan: restore",
+    )
+    assert len(xmp) > 150_000
     exif = Image.Exif()
     exif[0x010E] = "d" * 70000
     photo = Photo(pixels, xmp=xmp, exif=exif.tobytes())
-    jpeg = load_image(save_image(photo, tmp_path / "big-meta.jpg"))
-    assert jpeg.width == 16 and jpeg.xmp is None and jpeg.exif is None
-    assert "XMP (68 KB) is too long" in caplog.text and "EXIF (68 KB) is too long" in caplog.text
-    assert load_image(save_image(photo, tmp_path / "big-meta.png")).xmp == xmp  # PNG keeps it
+    saved = save_image(photo, tmp_path / "big-meta.jpg")
+    jpeg = load_image(saved)
+    assert jpeg.width == 16 and jpeg.exif is None and "EXIF (68 KB) is too long" in caplog.text
+    assert (
+        jpeg.xmp is not None and "step 1999: Levels" in jpeg.xmp.decode() and history(jpeg.xmp) == ["photogan: restore"]
+    )
+    with Image.open(saved) as im:  # a standard XMP that fits one segment and names its extension in chunks
+        standard = im.info["xmp"]
+        chunks = [s for m, s in im.applist if m == "APP1" and s.startswith(EXTENDED_SIGNATURE)]
+    assert len(standard) < 65000 and b"HasExtendedXMP" in standard and b"photogan: restore" in standard
+    total = int.from_bytes(chunks[0][67:71], "big")  # after the signature and the GUID
+    assert len(chunks) > 1 and sum(len(c) - 75 for c in chunks) == total
+    again = load_image(save_image(jpeg, tmp_path / "again.jpg"))  # read and written again: nothing doubles
+    assert again.xmp is not None and again.xmp.count(b"step 1999:") == 1 and history(again.xmp) == ["photogan: restore"]
+    assert load_image(save_image(photo, tmp_path / "big-meta.png")).xmp == xmp  # PNG keeps it as it was
 
     profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes() + bytes(1_500_000)
     Image.fromarray((pixels * 255).astype(np.uint8)).save(tmp_path / "wide.png", icc_profile=profile)

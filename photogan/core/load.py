@@ -36,6 +36,7 @@ from photogan.core.formats import (
 from photogan.core.image import Photo, from_uint
 from photogan.core.iptc import TIFF_IPTC_TAG, resources_from_record
 from photogan.core.memory import require_memory
+from photogan.core.xmp import with_extended
 
 log = logging.getLogger(__name__)
 
@@ -366,6 +367,8 @@ def _load(path: Path, max_pixels: int, budget: MemoryBudget | None) -> Photo:
         exif_bytes = exif.tobytes()
     if isinstance(xmp, str):
         xmp = xmp.encode("utf-8")
+    if xmp and fmt == "JPEG":  # a long XMP continues in extended-XMP segments
+        xmp = with_extended(xmp, [payload for marker, payload in getattr(im, "applist", []) if marker == "APP1"])
     dpi = im.info.get("dpi")
     return Photo(
         pixels=pixels,

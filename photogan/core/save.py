@@ -27,6 +27,7 @@ from photogan.core.errors import ImageWriteError, OutputFolderError
 from photogan.core.formats import PHOTOSHOP_HEADER, SIXTEEN_BIT_FORMATS, TEMP_PREFIX, format_for_path, register_heif
 from photogan.core.image import Photo, samples_of
 from photogan.core.tiff import encode_tiff
+from photogan.core.xmp import jpeg_segments
 
 log = logging.getLogger(__name__)
 
@@ -97,9 +98,11 @@ def _encode_pillow(photo: Photo, fmt: str, quality: int, png_level: int = PNG_CO
         params["dpi"] = photo.dpi
     if fmt == "JPEG":
         params.update(quality=quality, optimize=True, subsampling=0 if quality >= 90 else 2)
+        extra = jpeg_segments(photo.xmp) if photo.xmp else b""  # more than one segment when it is long
         if photo.iptc and len(photo.iptc) + len(PHOTOSHOP_HEADER) + 2 <= 0xFFFF:
             payload = PHOTOSHOP_HEADER + photo.iptc
-            params["extra"] = b"\xff\xed" + struct.pack(">H", len(payload) + 2) + payload
+            extra += b"\xff\xed" + struct.pack(">H", len(payload) + 2) + payload
+        params["extra"] = extra
     elif fmt == "WEBP":
         params.update(quality=quality, method=4)
     elif fmt == "HEIF":
@@ -110,7 +113,7 @@ def _encode_pillow(photo: Photo, fmt: str, quality: int, png_level: int = PNG_CO
     elif fmt == "PNG":
         params["compress_level"] = png_level
     if photo.xmp:
-        if fmt in ("JPEG", "WEBP", "HEIF", "AVIF"):
+        if fmt in ("WEBP", "HEIF", "AVIF"):
             params["xmp"] = photo.xmp
         elif fmt == "PNG":
             info = PngImagePlugin.PngInfo()
@@ -139,14 +142,14 @@ def _exif_for_size(exif_bytes: bytes, width: int, height: int) -> bytes:
 
 #: Largest payload of one JPEG marker segment (APP1 holds EXIF or XMP).
 JPEG_SEGMENT = 65533
-_XMP_HEADER = b"http://ns.adobe.com/xap/1.0/\x00"
 #: Metadata dropped one kind at a time, least valuable first, when a format cannot take it.
 _DROP_ORDER = ("xmp", "iptc", "exif", "icc_profile")
 
 
 def _fit_jpeg_metadata(photo: Photo) -> Photo:
-    """EXIF and XMP that fit in one JPEG segment: a too-long EXIF loses its thumbnail and maker note first, and
-    what still does not fit is dropped with a warning (the photo is never lost over its metadata)."""
+    """EXIF that fits in one JPEG segment: a too-long EXIF loses its maker note first, and what still does not fit
+    is dropped with a warning (the photo is never lost over its metadata). XMP of any length fits: what one segment
+    cannot hold goes into extended XMP (:func:`photogan.core.xmp.jpeg_segments`)."""
     if photo.exif and len(photo.exif) > JPEG_SEGMENT:
         exif = Image.Exif()
         exif.load(photo.exif)
@@ -158,12 +161,6 @@ def _fit_jpeg_metadata(photo: Photo) -> Photo:
         else:
             log.warning("the camera maker note was left out of the EXIF: it made it too long for a JPEG file")
         photo = replace(photo, exif=slim or None)
-    if photo.xmp and len(photo.xmp) + len(_XMP_HEADER) > JPEG_SEGMENT:
-        log.warning(
-            "the XMP (%d KB) is too long for one JPEG segment and was left out (PNG, TIFF and WebP keep it)",
-            len(photo.xmp) // 1024,
-        )
-        photo = replace(photo, xmp=None)
     return photo
 
 
