@@ -320,6 +320,17 @@ def test_metadata_a_format_cannot_take_is_left_out_with_a_warning_never_the_phot
     assert load_image(save_image(wide, tmp_path / "wide-out.png")).icc_profile == profile
 
 
+def test_a_cmyk_jpeg_with_a_damaged_profile_is_read_with_plain_conversion_and_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its pixels are whole: it used to fail as "truncated or corrupt" (the profile could not be opened)."""
+    Image.new("CMYK", (8, 8), (0, 255, 255, 0)).save(tmp_path / "print.jpg", icc_profile=b"not a profile" * 40)
+    photo = load_image(tmp_path / "print.jpg")
+    assert photo.pixels[0, 0, 0] > 0.9 and photo.pixels[0, 0, 1:].max() < 0.1  # red, as the plain formula gives
+    assert photo.icc_profile is not None and b"not a profile" not in photo.icc_profile  # sRGB now
+    assert "CMYK colour profile cannot be used" in caplog.text
+
+
 def test_a_png_with_a_bad_checksum_is_called_damaged_not_a_non_image(tmp_path: Path) -> None:
     buffer = io.BytesIO()
     Image.fromarray(asymmetric_rgb(8, 8)).save(buffer, format="PNG")

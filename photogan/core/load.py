@@ -148,11 +148,14 @@ def _pixels_from_pillow(im: Image.Image) -> tuple[np.ndarray, np.ndarray | None,
     elif mode == "CMYK":
         icc = im.info.get("icc_profile")
         srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+        converted = None
         if icc:
-            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            im = cast(Image.Image, ImageCms.profileToProfile(im, source, srgb, outputMode="RGB"))
-        else:
-            im = im.convert("RGB")
+            try:
+                source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+                converted = cast(Image.Image, ImageCms.profileToProfile(im, source, srgb, outputMode="RGB"))
+            except (ImageCms.PyCMSError, OSError, ValueError) as exc:  # a damaged profile, or not a CMYK one
+                log.warning("the photo's CMYK colour profile cannot be used (%s); its colours are approximate", exc)
+        im = converted if converted is not None else im.convert("RGB")
         new_icc = srgb.tobytes()
     elif mode not in ("L", "LA", "RGB", "RGBA"):
         im = im.convert("RGB")
