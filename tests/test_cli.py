@@ -408,6 +408,32 @@ def test_a_bomb_under_the_pixel_limit_is_refused_from_its_header_and_the_batch_g
     assert "bomb.png: a 100 MP photo and its result needs about" in err and "1 enhanced" in err
 
 
+_CAPPED = """
+import resource, sys
+from pathlib import Path
+import onnxruntime  # loaded before the cap, as photogan enhance loads it before the first photo
+from photogan.cli.main import main
+status = Path("/proc/self/status").read_text().splitlines()
+size = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize:"))
+resource.setrlimit(resource.RLIMIT_AS, (size + 1536 * 2**20, resource.RLIM_INFINITY))
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux's /proc")
+def test_a_bomb_in_a_memory_capped_process_is_refused_and_the_batch_goes_on(tmp_path: Path, models_dir: Path) -> None:
+    """The same bomb in a process that may allocate only 1.5 GiB more (``ulimit -v``; a container's or a desktop
+    session's memory cgroup is read the same way): the cap, not the machine's free memory, is what counts."""
+    src = _photos(tmp_path / "src", 1)
+    Image.new("L", (10000, 10000)).save(src / "bomb.png")
+    out = tmp_path / "out"
+    args = ["enhance", str(src), "-o", str(out), "--model", str(models_dir / "nearest2.onnx")]
+    child = subprocess.run([sys.executable, "-c", _CAPPED, *args], capture_output=True, text=True, timeout=120)
+    assert child.returncode == 1, child.stderr  # not killed, not a crash: one photo failed
+    assert "bomb.png: a 100 MP photo and its result needs about" in child.stderr and "1 enhanced" in child.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["p0.png"]
+
+
 def test_an_output_records_what_made_it_in_its_xmp(tmp_path: Path, models_dir: Path) -> None:
     from photogan.core.load import load_image
     from photogan.core.xmp import history

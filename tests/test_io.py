@@ -173,6 +173,25 @@ def test_bad_files_raise_specific_errors(tmp_path: Path) -> None:
         load_image(tmp_path / "missing.png")
 
 
+def test_a_memory_cgroup_limit_counts_as_the_memory_there_is(tmp_path: Path) -> None:
+    """A container's or a desktop session's memory cgroup (v2 and v1): what it still allows, page cache given
+    back, is what photogan plans with."""
+    from photogan.core import memory
+
+    (tmp_path / "memory.max").write_text("4294967296\n")  # 4 GiB
+    (tmp_path / "memory.current").write_text(str(3 * 2**30))
+    (tmp_path / "memory.stat").write_text(f"anon 100\ninactive_file {2**29}\n")
+    assert memory._cgroup_headroom(tmp_path) == 2**30 + 2**29
+    (tmp_path / "memory.max").write_text("max\n")
+    assert memory._cgroup_headroom(tmp_path) is None
+    (tmp_path / "memory").mkdir()
+    (tmp_path / "memory" / "memory.limit_in_bytes").write_text(str(2 * 2**30))
+    (tmp_path / "memory" / "memory.usage_in_bytes").write_text(str(2**30))
+    assert memory._cgroup_headroom(tmp_path) == 2**30
+    (tmp_path / "memory" / "memory.limit_in_bytes").write_text("9223372036854771712")  # v1's "no limit"
+    assert memory._cgroup_headroom(tmp_path) is None
+
+
 def test_decompression_bomb_is_refused_before_decoding(tmp_path: Path) -> None:
     Image.new("L", (4000, 3000)).save(tmp_path / "big.png")
     with pytest.raises(ImageTooLargeError, match="12 megapixels"):

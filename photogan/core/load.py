@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import BinaryIO, cast
 
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, PngImagePlugin, UnidentifiedImageError
@@ -171,6 +171,22 @@ def max_file_bytes(max_pixels: int) -> int:
     return max_pixels * 8 + 64 * 2**20
 
 
+def _read_up_to(f: BinaryIO, head: bytes, most: int) -> bytes:
+    """``head`` and the rest of ``f``, at most ``most`` bytes in all. ``f.read(most)`` would ask for ``most``
+    bytes of memory (2 GB at the default limit) whatever the file's size: ask for the file's size (and one byte
+    more, to see a file that grows while it is read, which is then read on in blocks)."""
+    size = os.fstat(f.fileno()).st_size
+    data = head + f.read(max(0, min(size + 1, most) - len(head)))
+    if len(data) <= size or len(data) >= most:
+        return data
+    blocks = [data]
+    total = len(data)
+    while total < most and (block := f.read(min(16 * 2**20, most - total))):
+        blocks.append(block)
+        total += len(block)
+    return b"".join(blocks)
+
+
 def _read(path: Path, max_pixels: int, raw: bool = False) -> bytes:
     """The file's bytes, read only from a regular file (a FIFO would hang, a device never ends) whose first
     bytes announce an image format photogan reads (any for a ``raw`` file: LibRaw tells) and whose size fits the
@@ -203,7 +219,7 @@ def _read(path: Path, max_pixels: int, raw: bool = False) -> bytes:
                     f"the file is {info.st_size / 2**30:.1f} GiB, more than an image under the limit of "
                     f"{max_pixels / 1e6:.0f} MP can take (raise it with the max-pixels setting if the file is genuine)"
                 )
-            data = head + f.read(limit + 1 - len(head))
+            data = _read_up_to(f, head, limit + 1)
     except OSError as exc:
         raise ImageReadError(f"cannot read the file: {exc.strerror or exc}") from exc
     if len(data) > limit:  # it grew while being read
