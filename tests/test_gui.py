@@ -29,6 +29,7 @@ from photogan.core.progress import Progress
 from photogan.core.tiling import TileOptions
 from photogan.gui.finetune_panel import FineTunePanel
 from photogan.gui.images import to_qimage
+from photogan.gui.queue_panel import MODELS, PHOTO, RESULT, STATUS
 from photogan.gui.viewer import CompareView, ViewState
 from photogan.gui.workers import Worker, WorkerError
 
@@ -242,7 +243,9 @@ def make_panel(qtbot, state: Path, model: Path, out: Path, tile: int = 0):  # ty
 
 
 def statuses(panel) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return {panel.table.item(r, 0).text(): panel.table.item(r, 2).text() for r in range(panel.table.rowCount())}
+    return {
+        panel.table.item(r, PHOTO).text(): panel.table.item(r, STATUS).text() for r in range(panel.table.rowCount())
+    }
 
 
 def test_queue_runs_reports_failures_and_reloads_its_state(
@@ -256,7 +259,7 @@ def test_queue_runs_reports_failures_and_reloads_its_state(
         panel.start()
     assert statuses(panel) == {"a.png": "Done", "b.png": "Done", "broken.png": "Failed", "sub/c.png": "Done"}
     broken_row = next(r for r in range(4) if panel.table.item(r, 0).text() == "broken.png")
-    assert "broken.png" in panel.table.item(broken_row, 5).text() or panel.table.item(broken_row, 5).text()
+    assert "broken.png" in panel.table.item(broken_row, RESULT).text() or panel.table.item(broken_row, RESULT).text()
     assert Image.open(out / "sub" / "c-x2.png").size == (192, 128)
     assert panel.overall.value() == panel.overall.maximum()
     # a new panel (the app restarted) shows the same queue
@@ -907,6 +910,45 @@ def test_a_print_size_set_in_the_output_settings_is_shown_before_running_and_sav
     assert dialog.result() != QDialog.DialogCode.Accepted and "not a print size like 40x60cm" in warnings[0]
 
 
+def test_queue_rows_show_and_edit_their_own_output_settings(  # type: ignore[no-untyped-def]
+    qtbot, tmp_path: Path, photos: Path, models_dir: Path
+) -> None:
+    """A row is written as the Output settings said when it was added (the Output column says how); Output…
+    changes the selected rows, not the done ones, and changing the window's settings later changes no row."""
+    from photogan.app.settings import Settings
+    from photogan.gui.queue_panel import OUTPUT, QueuePanel
+
+    session = open_session(models_dir / "identity.onnx")
+    window_settings = [Settings(output_dir=str(tmp_path / "prints"), format="tiff", print_size="30x40cm")]
+    window_settings[0] = replace(window_settings[0], size_mode="print")
+    asked: list[Settings] = []
+
+    def edit(current: Settings) -> Settings:
+        asked.append(current)
+        return replace(current, output_dir=str(tmp_path / "web"), format="jpg", size_mode="model")
+
+    panel = QueuePanel(
+        BatchQueue(tmp_path / "queue.json"),
+        lambda: ([session], tmp_path / "out", OutputOptions(format="png"), TileOptions(0, 0, 0, 8)),
+        output_of=lambda: window_settings[0],
+        edit_output=edit,
+    )
+    qtbot.addWidget(panel)
+    panel.add_paths([photos / "a.png", photos / "b.png"])
+    window_settings[0] = Settings(output_dir=str(tmp_path / "elsewhere"))  # rows added before keep theirs
+    texts = [panel.table.item(r, OUTPUT).text() for r in range(2)]
+    assert texts == ["prints/ · TIFF · 30x40cm at 300 dpi"] * 2
+    panel.table.selectRow(1)
+    panel.edit_selected_output()
+    assert asked[0].format == "tiff" and panel.table.item(1, OUTPUT).text() == "web/ · JPG"
+    with qtbot.waitSignal(panel.running_changed, check_params_cb=lambda running: not running, timeout=20000):
+        panel.start()
+    assert (tmp_path / "prints" / "a-restored.tif").exists() and (tmp_path / "web" / "b-restored.jpg").exists()
+    panel.table.clearSelection()
+    panel.edit_selected_output()  # every row is done: nothing to change, and the user is told why
+    assert len(asked) == 1
+
+
 def test_queue_rows_keep_their_chain_across_restarts_and_are_not_added_twice(  # type: ignore[no-untyped-def]
     qtbot, tmp_path: Path, photos: Path, models_dir: Path
 ) -> None:
@@ -936,8 +978,8 @@ def test_queue_rows_keep_their_chain_across_restarts_and_are_not_added_twice(  #
     assert panel.add_paths([photos / "a.png", photos / "b.png"]) == 0  # the same photo and chain: not twice
     again = QueuePanel(BatchQueue(state), setup, chain_of=lambda: chosen[0])  # the app restarted
     qtbot.addWidget(again)
-    assert [panel.table.item(r, 1).text() for r in range(3)] == ["x2", "id", "id"]
-    assert [again.table.item(r, 1).text() for r in range(3)] == ["x2", "id", "id"]
+    assert [panel.table.item(r, MODELS).text() for r in range(3)] == ["x2", "id", "id"]
+    assert [again.table.item(r, MODELS).text() for r in range(3)] == ["x2", "id", "id"]
     with qtbot.waitSignal(again.running_changed, check_params_cb=lambda running: not running, timeout=20000):
         again.start()
     assert ("x2",) in opened and ("id",) in opened

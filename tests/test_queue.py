@@ -271,3 +271,40 @@ def test_retrying_a_failed_photo_does_not_show_an_output_it_never_wrote(
     assert queue.items[0].status == "failed"
     queue.retry_failed()
     assert (queue.items[0].status, queue.items[0].target) == ("pending", "")
+
+
+def test_rows_keep_their_own_output_settings_editable_until_done(
+    tmp_path: Path, folder: Path, models_dir: Path
+) -> None:
+    """Rows added under one Output setting keep it (folder, format, suffix) across restarts, whatever the run's
+    options say; Output… changes rows not done yet; a done row keeps what it was written with."""
+    from photogan.app.settings import Settings
+
+    prints, web = tmp_path / "prints", tmp_path / "web"
+    queue = BatchQueue(tmp_path / "q.json")
+    queue.add([folder / "a.png"], output=Settings(output_dir=str(prints), format="tiff", name_suffix="-print"))
+    queue.add([folder / "b.png"], output=Settings(output_dir=str(web), format="jpg"))
+    queue.add([folder / "sub"])  # an older photogan's row: the run's options (PNG into out)
+    first = queue.items[0]
+    run(queue, models_dir / "identity.onnx", tmp_path / "out")
+    assert (prints / "a-print.tif").exists() and (web / "b-restored.jpg").exists()
+    assert (tmp_path / "out" / "c-restored.png").exists()
+    reloaded = BatchQueue(tmp_path / "q.json")
+    assert reloaded.items[0].output == first.output and reloaded.items[0].output["format"] == "tiff"
+    queue.add([folder / "b.png"], chain=("other",))  # a new row, pending
+    assert queue.set_output([i.id for i in queue.items], Settings(output_dir=str(web), format="webp")) == 1
+    assert [i.output.get("format") for i in queue.items] == ["tiff", "jpg", None, "webp"]
+
+
+def test_a_row_with_damaged_output_settings_is_kept_aside_not_run(tmp_path: Path) -> None:
+    state = tmp_path / "q.json"
+    good = {"source": "/p/a.png", "relative": "a.png", "output": {"format": "png", "quality": 90}}
+    bad = [
+        {"source": "/p/b.png", "relative": "b.png", "output": {"format": "gif"}},
+        {"source": "/p/c.png", "relative": "c.png", "output": {"quality": "high"}},
+        {"source": "/p/d.png", "relative": "d.png", "output": ["png"]},
+    ]
+    state.write_text(json.dumps({"version": 1, "items": [good, *bad]}))
+    queue = BatchQueue(state)
+    assert [i.relative for i in queue.items] == ["a.png"] and queue.items[0].output_settings() is not None
+    assert "3 damaged item(s)" in queue.problems[0]

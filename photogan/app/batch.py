@@ -61,6 +61,7 @@ class Job:
     target: Path
     hints: Path | None = None
     mask: Path | None = None
+    output: OutputOptions | None = None  # this photo's own output options (a queue row's); None: the batch's
 
 
 @dataclass(frozen=True)
@@ -373,11 +374,14 @@ class Pipeline:
         self._next: tuple[Job, Future[_Loaded | FileResult]] | None = None
         self._stopped: OutputFolderError | None = None  # the output folder took no file: nothing more is written
 
+    def _options(self, job: Job) -> OutputOptions:
+        return job.output or self.output
+
     def _write(self, job: Job, result: Photo, detail: str, started: float, history: str) -> FileResult:
         if self._stopped is not None:  # a photo enhanced while the one before found the disk full
             raise self._stopped
         try:
-            return write_job(job, result, detail, self.output, started, history)
+            return write_job(job, result, detail, self._options(job), started, history)
         except OutputFolderError as exc:
             self._stopped = exc
             raise
@@ -385,7 +389,7 @@ class Pipeline:
     def prefetch(self, job: Job, session: ModelSession | Sequence[ModelSession] | None = None) -> None:
         """Starts decoding ``job`` (the one after the current) in the reader thread."""
         models = self.session if session is None else session
-        self._next = (job, self._reader.submit(read_job, job, models, self.output, self.max_pixels))
+        self._next = (job, self._reader.submit(read_job, job, models, self._options(job), self.max_pixels))
 
     def run(
         self, job: Job, progress: Progress, session: ModelSession | Sequence[ModelSession] | None = None
@@ -407,13 +411,13 @@ class Pipeline:
         else:
             if ahead is not None:  # decoded for a job that is not run next (the queue changed): let it go
                 ahead[1].cancel()
-            loaded = read_job(job, models, self.output, self.max_pixels)
+            loaded = read_job(job, models, self._options(job), self.max_pixels)
         done: Future[FileResult] = Future()
         if isinstance(loaded, FileResult):
             done.set_result(loaded)
             return done
         try:
-            result, detail = _process(loaded, models, self.tile, self.output, progress)
+            result, detail = _process(loaded, models, self.tile, self._options(job), progress)
         except BaseException as exc:
             done.set_result(_failed(job, exc, started))
             return done

@@ -19,12 +19,13 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Any, Literal
 
 import platformdirs
 
 from photogan.app.batch import FileResult, OutputOptions, Pipeline, job_for
 from photogan.app.outputs import OutputPlanner, PlanError, chain_suffix
+from photogan.app.settings import Settings
 from photogan.core.errors import Cancelled, OutputFolderError, PhotoganError
 from photogan.core.formats import find_images
 from photogan.core.load import DEFAULT_MAX_PIXELS
@@ -53,6 +54,9 @@ class QueueItem:
         seconds: Processing time of the last attempt.
         chain: The model ids it runs through, chosen when it was added (empty: the run's own, for items saved
             by an older photogan).
+        output: Its output settings (folder, format, quality, suffix, size...: the
+            :data:`photogan.app.settings.OUTPUT_FIELDS`), chosen when it was added and editable until it is done
+            (empty: the run's own).
     """
 
     source: str
@@ -63,6 +67,11 @@ class QueueItem:
     target: str = ""
     seconds: float = 0.0
     chain: tuple[str, ...] = ()
+    output: dict[str, Any] = field(default_factory=dict)
+
+    def output_settings(self) -> Settings | None:
+        """Its own output settings, or None when it takes the run's."""
+        return Settings.from_output_fields(self.output) if self.output else None
 
 
 _STATUSES = ("pending", "running", "done", "failed", "skipped")
@@ -89,6 +98,13 @@ def _item_from(entry: object) -> QueueItem | None:
         if not isinstance(chain, list | tuple) or not all(isinstance(m, str) for m in chain):
             return None
         values["chain"] = tuple(chain)
+    if "output" in values:
+        if not isinstance(values["output"], dict):
+            return None
+        try:
+            Settings.from_output_fields(values["output"])
+        except (TypeError, ValueError):  # UsageError is a ValueError
+            return None
     return QueueItem(**values)
 
 
@@ -216,13 +232,20 @@ class BatchQueue:
             return list(self._items)
 
     def add(
-        self, paths: Iterable[Path], recursive: bool = True, chain: Sequence[str] = (), others: list[Path] | None = None
+        self,
+        paths: Iterable[Path],
+        recursive: bool = True,
+        chain: Sequence[str] = (),
+        others: list[Path] | None = None,
+        output: Settings | None = None,
     ) -> list[QueueItem]:
-        """Adds photos and the photos in folders, to run through ``chain``; a photo already in the queue with the
-        same chain (waiting, done or failed: Retry failed runs those again) is not added twice. The files in the
-        folders that are not photos photogan reads are appended to ``others``."""
+        """Adds photos and the photos in folders, to run through ``chain`` and be written as ``output`` says (its
+        output fields are kept with each row); a photo already in the queue with the same chain (waiting, done or
+        failed: Retry failed runs those again) is not added twice. The files in the folders that are not photos
+        photogan reads are appended to ``others``."""
         new: list[QueueItem] = []
         chain = tuple(chain)
+        kept = output.output_fields() if output is not None else {}
         with self._lock:
             waiting = {(i.source, i.chain) for i in self._items}
             for path in paths:
@@ -235,10 +258,23 @@ class BatchQueue:
                     key = str(source.resolve())
                     if (key, chain) not in waiting:
                         waiting.add((key, chain))
-                        new.append(QueueItem(source=key, relative=str(relative), chain=chain))
+                        new.append(QueueItem(source=key, relative=str(relative), chain=chain, output=dict(kept)))
             self._items += new
             self._save()
         return new
+
+    def set_output(self, ids: Iterable[str], output: Settings) -> int:
+        """Gives rows new output settings; rows done or running keep theirs (what they wrote was written with
+        them). Returns how many changed."""
+        wanted, fields_ = set(ids), output.output_fields()
+        with self._lock:
+            changed = 0
+            for k, item in enumerate(self._items):
+                if item.id in wanted and item.status not in ("done", "running"):
+                    self._items[k] = replace(item, output=dict(fields_))
+                    changed += 1
+            self._save()
+        return changed
 
     def remove(self, ids: Iterable[str]) -> None:
         """Removes items (a running item is left alone: cancel it first)."""
@@ -317,10 +353,18 @@ class BatchQueue:
         Pause with ``progress.token.pause()``; cancel with ``progress.cancel()`` (the current item goes back to
         pending, nothing partial is written).
         """
-        if self._next_pending() is not None:
-            check_output_folder(output_dir)  # before any photo is enhanced
+
+        def where(item: QueueItem) -> tuple[Path, OutputOptions]:
+            """An item's output folder and options: its own, or the run's."""
+            own = item.output_settings()
+            if own is None:
+                return output_dir, output
+            return Path(own.output_dir), replace(own.output_options(), png_compression=output.png_compression)
+
+        for folder in sorted({where(i)[0] for i in self._items if i.status == "pending"}):
+            check_output_folder(folder)  # before any photo is enhanced
         # outputs already written by other photos of the queue: a/x.png and b/x.png must not both become out/x.png
-        planner = OutputPlanner(output_dir, output.format, output.name_suffix, [Path(i.source) for i in self._items])
+        planner = OutputPlanner(output_dir, inputs=[Path(i.source) for i in self._items])
         for done in self._items:
             if done.status == "done" and done.target:
                 planner.reserve(Path(done.source), Path(done.target))
@@ -329,8 +373,8 @@ class BatchQueue:
             if item is not None and on_item:
                 on_item(item)
 
-        def plan(item: QueueItem) -> tuple[ModelSession | Sequence[ModelSession], Path] | str:
-            """The models and the output of an item, or why it cannot run."""
+        def plan(item: QueueItem) -> tuple[ModelSession | Sequence[ModelSession], Path, OutputOptions] | str:
+            """The models, the output file and options of an item, or why it cannot run."""
             try:
                 models = sessions_for(item.chain) if item.chain and sessions_for is not None else session
             except (PhotoganError, ValueError) as exc:  # a model of its chain is gone or does not load
@@ -338,14 +382,15 @@ class BatchQueue:
             # the name says what was done (-x4, -restored...) unless the options set a suffix: the same photo
             # through two chains gives two files
             steps = [models] if isinstance(models, ModelSession) else list(models)
-            suffix = output.name_suffix or chain_suffix([s.info for s in steps])
+            folder, options = where(item)
+            suffix = options.name_suffix or chain_suffix([s.info for s in steps])
             source = Path(item.source)
-            target = planner.target(source, Path(item.relative), suffix)
+            target = OutputPlanner(folder, options.format).target(source, Path(item.relative), suffix)
             try:
                 planner.check(source, target)
             except PlanError as exc:
                 return str(exc)
-            return models, target
+            return models, target, options
 
         def finish(item: QueueItem, written: Future[FileResult]) -> None:
             try:
@@ -372,17 +417,18 @@ class BatchQueue:
                 if isinstance(planned, str):
                     tell(self._update(item.id, status="failed", reason=planned))
                     continue
-                models, target = planned
+                models, target, options = planned
                 planner.reserve(Path(item.source), target)
                 running = self._update(item.id, status="running", reason="")
                 tell(running)
                 following = self._next_pending()
                 ahead = plan(following) if following is not None else None
                 if following is not None and isinstance(ahead, tuple):
-                    pipeline.prefetch(job_for(Path(following.source), ahead[1]), ahead[0])
+                    pipeline.prefetch(replace(job_for(Path(following.source), ahead[1]), output=ahead[2]), ahead[0])
                 report = (lambda f, it=running: on_progress(it, f)) if on_progress else None
                 try:
-                    now = pipeline.run(job_for(Path(item.source), target), Progress(report, progress.token), models)
+                    job = replace(job_for(Path(item.source), target), output=options)
+                    now = pipeline.run(job, Progress(report, progress.token), models)
                 except (Cancelled, OutputFolderError):  # the second stops the queue: no item after could be saved
                     tell(self._update(item.id, status="pending"))
                     if writing is not None:

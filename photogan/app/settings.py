@@ -35,6 +35,23 @@ def default_output_dir() -> Path:
     return Path(platformdirs.user_pictures_dir()) / "photogan"
 
 
+#: The settings that say how and where outputs are written (a batch-queue row keeps its own copy of them).
+OUTPUT_FIELDS = (
+    "output_dir",
+    "format",
+    "quality",
+    "bit_depth",
+    "keep_metadata",
+    "name_suffix",
+    "existing",
+    "size_mode",
+    "size_factor",
+    "size_long_side",
+    "print_size",
+    "print_dpi",
+)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the app remembers between sessions.
@@ -95,6 +112,31 @@ class Settings:
             name_suffix=self.name_suffix,
             size=self.size_request(),
         )
+
+    def output_fields(self) -> dict[str, Any]:
+        """The output settings alone (:data:`OUTPUT_FIELDS`), as a queue row keeps them."""
+        return {name: getattr(self, name) for name in OUTPUT_FIELDS}
+
+    @classmethod
+    def from_output_fields(cls, values: dict[str, Any]) -> Settings:
+        """Settings with these output fields (the others at their defaults).
+
+        Raises:
+            UsageError: A value the output options refuse (an unknown format, a quality out of range...).
+            TypeError: A field that is not an output field.
+        """
+        unknown = set(values) - set(OUTPUT_FIELDS)
+        if unknown:
+            raise TypeError(f"not output settings: {', '.join(sorted(unknown))}")
+        defaults = cls()
+        for name, value in values.items():
+            kind = type(getattr(defaults, name))
+            number = kind is float and isinstance(value, int)
+            if isinstance(value, bool) != (kind is bool) or not (isinstance(value, kind) or number):
+                raise TypeError(f"the output setting {name} should be a {kind.__name__}, not {value!r}")
+        settings = cls(**values)
+        settings.output_options()
+        return settings
 
     def with_recent(self, path: Path) -> Settings:
         """These settings with ``path`` first among the recent files (no duplicates, at most ``MAX_RECENT``)."""

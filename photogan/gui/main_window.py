@@ -281,7 +281,13 @@ class MainWindow(QMainWindow):
         self._hint_preview.setSingleShot(True)
         self._hint_preview.setInterval(400)
         self._hint_preview.timeout.connect(self._preview_after_hints)
-        self.queue_panel = QueuePanel(queue or BatchQueue(), self._queue_setup, chain_of=lambda: self.current_chain())
+        self.queue_panel = QueuePanel(
+            queue or BatchQueue(),
+            self._queue_setup,
+            chain_of=lambda: self.current_chain(),
+            output_of=lambda: self.settings,
+            edit_output=self._edit_rows_output,
+        )
         self.queue_panel.open_item.connect(self.open_queue_item)
         self.queue_panel.error.connect(self.show_message)
         self.finetune_panel = FineTunePanel(self.models, torch_available())
@@ -1132,6 +1138,14 @@ class MainWindow(QMainWindow):
         )
 
     # -- dialogs ----------------------------------------------------------------------------------------------
+
+    def _edit_rows_output(self, current: Settings) -> Settings | None:
+        """The Output dialog for queue rows: their output settings, or None when cancelled."""
+        dialog = OutputDialog(replace(self.settings, **current.output_fields()), self)
+        dialog.setWindowTitle("Output settings of the selected photos")
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return None
+        return dialog.apply(self.settings)
 
     def output_settings(self) -> None:
         dialog = OutputDialog(self.settings, self)

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from photogan.app.batch import OutputOptions
 from photogan.app.queue import BatchQueue, QueueItem
+from photogan.app.settings import Settings
 from photogan.core.formats import IMAGE_FILTER, not_read_reason
 from photogan.core.progress import Progress
 from photogan.core.tiling import TileOptions
@@ -34,7 +35,8 @@ from photogan.gui.workers import Worker, WorkerError
 from photogan.inference.session import ModelSession
 
 STATUS_TEXT = {"pending": "Waiting", "running": "Working", "done": "Done", "failed": "Failed", "skipped": "Skipped"}
-COLUMNS = ("Photo", "Models", "Status", "Progress", "Time", "Output / reason")
+COLUMNS = ("Photo", "Models", "Output", "Status", "Progress", "Time", "Result / reason")
+PHOTO, MODELS, OUTPUT, STATUS, PROGRESS, TIME, RESULT = range(len(COLUMNS))
 
 #: Opens a row's chain of model ids (empty: the chosen one) as sessions.
 SessionsFor = Callable[[tuple[str, ...]], Sequence[ModelSession]]
@@ -48,6 +50,21 @@ class _Relay(QObject):
 
     item_changed = Signal(object)
     item_progress = Signal(str, float)
+
+
+def describe_output(settings: Settings) -> str:
+    """A row's output settings in a few words: ``photogan/ · PNG · 40×60 cm``."""
+    kind = "same format" if settings.format == "same" else settings.format.upper()
+    parts = [Path(settings.output_dir).name + "/", kind]
+    if settings.name_suffix:
+        parts.append(f"name{settings.name_suffix}")
+    if settings.size_mode == "print":
+        parts.append(f"{settings.print_size} at {settings.print_dpi:g} dpi")
+    elif settings.size_mode == "factor":
+        parts.append(f"×{settings.size_factor:g}")
+    elif settings.size_mode == "long_side":
+        parts.append(f"{settings.size_long_side} px long side")
+    return " · ".join(parts)
 
 
 def format_seconds(seconds: float) -> str:
@@ -67,6 +84,10 @@ class QueuePanel(QWidget):
         prepare: Called when the user starts the queue; returns the run setup or raises with a message.
         chain_of: The model chain new rows run through (the one chosen when they are added; shown in the Models
             column and kept across restarts). None: rows take the run's models.
+        output_of: The output settings new rows are written with (kept with each row, shown in the Output
+            column). None: rows take the run's.
+        edit_output: Shows the output settings of the selected rows for editing (the Output dialog); returns the
+            new ones, or None when the user cancelled.
 
     Signals:
         open_item(QueueItem): the user opened an item (double click) to compare it in the viewer.
@@ -84,11 +105,15 @@ class QueuePanel(QWidget):
         prepare: Callable[[], RunSetup],
         parent: QWidget | None = None,
         chain_of: Callable[[], tuple[str, ...]] | None = None,
+        output_of: Callable[[], Settings] | None = None,
+        edit_output: Callable[[Settings], Settings | None] | None = None,
     ) -> None:
         super().__init__(parent)
         self.queue = queue
         self._prepare = prepare
         self._chain_of = chain_of
+        self._output_of = output_of
+        self._edit_output = edit_output
         self.worker: Worker | None = None
         self._output_dir: Path | None = None
         self._started = 0.0
@@ -104,9 +129,9 @@ class QueuePanel(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
-        for column in (1, 2, 3, 4):
+        header.setSectionResizeMode(PHOTO, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(RESULT, QHeaderView.ResizeMode.Stretch)
+        for column in (MODELS, OUTPUT, STATUS, PROGRESS, TIME):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.table.itemDoubleClicked.connect(self._open_row)
 
@@ -129,8 +154,11 @@ class QueuePanel(QWidget):
         self.down_button = button("▼", lambda: self.move_selected(+1), "Move down", "Alt+Down")
         for b in (self.up_button, self.down_button):
             b.setFixedWidth(36)
-        self.clear_button = button("Clear finished", self.clear_finished, "Remove done and skipped photos")
-        self.open_folder_button = button("Open output folder", self.open_output_folder, "Show the results")
+        self.clear_button = button("Clear done", self.clear_finished, "Remove done and skipped photos")
+        self.output_button = button(
+            "Output…", self.edit_selected_output, "Where and how the selected photos are written (until they are done)"
+        )
+        self.open_folder_button = button("Show results", self.open_output_folder, "Open the folder the results went to")
         self.overall = QProgressBar()
         self.overall.setFormat("%p %")
         self.summary = QLabel()
@@ -138,11 +166,18 @@ class QueuePanel(QWidget):
         tools = QHBoxLayout()
         for b in (self.add_files_button, self.add_folder_button):
             tools.addWidget(b)
-        tools.addSpacing(12)
+        tools.addSpacing(6)
         for b in (self.start_button, self.pause_button, self.cancel_button):
             tools.addWidget(b)
-        tools.addSpacing(12)
-        for b in (self.retry_button, self.remove_button, self.up_button, self.down_button, self.clear_button):
+        tools.addSpacing(6)
+        for b in (
+            self.output_button,
+            self.retry_button,
+            self.remove_button,
+            self.up_button,
+            self.down_button,
+            self.clear_button,
+        ):
             tools.addWidget(b)
         tools.addStretch(1)
         tools.addWidget(self.open_folder_button)
@@ -176,28 +211,32 @@ class QueuePanel(QWidget):
         name = QTableWidgetItem(item.relative)
         name.setData(Qt.ItemDataRole.UserRole, item.id)
         name.setToolTip(item.source)
-        self.table.setItem(row, 0, name)
-        self.table.setItem(row, 1, QTableWidgetItem(" → ".join(item.chain) or "(chosen at start)"))
-        self.table.setItem(row, 2, QTableWidgetItem(STATUS_TEXT[item.status]))
+        self.table.setItem(row, PHOTO, name)
+        self.table.setItem(row, MODELS, QTableWidgetItem(" → ".join(item.chain) or "(chosen at start)"))
+        own = item.output_settings()
+        output = QTableWidgetItem(describe_output(own) if own is not None else "(chosen at start)")
+        output.setToolTip(own.output_dir if own is not None else "The Output settings when the queue starts")
+        self.table.setItem(row, OUTPUT, output)
+        self.table.setItem(row, STATUS, QTableWidgetItem(STATUS_TEXT[item.status]))
         fraction = {"done": 1.0, "skipped": 1.0}.get(item.status, self._fractions.get(item.id, 0.0))
-        self.table.setItem(row, 3, QTableWidgetItem(f"{fraction * 100:.0f} %"))
-        self.table.setItem(row, 4, QTableWidgetItem(format_seconds(item.seconds) if item.seconds else ""))
+        self.table.setItem(row, PROGRESS, QTableWidgetItem(f"{fraction * 100:.0f} %"))
+        self.table.setItem(row, TIME, QTableWidgetItem(format_seconds(item.seconds) if item.seconds else ""))
         detail = QTableWidgetItem(item.reason if item.status in ("failed", "skipped") else item.target)
         detail.setToolTip(detail.text())
         if item.status == "failed":
             detail.setForeground(Qt.GlobalColor.red)
-        self.table.setItem(row, 5, detail)
+        self.table.setItem(row, RESULT, detail)
 
     def _row_of(self, item_id: str) -> int:
         for row in range(self.table.rowCount()):
-            cell = self.table.item(row, 0)
+            cell = self.table.item(row, PHOTO)
             if cell is not None and cell.data(Qt.ItemDataRole.UserRole) == item_id:
                 return row
         return -1
 
     def selected_ids(self) -> list[str]:
         rows = sorted({index.row() for index in self.table.selectedIndexes()})
-        cells = [self.table.item(row, 0) for row in rows]
+        cells = [self.table.item(row, PHOTO) for row in rows]
         return [c.data(Qt.ItemDataRole.UserRole) for c in cells if c is not None]
 
     def _update_controls(self) -> None:
@@ -239,7 +278,8 @@ class QueuePanel(QWidget):
     def add_paths(self, paths: Sequence[Path]) -> int:
         chain = self._chain_of() if self._chain_of is not None else ()
         others: list[Path] = []
-        added = self.queue.add(paths, recursive=True, chain=chain, others=others)
+        output = self._output_of() if self._output_of is not None else None
+        added = self.queue.add(paths, recursive=True, chain=chain, others=others, output=output)
         self.refresh()
         if others:  # never left out without a word
             names = "\n".join(f"{f.name}: {not_read_reason(f)}" for f in others[:10])
@@ -256,6 +296,20 @@ class QueuePanel(QWidget):
         folder = QFileDialog.getExistingDirectory(self, "Add a folder of photos (with its sub-folders)")
         if folder:
             self.add_paths([Path(folder)])
+
+    def edit_selected_output(self) -> None:
+        """The Output dialog for the selected rows that are not done (all such rows when none is selected)."""
+        selected = set(self.selected_ids())
+        open_rows = [i for i in self.queue.items if i.status not in ("done", "running")]
+        rows = [i for i in open_rows if not selected or i.id in selected]
+        if not rows or self._edit_output is None:
+            self.error.emit("Select photos that are not done yet: their output settings can still change.")
+            return
+        current = rows[0].output_settings() or (self._output_of() if self._output_of is not None else Settings())
+        chosen = self._edit_output(current)
+        if chosen is not None:
+            self.queue.set_output([i.id for i in rows], chosen)
+            self.refresh()
 
     def remove_selected(self) -> None:
         self.queue.remove(self.selected_ids())
@@ -282,7 +336,7 @@ class QueuePanel(QWidget):
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(self._output_dir)))
 
     def _open_row(self, cell: QTableWidgetItem) -> None:
-        first = self.table.item(cell.row(), 0)
+        first = self.table.item(cell.row(), PHOTO)
         item_id = first.data(Qt.ItemDataRole.UserRole) if first is not None else None
         item = next((i for i in self.queue.items if i.id == item_id), None)
         if item is not None:
@@ -353,7 +407,7 @@ class QueuePanel(QWidget):
         self._fractions[item_id] = fraction
         row = self._row_of(item_id)
         if row >= 0:
-            self.table.setItem(row, 3, QTableWidgetItem(f"{fraction * 100:.0f} %"))
+            self.table.setItem(row, PROGRESS, QTableWidgetItem(f"{fraction * 100:.0f} %"))
         self._update_controls()
 
     def _on_failed(self, error: WorkerError) -> None:
