@@ -183,3 +183,21 @@ def test_a_typed_name_becomes_a_valid_model_id() -> None:
     assert model_id_from("///", "my-model") == "my-model"
     long = model_id_from("a" * 150, "x")
     assert len(long) == 100 and MODEL_ID.fullmatch(long)
+
+
+def test_every_picker_choice_but_the_mask_fill_has_its_before_after_thumbnail() -> None:
+    """scripts/picker_thumbnails.py made one for each plain-language choice; a new choice without one shows in
+    the picker with no picture, which this catches."""
+    from PIL import Image
+
+    from photogan.app.models import PLAIN, picker_thumbnail
+
+    for chain in PLAIN:
+        thumb = picker_thumbnail(chain)
+        if chain == ("inpaint",):
+            assert thumb is None  # it needs the user's mask: nothing to show before one is painted
+            continue
+        assert thumb is not None, chain
+        with Image.open(thumb) as im:
+            assert im.size == (194, 96)
+    assert picker_thumbnail(("no-such-model",)) is None

@@ -367,7 +367,11 @@ def test_the_model_picker_says_which_photos_each_model_is_for(window) -> None:  
     assert ("Enlarge ×4", ("upscale-x4",)) in rows and combo.currentData() == ("test-nearest-x2",)  # the user's own
     tips = {tuple(d): combo.itemData(i, Qt.ItemDataRole.ToolTipRole) for i, (_, d) in enumerate(rows) if d}
     assert "real-photo" in tips[("upscale-x4",)].lower() and "clean" in tips[("upscale-x4-fidelity",)]
-    assert tips[("upscale-x4-fidelity",)].startswith("For noise-free sources only")  # plain words first
+    fidelity = tips[("upscale-x4-fidelity",)]  # the before/after picture, then plain words before the card's
+    assert fidelity.startswith("<img src=") and "upscale-x4-fidelity.jpg" in fidelity
+    assert fidelity.index("For noise-free sources only") < fidelity.index("upscale-x4-fidelity:")
+    icon = combo.itemIcon(next(i for i, (_, d) in enumerate(rows) if d and tuple(d) == ("upscale-x4-fidelity",)))
+    assert not icon.isNull()
     chain = next(c for c in tips if len(c) > 1 and "upscale-x4" in c)
     assert "upscale-x4:" in tips[chain] and "restore:" in tips[chain]  # a chain lists each of its models
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import builtins
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from photogan.core.errors import ModelError
 from photogan.inference.model_info import ModelInfo, is_spatial
-from photogan.inference.registry import ModelRegistry, RegisteredModel
+from photogan.inference.registry import ModelRegistry, RegisteredModel, resources_dir
 from photogan.inference.session import Device, ModelSession, SessionCache
 
 #: Tasks that are a chain of models: ``repair`` finds damage, fills it, then cleans noise, grain and fading.
@@ -145,6 +146,22 @@ PLAIN: dict[tuple[str, ...], tuple[str, str, str]] = {
         "Fills what you painted with the damage brush; nothing else changes.",
     ),
 }
+
+
+def thumbnail_name(chain: Sequence[str]) -> str:
+    """The file name of a choice's before/after thumbnail (``scripts/picker_thumbnails.py`` makes them)."""
+    return "+".join(chain) + ".jpg"
+
+
+def picker_thumbnail(chain: Sequence[str]) -> Path | None:
+    """The bundled before/after thumbnail of a choice (the photo as it comes in, and the result), if it has one."""
+    try:
+        path = resources_dir() / "picker" / thumbnail_name(chain)
+    except ModelError:
+        return None
+    return path if path.is_file() else None
+
+
 #: Chains offered by the front ends when all their models are installed.
 CHAIN_PRESETS = tuple(chain for chain in PLAIN if len(chain) > 1)
 

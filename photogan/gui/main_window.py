@@ -4,6 +4,7 @@ compare, save; the batch queue, fine-tuning and generating live in tabs beside t
 
 from __future__ import annotations
 
+import html
 import logging
 import math
 import time
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, QUrl
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -22,6 +23,7 @@ from PySide6.QtGui import (
     QDesktopServices,
     QDragEnterEvent,
     QDropEvent,
+    QIcon,
     QImage,
     QKeySequence,
 )
@@ -36,6 +38,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
+    QListView,
     QMainWindow,
     QMessageBox,
     QProgressBar,
@@ -52,7 +55,7 @@ from photogan.app.batch import provenance
 from photogan.app.chain import Region, detect_damage, enhance_chain, preview_region
 from photogan.app.doctor import report
 from photogan.app.finetune import torch_available
-from photogan.app.models import ModelService, chain_choices, provider_label
+from photogan.app.models import ModelService, chain_choices, picker_thumbnail, provider_label
 from photogan.app.outputs import OutputPlanner, PlanError, chain_suffix, free_name
 from photogan.app.queue import BatchQueue, QueueItem
 from photogan.app.settings import Settings, load_settings, save_settings
@@ -423,7 +426,12 @@ class MainWindow(QMainWindow):
         bar.addSeparator()
         bar.addWidget(QLabel(" Model "))
         self.model_combo = QComboBox()
-        self.model_combo.setMinimumWidth(260)
+        self.model_combo.setMinimumWidth(300)
+        self.model_combo.setIconSize(QSize(64, 32))  # the choices' before/after thumbnails
+        picker = QListView()
+        picker.setIconSize(QSize(64, 32))
+        picker.setSpacing(1)
+        self.model_combo.setView(picker)
         self.model_combo.setToolTip("The model, or chain of models, to run")
         self.model_combo.currentIndexChanged.connect(self._chain_changed)
         bar.addWidget(self.model_combo)
@@ -578,9 +586,16 @@ class MainWindow(QMainWindow):
                 heading.setFont(font)
             self.model_combo.addItem(choice.label, choice.chain)
             index = self.model_combo.count() - 1
-            # which photos it is for, then each model's own card line
+            # which photos it is for, then each model's own card line; the before/after thumbnail beside it, larger
+            # in the tooltip
             details = "\n".join(f"{m}: {descriptions[m]}" for m in choice.chain if descriptions.get(m))
             tip = "\n\n".join(t for t in (choice.sentence, details) if t)
+            thumb = picker_thumbnail(choice.chain)
+            if thumb is not None:
+                self.model_combo.setItemIcon(index, QIcon(str(thumb)))
+                picture = f'<img src="{QUrl.fromLocalFile(str(thumb)).toString()}" width="388" height="192">'
+                text = html.escape(tip).replace("\n", "<br>")
+                tip = f"{picture}<br><i>Before (as it comes in) and after, at 100 %</i><br><br>{text}"
             if tip:
                 self.model_combo.setItemData(index, tip, Qt.ItemDataRole.ToolTipRole)
             index_of[choice.chain] = index
