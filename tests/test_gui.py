@@ -374,6 +374,10 @@ def test_the_model_picker_says_which_photos_each_model_is_for(window) -> None:  
     assert not icon.isNull()
     chain = next(c for c in tips if len(c) > 1 and "upscale-x4" in c)
     assert "upscale-x4:" in tips[chain] and "restore:" in tips[chain]  # a chain lists each of its models
+    assert window.select_chain(("restore", "colorize"))
+    details = window.model_details()  # Details: the technical card of the chosen choice
+    assert details.selected() == "colorize" and "luminance" in details.card.toPlainText().lower()
+    details.close()
 
 
 def test_window_reports_a_bad_photo_and_stays_usable(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

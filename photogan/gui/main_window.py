@@ -360,6 +360,8 @@ class MainWindow(QMainWindow):
         self.save_as_action = self._action("Save as…", self.save_as, QKeySequence.StandardKey.SaveAs)
         self.output_action = self._action("Output settings…", self.output_settings, "Ctrl+,")
         self.models_action = self._action("Manage models…", self.manage_models, "Ctrl+M")
+        self.details_action = self._action("Details", self.show_model_details)
+        self.details_action.setToolTip("The chosen model's card: what it was trained on, measured, and its limits")
         self.quit_action = self._action("Quit", self.close, QKeySequence.StandardKey.Quit)
         self.fit_action = self._action("Fit", self.viewer.fit, "Ctrl+0", "Fit the photo in the window")
         self.actual_action = self._action(
@@ -435,6 +437,7 @@ class MainWindow(QMainWindow):
         self.model_combo.setToolTip("The model, or chain of models, to run")
         self.model_combo.currentIndexChanged.connect(self._chain_changed)
         bar.addWidget(self.model_combo)
+        bar.addAction(self.details_action)
         bar.addWidget(QLabel(" Device "))
         self.device_combo = QComboBox()
         self.device_combo.addItem("Auto (GPU when available)", "auto")
@@ -1182,6 +1185,18 @@ class MainWindow(QMainWindow):
             return
         if self.finetune_panel.start_texture(self.photo_path):
             self.tabs.setCurrentWidget(self.finetune_panel)
+
+    def model_details(self) -> ModelsDialog:
+        """The Models dialog on the card of the chosen choice's defining model (a chain's last step)."""
+        dialog = ModelsDialog(self.models, self)
+        dialog.models_changed.connect(self.refresh_models)
+        chain = self.current_chain()
+        if chain:
+            dialog.select(chain[-1])
+        return dialog
+
+    def show_model_details(self) -> None:
+        self.model_details().exec()
 
     def manage_models(self) -> None:
         dialog = ModelsDialog(self.models, self)

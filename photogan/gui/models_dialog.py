@@ -87,6 +87,15 @@ class ModelsDialog(QDialog):
             self.table.selectRow(0)
         self._show_card()
 
+    def select(self, model_id: str) -> bool:
+        """Shows ``model_id``'s card (False when it is not listed)."""
+        for row in range(self.table.rowCount()):
+            cell = self.table.item(row, 0)
+            if cell is not None and cell.data(Qt.ItemDataRole.UserRole) == model_id:
+                self.table.selectRow(row)
+                return True
+        return False
+
     def selected(self) -> str | None:
         items = self.table.selectedItems()
         return items[0].data(Qt.ItemDataRole.UserRole) if items else None
