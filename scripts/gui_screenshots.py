@@ -157,6 +157,25 @@ def main() -> int:
             path = args.output / "16-model-picker.png"
             popup.grab().save(str(path))
             print(path)
+            window.model_combo.hidePopup()
+            from PySide6.QtCore import Qt
+            from PySide6.QtWidgets import QLabel
+
+            combo = window.model_combo
+            row = next(
+                i for i in range(combo.count()) if combo.itemData(i) and tuple(combo.itemData(i)) == ("upscale-x4",)
+            )
+            tip = QLabel(combo.itemData(row, Qt.ItemDataRole.ToolTipRole))  # drawn as Qt draws the tooltip
+            tip.setWindowFlags(Qt.WindowType.ToolTip)
+            tip.setWordWrap(True)
+            tip.setFixedWidth(420)
+            tip.setMargin(6)
+            tip.show()
+            for _ in range(10):
+                app.processEvents()
+            path = args.output / "17-model-picker-tooltip.png"
+            tip.grab().save(str(path))
+            print(path)
             window.close()
             Worker.stop_all()
             return 0

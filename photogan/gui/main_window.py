@@ -429,9 +429,10 @@ class MainWindow(QMainWindow):
         bar.addWidget(QLabel(" Model "))
         self.model_combo = QComboBox()
         self.model_combo.setMinimumWidth(300)
-        self.model_combo.setIconSize(QSize(64, 32))  # the choices' before/after thumbnails
+        self.model_combo.setIconSize(QSize(48, 24))  # the choices' before/after thumbnails
         picker = QListView()
-        picker.setIconSize(QSize(64, 32))
+        picker.setIconSize(QSize(48, 24))
+        picker.setMinimumWidth(400)
         picker.setSpacing(1)
         self.model_combo.setView(picker)
         self.model_combo.setToolTip("The model, or chain of models, to run")
