@@ -294,6 +294,8 @@ def test_rows_keep_their_own_output_settings_editable_until_done(
     queue.add([folder / "b.png"], chain=("other",))  # a new row, pending
     assert queue.set_output([i.id for i in queue.items], Settings(output_dir=str(web), format="webp")) == 1
     assert [i.output.get("format") for i in queue.items] == ["tiff", "jpg", None, "webp"]
+    assert queue.add([folder / "a.png"], output=reloaded.items[0].output_settings()) == []  # the same row: not twice
+    assert len(queue.add([folder / "a.png"], output=Settings(output_dir=str(web)))) == 1  # to another folder: a row
 
 
 def test_a_row_with_damaged_output_settings_is_kept_aside_not_run(tmp_path: Path) -> None:

@@ -90,8 +90,8 @@ class OutputPlanner:
         """Where ``source`` (found at ``relative`` below the folder it was given with; its name by default) goes."""
         relative = Path(source.name) if relative is None else relative
         ext = same_format_suffix(source) if self.fmt == "same" else suffix_for_format(FORMAT_CHOICES[self.fmt], source)
-        stem = self.name_suffix if suffix is None else suffix
-        return self.output_dir / relative.parent / (source.stem + stem + ext)
+        tag = self.name_suffix if suffix is None else suffix
+        return self.output_dir / relative.parent / (source.stem + tag + ext)
 
     def check(self, source: Path, target: Path) -> None:
         """Raises if ``source`` may not be written to ``target`` (any path, e.g. one the user typed).

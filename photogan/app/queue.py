@@ -108,6 +108,11 @@ def _item_from(entry: object) -> QueueItem | None:
     return QueueItem(**values)
 
 
+def _key(output: dict[str, Any]) -> str:
+    """Output settings as something to compare rows by."""
+    return json.dumps(output, sort_keys=True)
+
+
 def default_state_path() -> Path:
     return Path(platformdirs.user_state_dir("photogan")) / "queue.json"
 
@@ -240,14 +245,14 @@ class BatchQueue:
         output: Settings | None = None,
     ) -> list[QueueItem]:
         """Adds photos and the photos in folders, to run through ``chain`` and be written as ``output`` says (its
-        output fields are kept with each row); a photo already in the queue with the same chain (waiting, done or
-        failed: Retry failed runs those again) is not added twice. The files in the folders that are not photos
-        photogan reads are appended to ``others``."""
+        output fields are kept with each row); a photo already in the queue with the same chain and output settings
+        (waiting, done or failed: Retry failed runs those again) is not added twice. The files in the folders that
+        are not photos photogan reads are appended to ``others``."""
         new: list[QueueItem] = []
         chain = tuple(chain)
         kept = output.output_fields() if output is not None else {}
         with self._lock:
-            waiting = {(i.source, i.chain) for i in self._items}
+            waiting = {(i.source, i.chain, _key(i.output)) for i in self._items}
             for path in paths:
                 found = (
                     [(f, f.relative_to(path)) for f in find_images(path, recursive, others)]
@@ -256,8 +261,8 @@ class BatchQueue:
                 )
                 for source, relative in found:
                     key = str(source.resolve())
-                    if (key, chain) not in waiting:
-                        waiting.add((key, chain))
+                    if (key, chain, _key(kept)) not in waiting:
+                        waiting.add((key, chain, _key(kept)))
                         new.append(QueueItem(source=key, relative=str(relative), chain=chain, output=dict(kept)))
             self._items += new
             self._save()
