@@ -16,6 +16,7 @@ to ``--out``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 from pathlib import Path
 
@@ -71,7 +72,8 @@ def measure(model: Path, val: list[Path], calib: list[Path], out: Path) -> tuple
     name = inputs[0].name
     scale = int(fp32.get_modelmeta().custom_metadata_map.get("photogan.scale", "1"))
     prepared, quantized = out / f"{model.stem}-prepared.onnx", out / f"{model.stem}-int8.onnx"
-    quant_pre_process(str(model), str(prepared), skip_symbolic_shape=True)
+    with contextlib.chdir(out):  # onnxruntime writes its scratch files into the working folder
+        quant_pre_process(str(model), str(prepared.resolve()), skip_symbolic_shape=True)
     quantize_static(
         str(prepared),
         str(quantized),
@@ -109,6 +111,7 @@ def main() -> None:
     parser.add_argument("--calib-count", type=int, default=8)
     parser.add_argument("--out", type=Path, default=Path("build/int8"))
     args = parser.parse_args()
+    args.out = args.out.resolve()
     args.out.mkdir(parents=True, exist_ok=True)
     val, calib = list(find_images(args.val, False)), list(find_images(args.calib, False))[: args.calib_count]
     print(f"{len(val)} crops of {SIDE} px from {args.val}; calibrated on {len(calib)} photos of {args.calib}")
