@@ -70,10 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _config(args: argparse.Namespace) -> tuple[TrainConfig, Path | None]:
     """The run's configuration and the weights to start from (for --base)."""
     if args.resume:
-        saved = RunFolder(args.resume).config
-        if not saved.exists():
+        run = RunFolder(args.resume)
+        if not run.is_run:
             raise ValueError(f"{args.resume} is not a training run (no config.json)")
-        return TrainConfig.from_dict(json.loads(saved.read_text())).with_overrides(iters=args.iters), None
+        return TrainConfig.from_dict(json.loads(run.config.read_text())).with_overrides(iters=args.iters), None
     task = args.task
     if args.base and not task:
         from training.checkpoint import model_checkpoint

@@ -20,11 +20,10 @@ import numpy as np
 
 from photogan import __version__
 from photogan.app.chain import chain_budget, enhance_chain
-from photogan.app.outputs import NameClashError, OutputPlanner, PlanError, free_name
+from photogan.app.outputs import NameClashError, OutputPlanner, PlanError, check_format, free_name
 from photogan.app.sizing import SizeRequest, describe_print, resize_photo
 from photogan.core.errors import Cancelled, OutputFolderError, PhotoganError
 from photogan.core.formats import (
-    FORMAT_CHOICES,
     find_images,
     is_image_name,
     not_read_reason,
@@ -105,8 +104,7 @@ class OutputOptions:
     png_compression: int = PNG_COMPRESS_LEVEL
 
     def __post_init__(self) -> None:
-        if self.format != "same" and self.format not in FORMAT_CHOICES:
-            raise PlanError(f"unknown output format {self.format!r}: use same, {', '.join(FORMAT_CHOICES)}")
+        check_format(self.format)
         if not 1 <= self.quality <= 100:
             raise PlanError(f"quality must be between 1 and 100, got {self.quality}")
         if self.existing not in ("replace", "skip", "rename"):

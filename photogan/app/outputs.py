@@ -36,6 +36,12 @@ class NameClashError(PlanError):
     """Two photos would write one output file."""
 
 
+def check_format(fmt: str) -> None:
+    """Raises :class:`PlanError` unless ``fmt`` is ``same`` or an output format photogan writes."""
+    if fmt != "same" and fmt not in FORMAT_CHOICES:
+        raise PlanError(f"unknown output format {fmt!r}: use same, {', '.join(FORMAT_CHOICES)}")
+
+
 def chain_suffix(infos: Sequence[ModelInfo]) -> str:
     """The name suffix that says what a chain did: ``-x4``, ``-restored``, ``-repaired-colorized-x4``..."""
     tags: list[str] = []
@@ -77,8 +83,7 @@ class OutputPlanner:
     """
 
     def __init__(self, output_dir: Path, fmt: str = "same", name_suffix: str = "", inputs: Iterable[Path] = ()):
-        if fmt != "same" and fmt not in FORMAT_CHOICES:
-            raise PlanError(f"unknown output format {fmt!r}: use same, {', '.join(FORMAT_CHOICES)}")
+        check_format(fmt)
         self.output_dir, self.fmt, self.name_suffix = output_dir, fmt, name_suffix
         self._inputs = {p.resolve() for p in inputs}
         self._claimed: dict[Path, Path] = {}
