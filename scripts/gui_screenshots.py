@@ -227,7 +227,9 @@ def main() -> int:
             panel.history.load_log(args.run)
             panel.run_dir = args.run
             panel._redraw()
-            panel.status.setText(f"Replayed run {args.run.name}: {panel.history.improvement()}.")
+            verdict = panel.history.verdict
+            measured = verdict.sentence() if verdict is not None else panel.history.improvement()
+            panel.status.setText(f"Replayed run {args.run.name}: {measured}.")
             window.tabs.setCurrentWidget(panel)
             shot("5-fine-tune")
         if args.models_dialog:

@@ -107,10 +107,42 @@ def test_train_request_command_lines() -> None:
         sys.executable, "-m", "training", "--progress", "json", "--run-dir", "/runs/r", "--data", "/photos",
         "--base", "upscale-x4", "--minutes", "5", "--name", "mine",
     ]  # fmt: skip
+    scans = TrainRequest(Path("/runs/s"), data=(Path("/scans"),), base="restore", self_supervised=True).argv()
+    assert scans[-3:] == ["--base", "restore", "--self-supervised"]
     resumed = TrainRequest(Path("/runs/r"), minutes=2.5, resume=True).argv()
     assert resumed[5:] == ["--resume", "/runs/r", "--minutes", "2.5"]
     with pytest.raises(ValueError, match="folder"):
         TrainRequest(Path("/runs/r"), base="upscale-x4").argv()
+
+
+def test_a_fine_tune_that_lost_to_its_base_is_reported_so_and_not_selected() -> None:
+    from photogan.app.runs import Verdict
+
+    def history(score: float) -> TrainHistory:
+        verdict = {"base": "upscale-x4", "photos": 5, "metric": "PSNR-Y", "base_score": 24.26, "score": score}
+        h = TrainHistory()
+        for line in (
+            json.dumps({"event": "verdict", "iteration": 40, "total": 40, **verdict}),
+            json.dumps({"event": "exported", "model": "mine", "path": "/m/mine.onnx", "verdict": verdict}),
+        ):
+            event = parse_event(line)
+            assert event is not None
+            h.add(event)
+        return h
+
+    won, lost, same = history(24.68), history(24.20), history(24.27)
+    assert won.select_export and won.verdict == Verdict("upscale-x4", 5, "PSNR-Y", 24.26, 24.68)
+    assert won.outcome() == (
+        "Finished: mine is ready and selected: +0.42 dB over upscale-x4 on 5 of your photos it did not train on."
+    )
+    assert not lost.select_export and not same.select_export
+    assert "0.06 dB worse than upscale-x4" in lost.outcome() and "not selected" in lost.outcome()
+    assert "no better than upscale-x4" in same.outcome() and "keep using upscale-x4" in same.outcome()
+    damaged = TrainHistory()
+    event = parse_event(json.dumps({"event": "exported", "model": "mine", "verdict": {"base": "x"}}))
+    assert event is not None
+    damaged.add(event)
+    assert damaged.exported == "mine" and damaged.verdict is None  # shown without the comparison
 
 
 def test_training_history_from_json_lines(tmp_path: Path) -> None:
@@ -134,6 +166,7 @@ def test_training_history_from_json_lines(tmp_path: Path) -> None:
     assert history.status == "finished" and history.exported == "mine"
     assert (history.iteration, history.total) == (40, 40)  # "exported" carries no iteration
     assert history.improvement() == "best validation PSNR 31.50 dB, +3.50 dB over the unprocessed input"
+    assert history.verdict is None and history.select_export  # not a fine-tune: selected as before
     (tmp_path / "log.jsonl").write_text("\n".join(lines))
     replay = TrainHistory()
     replay.load_log(tmp_path)

@@ -493,6 +493,13 @@ def test_finetune_panel_explains_the_train_extra_without_torch(qtbot) -> None:  
     assert ready.base.findData("upscale-x4") >= 0  # it has a training checkpoint beside it
     ready.start()  # no folder chosen: told so, nothing started
     assert "folder" in ready.status.text() and not ready.running
+    # the run is sized to the time budget unless a length is typed in; noisy-scans-only training is for restore
+    assert ready.iters.value() == 0 and ready.iters.text() == "as many as the time budget holds"
+    ready.base.setCurrentIndex(ready.base.findData("restore"))
+    assert ready.noisy_only.isEnabled()
+    ready.noisy_only.setChecked(True)
+    ready.base.setCurrentIndex(ready.base.findData("upscale-x4"))
+    assert not ready.noisy_only.isEnabled() and not ready.noisy_only.isChecked()
 
 
 def test_unhandled_errors_reach_a_dialog_and_the_log(qtbot, tmp_path: Path, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
@@ -568,11 +575,15 @@ def test_finetune_panel_trains_stops_resumes_and_registers_the_model(qtbot, tmp_
     assert 0 < stopped_at < 60
     with qtbot.waitSignal(panel.model_exported, timeout=300_000) as exported:
         panel.resume()
-    assert exported.args == ["my-x2"]
+    model_id, select = exported.args
     qtbot.waitUntil(lambda: not panel.running, timeout=60_000)
     assert panel.history.iteration == 60 and panel.history.status == "finished"
     assert panel.history.g_loss and panel.history.psnr  # curves to plot
-    assert "my-x2 is ready" in panel.status.text() and "dB" in panel.status.text()
+    # the verdict against the base, on the photo held out, decides whether the new model is selected
+    verdict = panel.history.verdict
+    assert model_id == "my-x2" and verdict is not None and verdict.base == "upscale-x2" and select == verdict.better
+    assert "upscale-x2" in panel.status.text() and "dB" in panel.status.text()
+    assert ("is ready and selected" if select else "not selected") in panel.status.text()
     assert "my-x2" in [e.info.id for e in ModelService().list()]
 
 

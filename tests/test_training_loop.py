@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -603,3 +604,147 @@ def test_a_damaged_base_checkpoint_is_one_line_not_a_traceback(
     code = train_main(["--base", "tiny-base", "--data", str(photos), "--run", str(tmp_path / "b"), "--iters", "2"])
     err = capsys.readouterr().err
     assert code == 2 and "is damaged" in err and "Traceback" not in err
+
+
+def _tiny_base(tmp_path: Path, photos: Path, name: str) -> None:
+    """A tiny ×2 'bundled' model with a recipe of its own: SSIM in its loss, the real-photo degradation."""
+    config = tmp_path / f"{name}.toml"
+    config.write_text(
+        _tiny_config_file(tmp_path).read_text()
+        + "lr = 4e-4\nfidelity = { l1 = 1.0, ssim = 0.3 }\ndegradation = { clean_fraction = 0.5, p_second = 0.0 }\n"
+    )
+    argv = ["--config", str(config), "--data", str(photos), "--run", str(tmp_path / name), "--iters", "2"]
+    assert train_main([*argv, "--name", name]) == 0
+
+
+def test_a_fine_tune_keeps_its_base_recipe_and_holds_photos_out(tmp_path: Path, photos: Path) -> None:
+    """Fine-tuning the real-photo upscaler on bicubic inputs would teach it to stop cleaning: a fine-tune trains
+    with its base's own degradations and losses, at a smaller step, and holds out a tenth of the photos."""
+    from training.cli import FINETUNE, FINETUNE_LR, base_recipe
+
+    _tiny_base(tmp_path, photos, "tiny-real")
+    config, weights = base_recipe("tiny-real")
+    assert weights.name == "tiny-real.safetensors"
+    assert config.base == "tiny-real" and (config.task, config.scale, config.arch) == ("upscale", 2, "compact")
+    assert dict(config.degradation) == {"clean_fraction": 0.5, "p_second": 0.0}
+    assert (config.fidelity.l1, config.fidelity.ssim) == (1.0, 0.3)
+    assert config.lr == pytest.approx(4e-4 * FINETUNE_LR) and config.warmup == FINETUNE["warmup"] > 0
+    assert config.val_fraction == FINETUNE["val_fraction"]
+    trainer = Trainer(config.with_overrides(iters=1), [photos], tmp_path / "ft", base_weights=weights)
+    assert trainer.learning_rates(0)[0] < trainer.learning_rates(config.warmup)[0]  # warm-up: small first steps
+
+
+@pytest.mark.parametrize(("lr", "better"), [(0.0, False), (3e-3, True)])
+def test_a_fine_tune_is_judged_against_its_base_on_held_out_photos(
+    tmp_path: Path,
+    photos: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    lr: float,
+    better: bool,
+) -> None:
+    """The gain reported (JSON event, card, last line) is the fine-tune's over its base on the same held-out
+    inputs; a fine-tune that changed nothing (learning rate 0) is no better and is reported so."""
+    from photogan.app.finetune import TrainHistory, parse_event
+    from photogan.app.runs import Verdict
+    from training.dataset import TaskData
+    from training.verdict import holdout_pairs, mean_score
+
+    _tiny_base(tmp_path, photos, "tiny-base")
+    capsys.readouterr()
+    caplog.set_level(logging.INFO, logger="training")
+    run = tmp_path / "ft"
+    changes = tmp_path / "no-warmup.toml"  # a recipe's changes to the base's (benchmarks/finetune.py's way)
+    changes.write_text("warmup = 0\n")
+    argv = ["--base", "tiny-base", "--data", str(photos), "--run", str(run), "--iters", "60", "--lr", str(lr)]
+    argv += ["--config", str(changes)]
+    assert train_main([*argv, "--name", "tiny-mine", "--progress", "json"]) == 0
+    last_line = [r for r in caplog.records if r.name == "training"][-1].getMessage()
+    out = capsys.readouterr().out
+    events = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    exported = next(e for e in events if e["event"] == "exported")
+    verdict = Verdict.from_dict(exported["verdict"])
+    assert verdict.base == "tiny-base" and verdict.photos == 1 and verdict.better is better
+
+    # the same numbers from the two models' own weights on the run's held-out photos
+    config = TrainConfig.from_dict(json.loads((run / "config.json").read_text()))
+    pairs = holdout_pairs(config, TaskData(config, [photos]).val_photos, 1)
+    models = Path(os.environ["PHOTOGAN_MODELS_DIR"])
+    scores = []
+    for name in ("tiny-base", "tiny-mine"):
+        model = archs.build("compact", **generator_params(config))
+        model.load_state_dict(checkpoint.load_weights(models / f"{name}.safetensors"))
+        scores.append(mean_score(model, pairs, config))
+    assert (verdict.base_score, verdict.score) == pytest.approx(scores, abs=1e-6)
+    if not better:
+        assert verdict.gain == pytest.approx(0.0, abs=1e-6)
+
+    card = (models / "tiny-mine.md").read_text()
+    assert "Against tiny-base" in card and f"{verdict.base_score:.2f}" in card
+    assert ("does not select it" in card) is not better
+    assert last_line == f"tiny-mine: {verdict.sentence()}"  # the command's last line
+    history = TrainHistory()
+    for line in out.splitlines():
+        if (event := parse_event(line)) is not None:
+            history.add(event)
+    assert history.select_export is better
+    assert ("not selected" in history.outcome()) is not better and "tiny-base" in history.outcome()
+
+
+def test_neighbour_sub_images_are_horizontal_or_vertical_neighbours() -> None:
+    from training.losses import neighbour_pair, pick_pair
+
+    image = torch.arange(2 * 3 * 8 * 10, dtype=torch.float32).view(2, 3, 8, 10)
+    first, second, pick = neighbour_pair(image, torch.Generator().manual_seed(0))
+    assert first.shape == second.shape == (2, 3, 4, 5)
+    # positions of the picked values in the photo: the same 2×2 cell, one step apart, never diagonal
+    flat = image.flatten(2)
+    for sub in (first, second):
+        assert torch.isin(sub, flat).all()
+    y1, x1 = (first % 80) // 10, first % 10
+    y2, x2 = (second % 80) // 10, second % 10
+    assert ((y1 - y2).abs() + (x1 - x2).abs() == 1).all()
+    assert (y1 // 2 == torch.arange(4)[:, None]).all() and (x2 // 2 == torch.arange(5)[None, :]).all()
+    assert all(torch.equal(a, b) for a, b in zip(pick_pair(image, pick), (first, second), strict=True))
+
+
+def test_a_restore_model_fine_tunes_from_noisy_photos_alone(
+    tmp_path: Path, photos: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Album scans have no clean originals: `--self-supervised` learns from the noisy photos themselves and is
+    judged against its base by the neighbour PSNR on held-out scans."""
+    config = tmp_path / "restore.toml"
+    config.write_text('task = "restore"\narch_params = { channels = 8, blocks = 1 }\npatch = 32\nbatch = 2\n')
+    base = ["--config", str(config), "--data", str(photos), "--run", str(tmp_path / "base"), "--iters", "2"]
+    assert train_main([*base, "--name", "tiny-restore"]) == 0
+    capsys.readouterr()
+    argv = ["--base", "tiny-restore", "--self-supervised", "--data", str(photos), "--run", str(tmp_path / "ss")]
+    assert train_main([*argv, "--iters", "6", "--name", "tiny-scans", "--progress", "json"]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    progress = next(e for e in events if e["event"] == "progress")
+    assert {"n2n", "n2n_reg"} <= set(progress["losses"])
+    verdict = next(e for e in events if e["event"] == "exported")["verdict"]
+    assert verdict["metric"] == "neighbour PSNR" and verdict["base"] == "tiny-restore"
+    saved = json.loads((tmp_path / "ss" / "config.json").read_text())
+    assert saved["self_supervised"] is True and saved["base"] == "tiny-restore"
+    with pytest.raises(ValueError, match="for restore models"):
+        tiny("upscale", self_supervised=True)
+
+
+def test_an_anchored_fine_tune_stays_near_its_base_weights(tmp_path: Path, photos: Path) -> None:
+    """L2-SP (`anchor`): the squared distance from the base's weights is part of the loss, so the same steps
+    leave the network nearer what it learned from many photos."""
+    from training.cli import base_recipe
+
+    _tiny_base(tmp_path, photos, "tiny-anchored")
+    config, weights = base_recipe("tiny-anchored")
+    start = checkpoint.load_weights(weights)
+    distances = []
+    for k, anchor in enumerate((0.0, 10.0)):
+        changed = config.with_overrides(iters=12, warmup=0, lr=5e-3, anchor=anchor, val_every=100)
+        trainer = Trainer(changed, [photos], tmp_path / f"run{k}", base_weights=weights)
+        trainer.run()
+        distances.append(sum(float(((p - start[n]) ** 2).sum()) for n, p in trainer.g.named_parameters()))
+    assert 0 < distances[1] < 0.5 * distances[0], distances
+    with pytest.raises(ValueError, match="needs a base model"):
+        Trainer(tiny("restore", anchor=0.1), [photos], tmp_path / "no-base")

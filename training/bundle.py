@@ -214,14 +214,16 @@ def measured_context(model: torch.nn.Module, scale: int, tolerance: float = 0.5 
 def load_run(run_dir: Path) -> tuple[TrainConfig, torch.nn.Module]:
     """A run's configuration and its generator's EMA weights: the best-scoring ones of a fidelity run, the last
     ones of an adversarial or colorize run (validation PSNR cannot see what the adversarial phase adds, nor
-    colour: it would pick the checkpoint closest to the start, or to gray)."""
+    colour: it would pick the checkpoint closest to the start, or to gray) and of a fine-tune (judged against its
+    base on the photos the best one would be picked on)."""
     files = RunFolder(run_dir)
     config = TrainConfig.from_dict(json.loads(files.config.read_text()))
     model = archs.build(config.arch, **generator_params(config))
     adversarial = config.gan_start is not None or config.task == "generate"
     # nor is a colorizer's: the best-PSNR checkpoint is the most timid one (the nearest to gray)
     own_objective = config.task == "colorize"  # (a detector's best checkpoint is its best F1)
-    use_last = adversarial or own_objective or not files.best.exists()
+    # a fine-tune's best checkpoint was picked on the held-out photos its verdict is measured on
+    use_last = adversarial or own_objective or bool(config.base) or not files.best.exists()
     weights = files.last if use_last else files.best
     model.load_state_dict(checkpoint.load_weights(weights))
     return config, model.eval()

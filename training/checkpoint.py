@@ -75,6 +75,20 @@ def load(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         raise ValueError(f"the checkpoint {path} is damaged: {exc}") from exc
 
 
+def recipe(path: Path) -> dict[str, Any]:
+    """The training configuration saved in a model's ``.safetensors`` (``{}`` when it carries none: an imported
+    model, or weights saved by something else). Reads only the header."""
+    try:
+        with safe_open(str(path), "pt") as f:
+            header = f.metadata() or {}
+    except OSError as exc:
+        raise ValueError(f"the checkpoint {path} cannot be read: {exc}") from exc
+    except Exception as exc:  # safetensors' own SafetensorError on damaged files
+        raise ValueError(f"the checkpoint {path} is damaged: {exc}") from exc
+    config = json.loads(header.get("meta", "{}")).get("config", {})
+    return dict(config) if isinstance(config, dict) else {}
+
+
 def load_weights(path: Path) -> dict[str, torch.Tensor]:
     """Generator weights from a model's ``.safetensors`` (a plain state dict, or the EMA part of a checkpoint)."""
     tensors, _ = load(path)

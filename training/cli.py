@@ -20,10 +20,11 @@ import json
 import logging
 import signal
 import sys
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from photogan.app.runs import Event, RunFolder, new_run_dir
+from photogan.app.runs import Event, RunFolder, Verdict, new_run_dir
 from training.config import TASKS, TrainConfig, read_config_file
 
 log = logging.getLogger("training")
@@ -61,10 +62,52 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float)
     p.add_argument("--gan-start", type=int, help="iteration at which adversarial training starts")
     p.add_argument("--seed", type=int)
+    p.add_argument(
+        "--self-supervised",
+        action="store_true",
+        help="restore: learn from noisy photos alone, e.g. scans with no clean originals (Neighbor2Neighbor)",
+    )
     p.add_argument("--fp16", action="store_true", help="also export a float16 copy for GPUs")
     p.add_argument("--progress", choices=("text", "json"), default="text", help="json: JSON lines on stdout")
     p.add_argument("--dry-run", action="store_true", help="one iteration and a validation, nothing saved")
     return p
+
+
+#: What a fine-tune changes in its base model's recipe. The rest (degradations, losses, patch, batch) is the base's
+#: own, read from its checkpoint, so the model keeps doing what it was made for on the user's photos; a ``--config``
+#: file and the flags change it further. A tenth of the photos (up to 8) are held out whole, for the verdict
+#: against the base. Chosen with ``benchmarks/finetune.py`` (its table is in the README).
+FINETUNE: dict[str, Any] = {"iters": 2000, "warmup": 100, "val_fraction": 0.1, "val_max": 8, "val_every": 250}
+#: A fine-tune's learning rate, as a fraction of the base recipe's.
+FINETUNE_LR = 0.5
+
+
+def base_recipe(model_id: str) -> tuple[TrainConfig, Path]:
+    """The recipe a fine-tune of ``model_id`` starts from (its own training configuration with :data:`FINETUNE`
+    applied) and the weights it starts from.
+
+    Raises:
+        ValueError: The model is unknown or has no training checkpoint.
+    """
+    from training.checkpoint import model_checkpoint, recipe
+
+    info, weights = model_checkpoint(model_id, "fine-tune from")
+    saved = recipe(weights)
+    known = {f.name for f in fields(TrainConfig)}
+    if unknown := sorted(set(saved) - known):
+        log.warning("%s: ignoring recipe keys this photogan does not know: %s", info.id, ", ".join(unknown))
+    base = TrainConfig.from_dict({k: v for k, v in saved.items() if k in known}) if saved else TrainConfig()
+    adversarial = base.gan_start is not None  # a GAN-trained base stays one (a fresh critic, from the start)
+    return base.with_overrides(
+        **FINETUNE,
+        task=info.task,
+        scale=info.scale,
+        arch=info.arch,
+        arch_params=dict(info.arch_params),  # with the decoding settings chosen at bundling
+        lr=base.lr * FINETUNE_LR,
+        gan_start=0 if adversarial else None,
+        base=info.id,
+    ), weights
 
 
 def _config(args: argparse.Namespace) -> tuple[TrainConfig, Path | None]:
@@ -74,39 +117,32 @@ def _config(args: argparse.Namespace) -> tuple[TrainConfig, Path | None]:
         if not run.is_run:
             raise ValueError(f"{args.resume} is not a training run (no config.json)")
         return TrainConfig.from_dict(json.loads(run.config.read_text())).with_overrides(iters=args.iters), None
-    task = args.task
-    if args.base and not task:
-        from training.checkpoint import model_checkpoint
-
-        task = model_checkpoint(args.base, "fine-tune from")[0].task
-    if args.config:
+    weights = None
+    if args.base:
+        config, weights = base_recipe(args.base)
+        if args.task and args.task != config.task:
+            raise ValueError(f"{config.base} is a {config.task} model, not {args.task}")
+        if args.scale and args.scale != config.scale:
+            raise ValueError(f"{config.base} upscales ×{config.scale}, not ×{args.scale}")
+        if args.config:  # a recipe's changes to the base's (benchmarks/finetune.py tries them so)
+            config = config.with_overrides(**read_config_file(args.config))
+    elif args.config:
         config = TrainConfig.from_file(args.config)
-    elif task in TASK_RECIPES:  # a task whose defaults are a measured recipe of their own
-        config = TrainConfig.from_file(CONFIGS / TASK_RECIPES[task])
+    elif args.task in TASK_RECIPES:  # a task whose defaults are a measured recipe of their own
+        config = TrainConfig.from_file(CONFIGS / TASK_RECIPES[args.task])
     else:
         config = TrainConfig()
     overrides: dict[str, Any] = {
-        "task": args.task,
-        "scale": args.scale,
         "iters": args.iters,
         "batch": args.batch,
         "patch": args.patch,
         "lr": args.lr,
         "gan_start": args.gan_start,
         "seed": args.seed,
+        "self_supervised": args.self_supervised or None,
     }
-    weights = None
-    if args.base:
-        from training.checkpoint import model_checkpoint
-
-        info, weights = model_checkpoint(args.base, "fine-tune from")
-        if args.task and args.task != info.task:
-            raise ValueError(f"{info.id} is a {info.task} model, not {args.task}")
-        params = dict(info.arch_params)
-        overrides.update(task=info.task, scale=info.scale, arch=info.arch, arch_params=params)
-        overrides["lr"] = args.lr or config.lr * 0.25  # fine-tuning: a smaller step
-        if args.minutes is None:  # with a time budget the budget sizes the run (see main)
-            overrides["iters"] = args.iters or 2000
+    if not args.base:
+        overrides.update(task=args.task, scale=args.scale)
     return config.with_overrides(**overrides), weights
 
 
@@ -122,24 +158,86 @@ def _data_folders(run_dir: Path, given: list[Path] | None) -> list[Path]:
     return [Path(p) for p in json.loads(record.read_text())]
 
 
-def export_run(run_dir: Path, name: str, metrics: dict[str, float], fp16: bool = False) -> Path:
-    """Exports the run's best EMA weights as ``name`` into the user models folder (with its checkpoint)."""
+def export_run(
+    run_dir: Path,
+    name: str,
+    metrics: dict[str, float],
+    fp16: bool = False,
+    verdict: Verdict | None = None,
+    photos: int = 0,
+) -> Path:
+    """Exports the run's EMA weights (see ``training.bundle.load_run``) as ``name`` into the user models folder,
+    with its checkpoint and a card (``NAME.md``: what it was trained on, and a fine-tune's verdict)."""
     from photogan.inference.registry import user_models_dir
     from training.bundle import export_model, load_run
 
     config, model = load_run(run_dir)
-    return export_model(
+    folders = ", ".join(json.loads(RunFolder(run_dir).data.read_text())) if RunFolder(run_dir).data.exists() else ""
+    measured: dict[str, Any] = {"validation": {k: round(v, 4) for k, v in metrics.items()}}
+    if verdict is not None:
+        measured["against_base"] = verdict.to_dict()
+    origin = f"fine-tuned from {config.base}" if config.base else "trained with photogan"
+    target = export_model(
         model,
         config,
         user_models_dir(),
         name,
         name=name,
-        description=f"{config.task} model trained with photogan ({config.iters} iterations)",
-        training_data=f"the user's photos ({run_dir})",
+        description=f"{config.task} model {origin} ({config.iters} iterations)"
+        + (f"; {verdict.sentence()}" if verdict else ""),
+        training_data=f"the user's photos: {folders or run_dir}",
         licence="trained by the user on their own photos",
-        metrics={"validation": {k: round(v, 4) for k, v in metrics.items()}},
+        metrics=measured,
         fp16=fp16,
     )
+    target.with_suffix(".md").write_text(model_card(name, config, folders, photos, run_dir, verdict), "utf-8")
+    return target
+
+
+def model_card(
+    name: str, config: TrainConfig, folders: str, photos: int, run_dir: Path, verdict: Verdict | None
+) -> str:
+    """The card of a model the user trained: what it was made from and how it compares with its base."""
+    task = f"upscale ×{config.scale}" if config.task == "upscale" else config.task
+    lines = [
+        f"# {name} — {'fine-tuned from ' + config.base if config.base else 'trained'} on your photos",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| task | {task} (`{config.arch}` network) |",
+    ]
+    if config.base:
+        lines.append(f"| started from | `{config.base}`, with its own degradations and losses |")
+    lines += [
+        f"| trained on | {photos} photos from {folders or 'the run’s folders'}"
+        + (f", {verdict.photos} more held out whole for the comparison |" if verdict else " |"),
+        f"| recipe | {config.iters} iterations, batch {config.batch} of {config.patch} px crops, learning rate "
+        f"{config.lr:g} (warm-up {config.warmup}, cosine), EMA {config.ema_decay:g}; exported from the last EMA "
+        "weights |",
+        f"| run folder | `{run_dir}` (`photogan train --resume` continues it) |",
+        "| licence | trained by the user on their own photos |",
+    ]
+    if verdict is not None:
+        lines += [
+            "",
+            f"## Against {verdict.base}",
+            "",
+            f"**{verdict.sentence()[0].upper() + verdict.sentence()[1:]}.** Each held-out photo (whole, its centre up "
+            f"to 1024 px) was degraded twice as in training, with fixed seeds, and given to both models.",
+            "",
+            f"| model | {verdict.metric} dB, mean over {verdict.photos} photo{'s' if verdict.photos != 1 else ''} |",
+            "|---|---|",
+            f"| `{verdict.base}` (the base) | {verdict.base_score:.2f} |",
+            f"| `{name}` | {verdict.score:.2f} ({verdict.gain:+.2f}) |",
+        ]
+        if not verdict.better:
+            lines += [
+                "",
+                f"The fine-tune did not beat `{verdict.base}`, so photogan does not select it. It stays in your "
+                "models: compare the two on your own photos in the viewer, or delete it from the Models dialog.",
+            ]
+    lines += ["", "## Use", "", f"    photogan enhance --model {name} PHOTO", ""]
+    return "\n".join(lines)
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -148,6 +246,7 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from training.trainer import Trainer, configure_logging
+    from training.verdict import judge
 
     configure_logging()
     # a stop asked for while the data loads is honoured after the first iteration (with a checkpoint)
@@ -176,10 +275,25 @@ def main(argv: list[str] | None = None) -> int:
     log.info(
         "%s at iteration %d of %d (run folder %s)", outcome.status, outcome.iteration, trainer.config.iters, run_dir
     )
+    verdict = None
+    if outcome.status.exports and trainer.rank == 0:
+        verdict = judge(trainer.config, trainer.data, trainer.ema.model)
+        if verdict is not None:
+            trainer.emit(Event.VERDICT, **verdict.to_dict())
     if outcome.status.exports and args.name and trainer.rank == 0:
-        target = export_run(run_dir, args.name, outcome.metrics, fp16=args.fp16)
-        record = {"event": str(Event.EXPORTED), "model": args.name, "path": str(target), "metrics": outcome.metrics}
+        photos = len(trainer.data.train_photos)
+        target = export_run(run_dir, args.name, outcome.metrics, args.fp16, verdict, photos)
+        record: dict[str, Any] = {
+            "event": str(Event.EXPORTED),
+            "model": args.name,
+            "path": str(target),
+            "metrics": outcome.metrics,
+        }
+        if verdict is not None:
+            record["verdict"] = verdict.to_dict()
         if args.progress == "json":
             print(json.dumps(record), flush=True)
         log.info("exported %s to %s", args.name, target)
+    if verdict is not None:  # the last line: the only question a fine-tune's user has
+        log.info("%s: %s", args.name or "the fine-tune", verdict.sentence())
     return EXIT_OK

@@ -70,6 +70,17 @@ class TrainConfig:
     # photos are reduced (Lanczos) to this longer side when loaded, 0 keeps them as they are: colorize learns
     # objects at the size photogan shows them to it (its working resolution)
     max_side: int = 0
+    # a fine-tune: the model id it starts from (its recipe is the base's own, see training.cli), so the run can
+    # report itself against that model on held-out photos and be exported from its last weights
+    base: str = ""
+    # restore only: learn from noisy photos alone (scans with no clean originals), Neighbor2Neighbor's
+    # self-supervised loss; no degradation is drawn, the photos are both input and target
+    self_supervised: bool = False
+    # a fine-tune: weight of the squared distance of the weights from the base's (L2-SP, Li et al. 2018), which
+    # holds the network near what it learned from many photos while it learns the user's few
+    anchor: float = 0.0
+    # iterations of linear learning-rate warm-up (a fine-tune's fresh Adam moments would otherwise take full steps)
+    warmup: int = 0
     seed: int = 0
     amp: bool = True
     channels_last: bool = True
@@ -85,6 +96,10 @@ class TrainConfig:
             raise ValueError("patch must be a multiple of 2×scale; batch and iters must be positive")
         if self.augment not in AUGMENTATIONS:
             raise ValueError(f"unknown augment {self.augment!r}: use one of {', '.join(AUGMENTATIONS)}")
+        if self.self_supervised and self.task != "restore":
+            raise ValueError(f"self-supervised training is for restore models, not {self.task}")
+        if self.warmup < 0:
+            raise ValueError(f"warmup must be 0 or more iterations, got {self.warmup}")
         if self.max_side and self.max_side < self.patch:
             raise ValueError(f"max_side ({self.max_side}) must be 0 or at least the patch ({self.patch})")
         if not 1.0 <= self.crop_scale[0] <= self.crop_scale[1]:

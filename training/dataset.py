@@ -30,6 +30,7 @@ from training.degradations import (
     UpscaleDegradation,
     grayscale,
 )
+from training.losses import neighbour_pair
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,25 @@ def task_degradation(config: TrainConfig, evaluation: bool = False) -> Degrade |
     return None
 
 
-def _to_tensor(batch: np.ndarray) -> torch.Tensor:
+def neighbour_pairs(
+    photos: list[np.ndarray], step: int, side: int = VAL_SIDE
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Validation pairs of a self-supervised run, from noisy photos alone: the two neighbour sub-images of each
+    photo's centre (up to ``side`` px, sides a multiple of ``step``), chosen with a fixed seed. The network's
+    output on the first scored against the second is its "neighbour PSNR": no clean photo is needed, and with
+    noise independent between neighbours it ranks models as their PSNR against the clean photo would."""
+    generator = torch.Generator().manual_seed(12345)
+    pairs = []
+    for photo in photos:
+        h, w = (min(s, side) // step * step for s in photo.shape[:2])
+        y, x = (photo.shape[0] - h) // 2, (photo.shape[1] - w) // 2
+        noisy = to_tensor(photo[None, y : y + h, x : x + w].astype(np.float32) / 255.0)
+        first, second, _ = neighbour_pair(noisy, generator)
+        pairs.append((first, second))
+    return pairs
+
+
+def to_tensor(batch: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).contiguous()
 
 
@@ -175,8 +194,9 @@ class TaskData:
         self.train_photos = [photos[i] for i in order[count:]]
         sizes = np.array([p.shape[0] * p.shape[1] for p in self.train_photos], dtype=np.float64)
         self.weights = sizes / sizes.sum()  # large photos hold more distinct crops
-        self.degrade = task_degradation(config)
-        self.val_degrade = task_degradation(config, evaluation=True)
+        # a self-supervised restore run: the noisy photos are the inputs and the targets (see losses.neighbour_loss)
+        self.degrade = None if config.self_supervised else task_degradation(config)
+        self.val_degrade = None if config.self_supervised else task_degradation(config, evaluation=True)
         self.rng = np.random.default_rng(config.seed + 1)
         log.info("%d training photos, %d validation photos", len(self.train_photos), len(self.val_photos))
 
@@ -209,13 +229,15 @@ class TaskData:
         picks = self.rng.choice(len(self.train_photos), size=size, p=self.weights)
         targets = [self._crop(self.train_photos[k]) for k in picks]
         if self.degrade is None:
-            return None, _to_tensor(np.stack(targets))
+            return None, to_tensor(np.stack(targets))
         inputs = [self.degrade(t, self.rng) for t in targets]
-        return _to_tensor(np.stack(inputs)), _to_tensor(np.stack(targets))
+        return to_tensor(np.stack(inputs)), to_tensor(np.stack(targets))
 
     def validation_pairs(self, multiple: int = 4) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """Fixed (input, target) pairs: a centre crop of each validation photo (sides a multiple of ``multiple``
         input pixels, what the generator takes), degraded with a fixed seed."""
+        if self.config.self_supervised:
+            return neighbour_pairs(self.val_photos, 2 * max(4, multiple))
         if self.val_degrade is None:
             return []
         rng = np.random.default_rng(12345)
@@ -225,5 +247,5 @@ class TaskData:
             h, w = (min(s, VAL_SIDE) // step * step for s in photo.shape[:2])
             y, x = (photo.shape[0] - h) // 2, (photo.shape[1] - w) // 2
             target = photo[y : y + h, x : x + w].astype(np.float32) / 255.0
-            pairs.append((_to_tensor(self.val_degrade(target, rng)[None]), _to_tensor(target[None])))
+            pairs.append((to_tensor(self.val_degrade(target, rng)[None]), to_tensor(target[None])))
         return pairs

@@ -134,3 +134,43 @@ class GanLoss:
         logits = discriminator(mixed) if condition is None else discriminator(mixed, condition)
         (grad,) = torch.autograd.grad(logits.sum(), mixed, create_graph=True)
         return self.gp_weight * ((grad.flatten(1).norm(dim=1) - 1.0) ** 2).mean()
+
+
+def neighbour_pair(
+    noisy: torch.Tensor, generator: torch.Generator | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Two half-size sub-images of N×C×H×W photos (H, W even) for Neighbor2Neighbor (Huang et al., CVPR 2021): in
+    every 2×2 cell one pixel goes to the first and one of its horizontal or vertical neighbours to the second,
+    chosen at random per cell. Returns both and the choice (N×1×H/2×W/2 of cell positions 0-3 and their partners,
+    packed as ``first * 4 + second``), so the same pick can be applied to the network's output of the whole photo.
+    """
+    n, _, h, w = noisy.shape
+    first = torch.randint(0, 4, (n, 1, h // 2, w // 2), generator=generator).to(noisy.device)
+    flip = torch.randint(1, 3, (n, 1, h // 2, w // 2), generator=generator).to(noisy.device)  # 1: across, 2: up/down
+    second = first ^ flip  # positions dy*2+dx: xor 1 flips dx, xor 2 flips dy (never the diagonal)
+    pick = first * 4 + second
+    return *pick_pair(noisy, pick), pick
+
+
+def pick_pair(image: torch.Tensor, pick: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two sub-images :func:`neighbour_pair` chose, taken from ``image``."""
+    n, c, h, w = image.shape
+    cells = F.pixel_unshuffle(image, 2).view(n, c, 4, h // 2, w // 2)  # channel c*4 + dy*2 + dx
+    first, second = (p.expand(n, c, h // 2, w // 2)[:, :, None] for p in (pick // 4, pick % 4))
+    return cells.gather(2, first)[:, :, 0], cells.gather(2, second)[:, :, 0]
+
+
+def neighbour_loss(
+    model: nn.Module, noisy: torch.Tensor, gamma: float = 2.0, generator: torch.Generator | None = None
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """Neighbor2Neighbor's self-supervised loss, from noisy photos only: the network's output on one sub-image
+    should match the other (noise independent between neighbouring pixels averages out of the L2 loss), plus
+    ``gamma`` times the regularizer that makes it agree with its own output on the whole photo."""
+    first, second, pick = neighbour_pair(noisy, generator)
+    out = model(first)
+    with torch.no_grad():
+        whole_first, whole_second = pick_pair(model(noisy), pick)
+    reconstruction = F.mse_loss(out, second)
+    regularizer = F.mse_loss(out - second, whole_first - whole_second)
+    total = reconstruction + gamma * regularizer
+    return total, {"n2n": float(reconstruction.detach()), "n2n_reg": float(regularizer.detach())}

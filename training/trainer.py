@@ -43,7 +43,7 @@ from training.evaluation import (
     save_pair_grid,
     save_sample_grid,
 )
-from training.losses import FidelityLoss, GanLoss
+from training.losses import FidelityLoss, GanLoss, neighbour_loss
 
 log = logging.getLogger("training")
 
@@ -132,6 +132,14 @@ class Trainer:
                     f"{base_weights} does not fit a {config.arch} network: {str(exc).splitlines()[0]}"
                 ) from exc
             log.info("starting from %s", base_weights)
+        # L2-SP: the base's weights, which a fine-tune is held near (see TrainConfig.anchor)
+        self.anchor: list[tuple[nn.Parameter, torch.Tensor]] = []
+        if config.anchor and not config.base:
+            raise ValueError("anchor (L2-SP) holds a fine-tune near its base: it needs a base model (--base)")
+        if config.anchor:
+            start = base_weights or checkpoint.model_checkpoint(config.base, "hold the fine-tune near")[1]
+            values = checkpoint.load_weights(start)
+            self.anchor = [(p, values[n].to(self.device)) for n, p in self.g.named_parameters() if n in values]
         self.d: nn.Module | None = None
         if config.adversarial:
             self.d = archs.build(config.discriminator, **discriminator_params(config)).to(self.device)
@@ -194,7 +202,8 @@ class Trainer:
         return start is not None and iteration >= start
 
     def learning_rates(self, iteration: int) -> tuple[float, float]:
-        """(G, D) learning rates: cosine decay over the pixel phase, then over the adversarial phase."""
+        """(G, D) learning rates: cosine decay over the pixel phase (after ``warmup`` iterations of linear warm-up),
+        then over the adversarial phase."""
         c = self.config
         if self.in_gan_phase(iteration):
             start = c.gan_start or 0
@@ -203,7 +212,10 @@ class Trainer:
             return max(lr, c.gan_lr * 0.01), c.gan_lr
         end = c.gan_start if c.gan_start is not None else c.iters
         t = iteration / max(1, end)
-        return max(c.lr * (0.5 + 0.5 * math.cos(math.pi * t)), c.lr * 0.01), c.gan_lr
+        lr = max(c.lr * (0.5 + 0.5 * math.cos(math.pi * t)), c.lr * 0.01)
+        if iteration < c.warmup:
+            lr *= (iteration + 1) / (c.warmup + 1)
+        return lr, c.gan_lr
 
     # -- one iteration --------------------------------------------------------------------------------------
 
@@ -234,6 +246,8 @@ class Trainer:
             if inputs is not None:
                 inputs = inputs.contiguous(memory_format=torch.channels_last)
         losses: dict[str, float] = {}
+        if c.self_supervised:  # noisy photos only: one sub-image predicts its neighbour (Neighbor2Neighbor)
+            return self._self_supervised_step(targets)
         if c.task == "generate":
             if self.field is not None:
                 cells = c.patch // self.field.factor
@@ -257,6 +271,17 @@ class Trainer:
         self.iteration += 1
         return losses
 
+    def _self_supervised_step(self, noisy: torch.Tensor) -> dict[str, float]:
+        with self._autocast():
+            total, losses = neighbour_loss(self.g_train, noisy)
+        self.opt_g.zero_grad(set_to_none=True)
+        self.scaler.scale(total).backward()
+        self.scaler.step(self.opt_g)
+        self.scaler.update()
+        self.ema.update(self.g, self.iteration)
+        self.iteration += 1
+        return {**losses, "g": float(total.detach())}
+
     def _generator_step(
         self, fake: torch.Tensor, targets: torch.Tensor, inputs: torch.Tensor | None, gan: bool
     ) -> dict[str, float]:
@@ -276,6 +301,10 @@ class Trainer:
                     term = model_loss(targets)
                     total = total + term
                     losses["bins" if c.task == "colorize" else c.task] = float(term.detach())
+            if self.anchor:
+                distance = torch.stack([((p - p0) ** 2).sum() for p, p0 in self.anchor]).sum()
+                total = total + c.anchor * distance
+                losses["anchor"] = float(distance.detach())
             if gan:
                 assert self.d is not None  # D is frozen here: the unwrapped module (no DDP reduction) suffices
                 if c.feature_matching and c.task != "generate":
@@ -410,7 +439,7 @@ class Trainer:
 
     # -- the loop -------------------------------------------------------------------------------------------
 
-    def _emit(self, event: Event, **values: Any) -> None:
+    def emit(self, event: Event, **values: Any) -> None:
         if self.rank:
             return
         record = {"event": str(event), "iteration": self.iteration, "total": self.config.iters, **values}
@@ -443,7 +472,7 @@ class Trainer:
         if self.rank == 0:
             self.files.config.write_text(self.config.to_json())
             log.info("%.2f iterations/s: the schedule is sized to the time budget, %d iterations", it_per_s, iters)
-        self._emit(Event.SCHEDULE, it_per_s=it_per_s)
+        self.emit(Event.SCHEDULE, it_per_s=it_per_s)
         return iters
 
     def run(self, minutes: float | None = None, dry_run: bool = False, fit_to_budget: bool = False) -> Outcome:
@@ -465,6 +494,8 @@ class Trainer:
         handlers = {}
         if self.rank == 0 and threading_main():
             handlers = {sig: signal.signal(sig, self.request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        if self.config.base and self.iteration == 0 and not dry_run:
+            self._validate_and_track()  # a fine-tune's curve starts at its base's score: the level to beat
         window = _Means()  # losses since the last progress line
         epoch_means = _Means()  # losses since the last epoch line
         started, metrics, status = time.monotonic(), {}, RunStatus.FINISHED
@@ -479,7 +510,7 @@ class Trainer:
                 if self.iteration % self.config.log_every == 0 or last or dry_run:
                     speed = window.count / max(time.monotonic() - started, 1e-9)
                     lr = self.opt_g.param_groups[0]["lr"]
-                    self._emit(Event.PROGRESS, losses=window.means(), it_per_s=speed, lr=lr)
+                    self.emit(Event.PROGRESS, losses=window.means(), it_per_s=speed, lr=lr)
                     window, started = _Means(), time.monotonic()
                 if self.iteration % epoch == 0 or last:
                     means = epoch_means.means()
@@ -513,7 +544,7 @@ class Trainer:
             self.save()
         if not metrics and self.rank == 0:
             metrics = self.validate()
-        self._emit(Event.DONE, status=status, metrics=metrics, best=self.best)
+        self.emit(Event.DONE, status=status, metrics=metrics, best=self.best)
         return Outcome(status, self.iteration, self.best, metrics)
 
     def _validate_and_track(self) -> dict[str, float]:
@@ -528,7 +559,7 @@ class Trainer:
                 checkpoint.module_tensors("ema", self.ema.model),
                 {"iteration": self.iteration, "metrics": metrics},
             )
-        self._emit(Event.VALIDATION, metrics=metrics, sample=str(self.files.samples))
+        self.emit(Event.VALIDATION, metrics=metrics, sample=str(self.files.samples))
         log.info("iteration %d: %s", self.iteration, "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
         return metrics
 

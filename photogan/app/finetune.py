@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from photogan.app.runs import Event, RunFolder
+from photogan.app.runs import Event, RunFolder, Verdict
 
 TRAIN_EXTRA_HINT = (
     "Fine-tuning needs PyTorch, which is not installed. Add it with:\n"
@@ -40,6 +40,7 @@ class TrainRequest:
         iters: Total iterations of the run (None: the training module's default).
         name: Model id to export and register when the run finishes.
         resume: Continue ``run_dir`` instead of starting it.
+        self_supervised: A restore fine-tune from noisy photos alone (scans with no clean originals).
     """
 
     run_dir: Path
@@ -51,6 +52,7 @@ class TrainRequest:
     iters: int | None = None
     name: str | None = None
     resume: bool = False
+    self_supervised: bool = False
 
     def argv(self) -> list[str]:
         """The command line of the subprocess (JSON progress on stdout)."""
@@ -69,6 +71,8 @@ class TrainRequest:
                 args += ["--task", self.task]
                 if self.scale:
                     args += ["--scale", str(self.scale)]
+            if self.self_supervised:
+                args.append("--self-supervised")
         if self.minutes is not None:
             args += ["--minutes", f"{self.minutes:g}"]
         if self.iters is not None:
@@ -116,6 +120,7 @@ class TrainHistory:
     sample: Path | None = None
     status: str | None = None
     exported: str | None = None
+    verdict: Verdict | None = None  # a fine-tune against its base, on held-out photos
 
     def add(self, event: TrainEvent) -> None:
         if "iteration" in event.data:  # "exported" carries no iteration
@@ -137,8 +142,12 @@ class TrainHistory:
                 self.sample = Path(event.data["sample"])
         elif event.kind == Event.DONE:
             self.status = str(event.data.get("status"))
+        elif event.kind == Event.VERDICT:
+            self.verdict = _verdict(event.data)
         elif event.kind == Event.EXPORTED:
             self.exported = str(event.data.get("model"))
+            if isinstance(event.data.get("verdict"), dict):
+                self.verdict = _verdict(event.data["verdict"])
 
     def load_log(self, run_dir: Path) -> None:
         """Replays a run's ``log.jsonl`` (to show the curves of a run being resumed)."""
@@ -154,6 +163,25 @@ class TrainHistory:
             return None
         return (self.total - self.iteration) / self.it_per_s
 
+    @property
+    def select_export(self) -> bool:
+        """Whether the exported model should become the selected one: not a fine-tune that lost to its base (the
+        user can still pick it)."""
+        return self.exported is not None and (self.verdict is None or self.verdict.better)
+
+    def outcome(self) -> str:
+        """What a finished run produced, in plain words."""
+        if self.exported is None:
+            return f"Finished ({self.improvement()})."
+        if self.verdict is None:
+            return f"Finished: {self.exported} is ready in the model list. Measured: {self.improvement()}."
+        if self.verdict.better:
+            return f"Finished: {self.exported} is ready and selected: {self.verdict.sentence()}."
+        return (
+            f"Finished, but {self.exported} is {self.verdict.sentence()}. It is in the model list, not selected; "
+            "compare the two on your photos before you use it."
+        )
+
     def improvement(self) -> str:
         """The measured improvement in plain words ("31.20 dB, +2.10 dB over the input photos")."""
         if not self.psnr:
@@ -162,3 +190,10 @@ class TrainHistory:
         if self.input_psnr is None:
             return f"best validation PSNR {best:.2f} dB"
         return f"best validation PSNR {best:.2f} dB, {best - self.input_psnr:+.2f} dB over the unprocessed input"
+
+
+def _verdict(data: dict[str, Any]) -> Verdict | None:
+    try:
+        return Verdict.from_dict(data)
+    except ValueError:  # a damaged line: the run's outcome is still shown, without the comparison
+        return None

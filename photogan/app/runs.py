@@ -8,9 +8,10 @@ fine-tune panel, ``photogan train``). Torch-free, so both sides share it without
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -22,7 +23,8 @@ class Event(StrEnum):
     PROGRESS = "progress"  # losses, it_per_s, lr
     VALIDATION = "validation"  # metrics, sample (the grid's path)
     DONE = "done"  # status (a RunStatus), metrics, best
-    EXPORTED = "exported"  # model, path, metrics; printed by the command line after the run, never logged
+    VERDICT = "verdict"  # a fine-tune against its base on held-out photos: a Verdict's fields
+    EXPORTED = "exported"  # model, path, metrics, verdict (a fine-tune's); printed by the command line after the run
 
 
 class RunStatus(StrEnum):
@@ -92,3 +94,66 @@ class RunFolder:
     @property
     def can_resume(self) -> bool:
         return self.last.is_file()
+
+
+#: A fine-tune is better than its base only by at least this much (dB): less is within the rounding and the draw
+#: of the held-out photos' degradations.
+BETTER_BY = 0.02
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A fine-tuned model against the model it started from, on the user's photos it never trained on.
+
+    Attributes:
+        base: The base model's id.
+        photos: How many held-out photos (whole, each degraded as in training with fixed seeds).
+        metric: What was measured ("PSNR-Y", or "PSNR" on RGB for a colorizer).
+        base_score: The base model's mean score in dB.
+        score: The fine-tuned model's.
+    """
+
+    base: str
+    photos: int
+    metric: str
+    base_score: float
+    score: float
+
+    @property
+    def gain(self) -> float:
+        return self.score - self.base_score
+
+    @property
+    def better(self) -> bool:
+        """Whether the fine-tune is measurably better than its base (by :data:`BETTER_BY`)."""
+        return self.gain >= BETTER_BY
+
+    def sentence(self) -> str:
+        """The verdict in plain words: "+0.42 dB over upscale-x4 on 5 of your photos"."""
+        where = f"on {self.photos} of your photos it did not train on"
+        if self.better:
+            return f"{self.gain:+.2f} dB over {self.base} {where}"
+        if self.gain > -BETTER_BY:
+            return f"no better than {self.base} {where} ({self.gain:+.2f} dB): keep using {self.base}"
+        return f"{-self.gain:.2f} dB worse than {self.base} {where}: keep using {self.base}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "gain": round(self.gain, 4), "better": self.better}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Verdict:
+        """From an event's ``verdict`` (extra keys such as ``gain`` are derived and ignored).
+
+        Raises:
+            ValueError: A field is missing or of the wrong type.
+        """
+        try:
+            return cls(
+                str(data["base"]),
+                int(data["photos"]),
+                str(data["metric"]),
+                float(data["base_score"]),
+                float(data["score"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a fine-tune verdict: {exc}") from exc

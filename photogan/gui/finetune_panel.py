@@ -12,6 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QProcess, Qt, Signal
 from PySide6.QtGui import QColor, QPixmap
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
@@ -48,10 +49,11 @@ class FineTunePanel(QWidget):
     """Runs and shows one fine-tuning run at a time.
 
     Signals:
-        model_exported(str): a finished run registered this model id.
+        model_exported(str, bool): a finished run registered this model id; whether to select it (not a fine-tune
+            that lost to its base).
     """
 
-    model_exported = Signal(str)
+    model_exported = Signal(str, bool)
 
     def __init__(self, models: ModelService, torch_ok: bool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -71,20 +73,29 @@ class FineTunePanel(QWidget):
         self.base = QComboBox()
         self.minutes = QDoubleSpinBox()
         self.minutes.setRange(1, 24 * 60)
-        self.minutes.setValue(20)
+        self.minutes.setValue(10)
         self.minutes.setSuffix(" min")
         self.iters = QSpinBox()
-        self.iters.setRange(10, 1_000_000)
+        self.iters.setRange(0, 1_000_000)
         self.iters.setSingleStep(500)
-        self.iters.setValue(2000)
+        self.iters.setSpecialValueText("as many as the time budget holds")  # 0: the run is sized to the budget
+        self.iters.setValue(0)
         self.iters.setToolTip(
-            "Length of the run; the time budget ends a chunk early with a checkpoint (Resume goes on)"
+            "Length of the run. By default the run is sized to the time budget (its learning-rate schedule ends "
+            "with it); with a number, the time budget may end a chunk early with a checkpoint (Resume goes on)"
         )
+        self.noisy_only = QCheckBox("My photos are noisy scans with no clean originals (learn from the noise itself)")
+        self.noisy_only.setToolTip(
+            "For restore: a self-supervised fine-tune (Neighbor2Neighbor) that needs no clean photo; it is judged "
+            "against the base model on scans held out from training"
+        )
+        self.base.currentIndexChanged.connect(self._base_changed)
         self.name = QLineEdit()
         self.name.setPlaceholderText("e.g. my-film-scans")
         form = QFormLayout()
         form.addRow("Photos", self.folder)
         form.addRow("Start from", self.base)
+        form.addRow("", self.noisy_only)
         form.addRow("Iterations", self.iters)
         form.addRow("Time budget", self.minutes)
         form.addRow("New model name", self.name)
@@ -151,6 +162,16 @@ class FineTunePanel(QWidget):
                 self.base.addItem(f"{info.id} — {info.name}", info.id)
         index = self.base.findData(current)
         self.base.setCurrentIndex(max(index, 0))
+        self._base_changed()
+
+    def _base_changed(self) -> None:
+        """Noisy-scans-only training is for restore models."""
+        model_id = self.base.currentData()
+        info = next((e.info for e in self.models.list() if e.info.id == model_id), None)
+        restore = info is not None and info.task == "restore"
+        self.noisy_only.setEnabled(restore)
+        if not restore:
+            self.noisy_only.setChecked(False)
 
     def choose_run(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "A fine-tuning run folder to resume", str(self.runs_folder))
@@ -190,8 +211,9 @@ class FineTunePanel(QWidget):
                 data=(Path(folder),),
                 base=base,
                 minutes=self.minutes.value(),
-                iters=self.iters.value(),
+                iters=self.iters.value() or None,
                 name=name,
+                self_supervised=self.noisy_only.isChecked(),
             )
         )
 
@@ -268,7 +290,7 @@ class FineTunePanel(QWidget):
                 continue
             self.history.add(event)
             if event.kind == Event.EXPORTED:
-                self.model_exported.emit(str(event.data.get("model")))
+                self.model_exported.emit(str(event.data.get("model")), self.history.select_export)
         self._redraw()
 
     def _read_stderr(self) -> None:
@@ -285,7 +307,7 @@ class FineTunePanel(QWidget):
         self.process = None
         h = self.history
         if h.exported:
-            self.status.setText(f"Finished: {h.exported} is ready in the model list. Measured: {h.improvement()}.")
+            self.status.setText(h.outcome())
         elif h.status in (RunStatus.STOPPED, RunStatus.TIME_BUDGET):
             self.status.setText(
                 f"Paused at iteration {h.iteration} of {h.total} with a checkpoint ({h.improvement()}). "
@@ -296,7 +318,7 @@ class FineTunePanel(QWidget):
         elif exit_code != 0:
             self.status.setText(f"Training failed (exit code {exit_code}); the log below says why.")
         else:
-            self.status.setText(f"Finished ({h.improvement()}).")
+            self.status.setText(h.outcome())
         self._update_controls()
 
     def _redraw(self) -> None:

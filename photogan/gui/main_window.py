@@ -810,10 +810,13 @@ class MainWindow(QMainWindow):
         self.settings = replace(self.settings, device=self.device_combo.currentData())
         self._save_settings()
 
-    def _model_added(self, model_id: str) -> None:
+    def _model_added(self, model_id: str, select: bool = True) -> None:
         self.refresh_models()
-        self.select_chain((model_id,))
-        self.statusBar().showMessage(f"{model_id} is installed and selected", 8000)
+        if select:
+            self.select_chain((model_id,))
+            self.statusBar().showMessage(f"{model_id} is installed and selected", 8000)
+        else:  # a fine-tune that lost to its base: installed, the user decides
+            self.statusBar().showMessage(f"{model_id} is installed, not selected: it did not beat its base", 8000)
 
     def set_view_mode(self, mode: str) -> None:
         self.viewer.set_mode(mode)
