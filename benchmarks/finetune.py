@@ -141,6 +141,27 @@ def score(model: str, pairs: list[tuple[np.ndarray, np.ndarray]], config: TrainC
     return float(np.mean(values))
 
 
+def write_sheet(pairs: list[tuple[np.ndarray, np.ndarray]], models: list[str], path: Path, side: int = 192) -> None:
+    """Rows of unseen photos at 100 %: the input (nearest-neighbour to the output's size), each model, the
+    original; the centre ``side`` px of each."""
+    sessions = [ModelService().open(ModelRegistry().get(m), "cpu") for m in models]
+    rows = []
+    for degraded, photo in pairs[:: max(1, len(pairs) // 4)][:4]:
+        h, w = photo.shape[:2]
+        y, x = (h - min(side, h)) // 2, (w - min(side, w)) // 2
+
+        def crop(image: np.ndarray, y: int = y, x: int = x) -> np.ndarray:
+            return image[y : y + side, x : x + side]
+
+        shown = np.asarray(Image.fromarray(degraded).resize((w, h), Image.Resampling.NEAREST))
+        cells = [crop(shown)] + [crop(quality.run_model(s, degraded)[0]) for s in sessions] + [crop(photo)]
+        rows.append(np.concatenate([np.pad(c, ((2, 2), (2, 2), (0, 0)), constant_values=255) for c in cells], 1))
+    width = max(r.shape[1] for r in rows)
+    sheet = np.concatenate([np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows])
+    Image.fromarray(sheet).save(path, quality=92)
+    print(f"sheet: {path} (columns: input, {', '.join(models)}, original)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base", required=True)
@@ -154,6 +175,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="keep the runs and models here (default: a scratch folder)")
     parser.add_argument("--noise", choices=sorted(NOISES), help="noisy photos only (see above)")
     parser.add_argument("--self-supervised", action="store_true", help="fine-tune with --self-supervised")
+    parser.add_argument("--sheet", type=Path, help="write crops of unseen photos at 100 %% here (JPEG)")
     args = parser.parse_args()
 
     train, test = split(args.data, args.train, args.test, args.seed)
@@ -180,6 +202,8 @@ def main() -> None:
         rows.append((label, run, score(name, pairs, config)))
         print(f"{name}: {rows[-1][2]:.3f} dB on the unseen photos ({base_score:.3f} for {args.base})", flush=True)
 
+    if args.sheet:
+        write_sheet(pairs, [args.base] + [f"finetune-{k}-{label}" for k, (label, _, _) in enumerate(rows)], args.sheet)
     inputs = f"with {args.noise}" if args.noise else f"× {DRAWS} degradations"
     how = " (self-supervised, noisy photos only)" if args.self_supervised else ""
     print(

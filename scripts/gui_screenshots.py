@@ -37,6 +37,32 @@ def wait(app: QApplication, done, timeout: float = 300.0) -> None:  # type: igno
         app.processEvents()
 
 
+def finetune_shot(window: MainWindow, run: Path) -> None:
+    """The fine-tune panel as it was at the end of ``run``: its photos, base, curves and verdict."""
+    import json
+
+    from photogan.app.runs import RunFolder
+
+    panel = window.finetune_panel
+    files = RunFolder(run)
+    config = json.loads(files.config.read_text())
+    if files.data.exists():
+        panel.folder.setText(", ".join(json.loads(files.data.read_text())))
+    if config.get("base"):
+        panel.base.setCurrentIndex(max(panel.base.findData(config["base"]), 0))
+    panel.name.setText(run.name)
+    panel.history.load_log(run)
+    panel.run_dir = run
+    panel._redraw()
+    verdict = panel.history.verdict
+    if verdict is not None:
+        panel.history.exported = run.name
+        panel.status.setText(panel.history.outcome())
+    else:
+        panel.status.setText(f"Replayed run {run.name}: {panel.history.improvement()}.")
+    window.tabs.setCurrentWidget(panel)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("photo", type=Path)
@@ -71,6 +97,9 @@ def main() -> int:
         "saying the pixels and print it gives before running",
     )
     parser.add_argument("--picker-only", action="store_true", help="only the model picker, open")
+    parser.add_argument(
+        "--finetune-only", type=Path, metavar="RUN_DIR", help="only the fine-tune panel replaying this run's log"
+    )
     args = parser.parse_args()
     args.output.mkdir(parents=True, exist_ok=True)
     width, height = (int(v) for v in args.size.split("x"))
@@ -149,6 +178,12 @@ def main() -> int:
             window.close()
             Worker.stop_all()
             return 0
+        if args.finetune_only:
+            finetune_shot(window, args.finetune_only)
+            shot("5-fine-tune")
+            window.close()
+            Worker.stop_all()
+            return 0
         if args.picker_only:
             window.model_combo.showPopup()
             for _ in range(10):
@@ -223,14 +258,7 @@ def main() -> int:
             wait(app, lambda: not window.queue_panel.running, timeout=600)
             shot("4-batch-queue")
         if args.run:
-            panel = window.finetune_panel
-            panel.history.load_log(args.run)
-            panel.run_dir = args.run
-            panel._redraw()
-            verdict = panel.history.verdict
-            measured = verdict.sentence() if verdict is not None else panel.history.improvement()
-            panel.status.setText(f"Replayed run {args.run.name}: {measured}.")
-            window.tabs.setCurrentWidget(panel)
+            finetune_shot(window, args.run)
             shot("5-fine-tune")
         if args.models_dialog:
             from photogan.gui.models_dialog import ModelsDialog

@@ -131,6 +131,10 @@ def test_a_fine_tune_that_lost_to_its_base_is_reported_so_and_not_selected() -> 
         return h
 
     won, lost, same = history(24.68), history(24.20), history(24.27)
+    start = parse_event(json.dumps({"event": "validation", "iteration": 0, "total": 40, "metrics": {"psnr": 24.1}}))
+    assert start is not None
+    won.add(start)
+    assert won.base_psnr == 24.1  # the curve's reference line: the base model before the first step
     assert won.select_export and won.verdict == Verdict("upscale-x4", 5, "PSNR-Y", 24.26, 24.68)
     assert won.outcome() == (
         "Finished: mine is ready and selected: +0.42 dB over upscale-x4 on 5 of your photos it did not train on."
@@ -167,6 +171,7 @@ def test_training_history_from_json_lines(tmp_path: Path) -> None:
     assert (history.iteration, history.total) == (40, 40)  # "exported" carries no iteration
     assert history.improvement() == "best validation PSNR 31.50 dB, +3.50 dB over the unprocessed input"
     assert history.verdict is None and history.select_export  # not a fine-tune: selected as before
+    assert history.base_psnr is None  # no validation before the first step
     (tmp_path / "log.jsonl").write_text("\n".join(lines))
     replay = TrainHistory()
     replay.load_log(tmp_path)

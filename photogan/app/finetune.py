@@ -117,6 +117,7 @@ class TrainHistory:
     d_loss: list[tuple[int, float]] = field(default_factory=list)
     psnr: list[tuple[int, float]] = field(default_factory=list)
     input_psnr: float | None = None
+    base_psnr: float | None = None  # a fine-tune's base model on the validation crops (the level to beat)
     sample: Path | None = None
     status: str | None = None
     exported: str | None = None
@@ -136,6 +137,8 @@ class TrainHistory:
             metrics = event.data.get("metrics", {})
             if "psnr" in metrics:
                 self.psnr.append((event.iteration, float(metrics["psnr"])))
+                if event.iteration == 0:  # only a fine-tune validates before its first step: its base's score
+                    self.base_psnr = float(metrics["psnr"])
             if "input_psnr" in metrics:
                 self.input_psnr = float(metrics["input_psnr"])
             if event.data.get("sample"):

@@ -330,7 +330,13 @@ class FineTunePanel(QWidget):
             left = f", about {format_seconds(eta)} left at this speed" if eta is not None else ""
             self.status.setText(f"Iteration {h.iteration} of {h.total} ({h.it_per_s:.1f}/s){left}. {h.improvement()}.")
         self.loss_plot.set_data([("G", G_COLOUR, h.g_loss), ("D", D_COLOUR, h.d_loss)])
-        reference = ("unprocessed input", h.input_psnr) if h.input_psnr is not None else None
+        reference = (
+            ("base model", h.base_psnr)
+            if h.base_psnr is not None
+            else ("unprocessed input", h.input_psnr)
+            if h.input_psnr is not None
+            else None
+        )
         self.psnr_plot.set_data([("PSNR", PSNR_COLOUR, h.psnr)], reference)
         # the grid changes only at validation: read it again only when the file did
         stamp = (h.sample, h.sample.stat().st_mtime_ns) if h.sample is not None and h.sample.exists() else None
