@@ -198,6 +198,8 @@ def model_card(
     name: str, config: TrainConfig, folders: str, photos: int, run_dir: Path, verdict: Verdict | None
 ) -> str:
     """The card of a model the user trained: what it was made from and how it compares with its base."""
+    from training.verdict import DRAWS, SIDE
+
     task = f"upscale ×{config.scale}" if config.task == "upscale" else config.task
     lines = [
         f"# {name} — {'fine-tuned from ' + config.base if config.base else 'trained'} on your photos",
@@ -218,12 +220,18 @@ def model_card(
         "| licence | trained by the user on their own photos |",
     ]
     if verdict is not None:
+        how = (
+            "was split into the two neighbour sub-images of its 2×2 cells (a fixed seed); each model's output on the "
+            "first is scored against the second, as no clean original exists"
+            if config.self_supervised
+            else f"was degraded {DRAWS} times as in training, with fixed seeds, and given to both models"
+        )
         lines += [
             "",
             f"## Against {verdict.base}",
             "",
             f"**{verdict.sentence()[0].upper() + verdict.sentence()[1:]}.** Each held-out photo (whole, its centre up "
-            f"to 1024 px) was degraded twice as in training, with fixed seeds, and given to both models.",
+            f"to {SIDE} px) {how}.",
             "",
             f"| model | {verdict.metric} dB, mean over {verdict.photos} photo{'s' if verdict.photos != 1 else ''} |",
             "|---|---|",
