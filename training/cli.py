@@ -172,7 +172,8 @@ def export_run(
     from training.bundle import export_model, load_run
 
     config, model = load_run(run_dir)
-    folders = ", ".join(json.loads(RunFolder(run_dir).data.read_text())) if RunFolder(run_dir).data.exists() else ""
+    record = RunFolder(run_dir).data
+    folders = ", ".join(json.loads(record.read_text())) if record.exists() else ""
     measured: dict[str, Any] = {"validation": {k: round(v, 4) for k, v in metrics.items()}}
     if verdict is not None:
         measured["against_base"] = verdict.to_dict()

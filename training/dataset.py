@@ -143,6 +143,13 @@ def task_degradation(config: TrainConfig, evaluation: bool = False) -> Degrade |
     return None
 
 
+def centre_crop(photo: np.ndarray, side: int, step: int) -> np.ndarray:
+    """The photo's centre, at most ``side`` px each way, its sides cut to a multiple of ``step``."""
+    h, w = (min(s, side) // step * step for s in photo.shape[:2])
+    y, x = (photo.shape[0] - h) // 2, (photo.shape[1] - w) // 2
+    return photo[y : y + h, x : x + w]
+
+
 def neighbour_pairs(
     photos: list[np.ndarray], step: int, side: int = VAL_SIDE
 ) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -153,9 +160,7 @@ def neighbour_pairs(
     generator = torch.Generator().manual_seed(12345)
     pairs = []
     for photo in photos:
-        h, w = (min(s, side) // step * step for s in photo.shape[:2])
-        y, x = (photo.shape[0] - h) // 2, (photo.shape[1] - w) // 2
-        noisy = to_tensor(photo[None, y : y + h, x : x + w].astype(np.float32) / 255.0)
+        noisy = to_tensor(centre_crop(photo, side, step)[None].astype(np.float32) / 255.0)
         first, second, _ = neighbour_pair(noisy, generator)
         pairs.append((first, second))
     return pairs
@@ -244,8 +249,6 @@ class TaskData:
         step = max(4, multiple) * self.config.scale
         pairs = []
         for photo in self.val_photos:
-            h, w = (min(s, VAL_SIDE) // step * step for s in photo.shape[:2])
-            y, x = (photo.shape[0] - h) // 2, (photo.shape[1] - w) // 2
-            target = photo[y : y + h, x : x + w].astype(np.float32) / 255.0
+            target = centre_crop(photo, VAL_SIDE, step).astype(np.float32) / 255.0
             pairs.append((to_tensor(self.val_degrade(target, rng)[None]), to_tensor(target[None])))
         return pairs

@@ -247,8 +247,8 @@ class Trainer:
                 inputs = inputs.contiguous(memory_format=torch.channels_last)
         losses: dict[str, float] = {}
         if c.self_supervised:  # noisy photos only: one sub-image predicts its neighbour (Neighbor2Neighbor)
-            return self._self_supervised_step(targets)
-        if c.task == "generate":
+            losses.update(self._self_supervised_step(targets))
+        elif c.task == "generate":
             if self.field is not None:
                 cells = c.patch // self.field.factor
                 z = self.field.noise(c.batch, cells, cells, device=self.device)
@@ -277,9 +277,6 @@ class Trainer:
         self.opt_g.zero_grad(set_to_none=True)
         self.scaler.scale(total).backward()
         self.scaler.step(self.opt_g)
-        self.scaler.update()
-        self.ema.update(self.g, self.iteration)
-        self.iteration += 1
         return {**losses, "g": float(total.detach())}
 
     def _generator_step(

@@ -18,7 +18,7 @@ from torch import nn
 from photogan.app.runs import Verdict
 from training import archs, checkpoint
 from training.config import TrainConfig
-from training.dataset import TaskData, neighbour_pairs, task_degradation, to_tensor
+from training.dataset import TaskData, centre_crop, neighbour_pairs, task_degradation, to_tensor
 from training.evaluation import psnr_ssim
 from training.trainer import generator_params
 
@@ -43,9 +43,7 @@ def holdout_pairs(
     step = max(1, multiple) * config.scale
     pairs = []
     for photo in photos:
-        h, w = (min(s, SIDE) // step * step for s in photo.shape[:2])
-        y, x = (photo.shape[0] - h) // 2, (photo.shape[1] - w) // 2
-        target = np.ascontiguousarray(photo[y : y + h, x : x + w]).astype(np.float32) / 255.0
+        target = centre_crop(photo, SIDE, step).astype(np.float32) / 255.0
         for _ in range(DRAWS):
             pairs.append((to_tensor(degrade(target, rng)[None]), to_tensor(target[None])))
     return pairs

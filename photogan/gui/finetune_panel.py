@@ -45,6 +45,10 @@ from photogan.inference.model_info import model_id_from
 G_COLOUR, D_COLOUR, PSNR_COLOUR = QColor(30, 120, 220), QColor(220, 90, 30), QColor(40, 160, 80)
 
 
+#: Where the base combo keeps each model's task (beside its id, the item's data).
+TASK_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
 class FineTunePanel(QWidget):
     """Runs and shows one fine-tuning run at a time.
 
@@ -160,15 +164,14 @@ class FineTunePanel(QWidget):
             info = entry.info
             if info.path is not None and info.path.with_suffix(".safetensors").exists():
                 self.base.addItem(f"{info.id} — {info.name}", info.id)
+                self.base.setItemData(self.base.count() - 1, info.task, TASK_ROLE)
         index = self.base.findData(current)
         self.base.setCurrentIndex(max(index, 0))
         self._base_changed()
 
     def _base_changed(self) -> None:
         """Noisy-scans-only training is for restore models."""
-        model_id = self.base.currentData()
-        info = next((e.info for e in self.models.list() if e.info.id == model_id), None)
-        restore = info is not None and info.task == "restore"
+        restore = self.base.currentData(TASK_ROLE) == "restore"
         self.noisy_only.setEnabled(restore)
         if not restore:
             self.noisy_only.setChecked(False)
