@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from photogan.app.runs import Event, RunFolder, Verdict, new_run_dir
+from photogan.inference.model_info import ModelInfo
 from training.config import TASKS, TrainConfig, read_config_file
 
 log = logging.getLogger("training")
@@ -82,6 +83,24 @@ FINETUNE: dict[str, Any] = {"iters": 2000, "warmup": 100, "val_fraction": 0.1, "
 FINETUNE_LR = 0.5
 
 
+def model_recipe(model_id: str, purpose: str = "read the recipe of") -> tuple[ModelInfo, TrainConfig, Path]:
+    """A registered model, the training configuration saved in its ``.safetensors`` (defaults where it carries
+    none) and that checkpoint's path.
+
+    Raises:
+        ValueError: The model is unknown or has no training checkpoint.
+    """
+    from training.checkpoint import model_checkpoint, recipe
+
+    info, weights = model_checkpoint(model_id, purpose)
+    saved = recipe(weights)
+    known = {f.name for f in fields(TrainConfig)}
+    if unknown := sorted(set(saved) - known):
+        log.warning("%s: ignoring recipe keys this photogan does not know: %s", info.id, ", ".join(unknown))
+    config = TrainConfig.from_dict({k: v for k, v in saved.items() if k in known}) if saved else TrainConfig()
+    return info, config, weights
+
+
 def base_recipe(model_id: str) -> tuple[TrainConfig, Path]:
     """The recipe a fine-tune of ``model_id`` starts from (its own training configuration with :data:`FINETUNE`
     applied) and the weights it starts from.
@@ -89,14 +108,7 @@ def base_recipe(model_id: str) -> tuple[TrainConfig, Path]:
     Raises:
         ValueError: The model is unknown or has no training checkpoint.
     """
-    from training.checkpoint import model_checkpoint, recipe
-
-    info, weights = model_checkpoint(model_id, "fine-tune from")
-    saved = recipe(weights)
-    known = {f.name for f in fields(TrainConfig)}
-    if unknown := sorted(set(saved) - known):
-        log.warning("%s: ignoring recipe keys this photogan does not know: %s", info.id, ", ".join(unknown))
-    base = TrainConfig.from_dict({k: v for k, v in saved.items() if k in known}) if saved else TrainConfig()
+    info, base, weights = model_recipe(model_id, "fine-tune from")
     adversarial = base.gan_start is not None  # a GAN-trained base stays one (a fresh critic, from the start)
     return base.with_overrides(
         **FINETUNE,

@@ -52,9 +52,10 @@ class ModelService:
         """
         return [self.registry.default_for(step, scale) for step in TASK_CHAINS.get(task, (task,))]
 
-    def open(self, info: ModelInfo, device: str = "auto") -> ModelSession:
-        """Loads ``info`` on ``device`` (``auto``, ``cpu``, ``cuda``, ``cuda:N``); see ``session.provider``."""
-        return self.cache.get(info, Device.parse(device))
+    def open(self, info: ModelInfo, device: str = "auto", int8: bool = False) -> ModelSession:
+        """Loads ``info`` on ``device`` (``auto``, ``cpu``, ``cuda``, ``cuda:N``); see ``session.provider``. With
+        ``int8``, its 8-bit copy runs instead on a CPU where it has one (``session.precision``)."""
+        return self.cache.get(info, Device.parse(device), int8)
 
     def import_file(
         self, path: Path, model_id: str | None = None, task: str | None = None, scale: int | None = None

@@ -60,6 +60,7 @@ class Settings:
         chain: Model ids run one after the other (``["restore", "colorize", "upscale-x4"]``); empty = the default
             ×4 upscaler.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
+        int8: On a CPU, run the 8-bit copy of a model where it has one (``photogan enhance --int8``).
         tile: Tile size in input pixels (0 = whole image).
         output_dir, format, quality, bit_depth, keep_metadata, name_suffix, existing: as :class:`OutputOptions`
             (the app renames a new output rather than replace a file that is there).
@@ -71,6 +72,7 @@ class Settings:
 
     chain: tuple[str, ...] = ()
     device: str = "auto"
+    int8: bool = False
     tile: int = 512
     output_dir: str = field(default_factory=lambda: str(default_output_dir()))
     format: str = "same"

@@ -104,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
     size.add_argument("--dpi", type=float, help="the print's DPI (default 300), written into the output")
     enh.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
     enh.add_argument(
+        "--int8",
+        action="store_true",
+        help="on a CPU, run the 8-bit copy of a model where it has one: about 1.6× faster, at most 0.05 dB less "
+        "(measured per model; see its card)",
+    )
+    enh.add_argument(
         "--format", default="same", choices=("same", *FORMAT_CHOICES), help="output format (default: same as the input)"
     )
     enh.add_argument("--quality", type=int, default=95, help="JPEG/WebP/HEIC/AVIF quality 1-100 (default 95)")
@@ -265,11 +271,11 @@ def _enhance(args: argparse.Namespace, service: ModelService) -> int:
             raise UsageError("--mask holds the holes inpaint fills: add --task inpaint or --task repair")
         load_mask(args.mask)  # an unreadable file is a usage error before any work (its size is checked later)
         plan.jobs[0] = replace(plan.jobs[0], mask=args.mask)
-    sessions = [service.open(info, args.device) for info in infos]
+    sessions = [service.open(info, args.device, args.int8) for info in infos]
     if args.hints is not None and not any(i.task == "colorize" for i in infos):
         raise UsageError("--hints are colour points for colorize: add --task colorize (or colorize to --chain)")
     names = " → ".join(f"{i.id} ({i.task} ×{i.scale})" for i in infos)
-    providers = ", ".join(sorted({s.provider for s in sessions}))
+    providers = ", ".join(sorted({s.provider + (" (int8)" if s.precision == "int8" else "") for s in sessions}))
     print(f"photogan: {names} on {providers} (asked for {args.device})", file=sys.stderr)
     observer = TerminalProgress(len(plan.jobs) + len(plan.failures))
     try:

@@ -194,6 +194,13 @@ class OutputDialog(QDialog):
         form.addRow("Name suffix", self.suffix)
         form.addRow("If the file exists", self.existing)
         form.addRow("Tile size", self.tile)
+        self.int8 = QCheckBox("Faster on the CPU: 8-bit models, at most 0.05 dB less")
+        self.int8.setChecked(settings.int8)
+        self.int8.setToolTip(
+            "Runs a model's 8-bit copy on the CPU where photogan measured it loses less than 0.05 dB "
+            "(the upscalers: about 1.6× faster). GPUs always run the full-precision model."
+        )
+        form.addRow("Speed", self.int8)
         form.addRow("Output size", self.size_mode)
         form.addRow("Factor", self.size_factor)
         form.addRow("Long side", self.size_long_side)
@@ -237,6 +244,7 @@ class OutputDialog(QDialog):
             name_suffix=self.suffix.text().strip(),
             existing=self.existing.currentData(),
             tile=self.tile.value(),
+            int8=self.int8.isChecked(),
             size_mode=self.size_mode.currentData(),
             size_factor=self.size_factor.value(),
             size_long_side=self.size_long_side.value(),
@@ -948,8 +956,8 @@ class MainWindow(QMainWindow):
 
     def _open_chain(self, chain: Sequence[str]) -> list[ModelSession]:
         """Sessions for these model ids on the chosen device."""
-        device = self.settings.device
-        return [self.models.open(self.models.resolve(None, None, model_id), device) for model_id in chain]
+        device, int8 = self.settings.device, self.settings.int8
+        return [self.models.open(self.models.resolve(None, None, model_id), device, int8) for model_id in chain]
 
     def _chain_infos(self) -> list[ModelInfo]:
         """What the chosen chain's models say of themselves (raises PhotoganError for a missing one)."""

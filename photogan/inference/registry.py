@@ -18,7 +18,7 @@ import platformdirs
 
 from photogan.core.errors import ModelError
 from photogan.inference.model_info import ModelInfo
-from photogan.inference.session import Device, load_session, read_metadata
+from photogan.inference.session import INT8_SUFFIX, Device, load_session, read_metadata
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +128,8 @@ class ModelRegistry:
                 log.warning("bundled model %s is missing from %s", name, self.bundled_dir)
         if self.user_dir.is_dir():
             for path in sorted(self.user_dir.glob("*.onnx")):
+                if path.name.endswith(INT8_SUFFIX):  # a model's 8-bit copy, not a model of its own
+                    continue
                 try:
                     info = read_model_info(path)
                 except ModelError as exc:
@@ -178,6 +180,7 @@ class ModelRegistry:
                 entry.info.path.unlink()
                 entry.info.path.with_suffix(".safetensors").unlink(missing_ok=True)
                 entry.info.path.with_suffix(".md").unlink(missing_ok=True)  # the card of an imported model
+                entry.info.path.with_name(entry.info.path.stem + INT8_SUFFIX).unlink(missing_ok=True)
                 return entry.info.path
         raise ModelError(f"no model named {model_id!r}")
 

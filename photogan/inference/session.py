@@ -7,6 +7,7 @@ so the provider in use is always read back from the created session, never assum
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import logging
 import re
@@ -29,6 +30,11 @@ CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
 _DEVICE = re.compile(r"^(auto|cpu|cuda)(?::(\d+))?$")
 _OOM_MARKERS = ("out of memory", "failed to allocate", "bad_alloc", "cudaerrormemoryallocation")
+#: An 8-bit copy of a model for the CPU lies beside it as ``ID.int8.onnx`` (``training.quantize`` writes one only
+#: where it loses less than 0.05 dB), with the loss it measured and the SHA-256 of the float file it was made from.
+INT8_SUFFIX = ".int8.onnx"
+INT8_LOSS_KEY = "photogan.int8.loss_db"
+INT8_SOURCE_KEY = "photogan.int8.source_sha256"
 
 
 @dataclass(frozen=True)
@@ -63,11 +69,15 @@ class Device:
 class ModelSession:
     """One model loaded on one device: a thread-safe callable from N×3×H×W to N×3×sH×sW arrays."""
 
-    def __init__(self, info: ModelInfo, session: ort.InferenceSession, requested: Device) -> None:
+    def __init__(
+        self, info: ModelInfo, session: ort.InferenceSession, requested: Device, precision: str = "float32"
+    ) -> None:
         self.info = info
         self.session = session
         self.requested = requested
         self.provider: str = session.get_providers()[0]
+        #: ``float32``, or ``int8`` when the model's 8-bit copy runs in its place (:func:`load_session`).
+        self.precision = precision
         #: The second input beside the photo, (name, planes): a colorizer's colour-hint planes
         #: (``photogan.core.hints``, ``hints``), an inpainter's mask (``mask``); None for a photo-only model.
         self.extra_input: tuple[str, int] | None = None
@@ -181,15 +191,41 @@ def probe(session: ModelSession) -> None:
         raise ModelError(f"{info.id} gives values from {out.min():.3g} to {out.max():.3g}, not the expected 0 to 1")
 
 
-def load_session(info: ModelInfo, device: Device) -> ModelSession:
+def int8_copy(path: Path) -> Path | None:
+    """The 8-bit copy made from exactly this model file (``NAME.int8.onnx`` beside ``NAME.onnx``), or None: there
+    is none, or it was made from another version of the file (then it is ignored, with a warning)."""
+    copy = path.with_name(path.stem + INT8_SUFFIX)
+    if not copy.is_file():
+        return None
+    try:
+        source = read_metadata(copy).get(INT8_SOURCE_KEY)
+    except ModelError as exc:
+        log.warning("ignoring the 8-bit copy of %s: %s", path.name, exc)
+        return None
+    if source != hashlib.sha256(path.read_bytes()).hexdigest():
+        log.warning("ignoring %s: it was made from another version of %s", copy.name, path.name)
+        return None
+    return copy
+
+
+def load_session(info: ModelInfo, device: Device, int8: bool = False) -> ModelSession:
     """A new session for the model file ``info.path``, probed (:func:`probe`) before it is handed out.
+
+    With ``int8``, a model that runs on the CPU runs its 8-bit copy instead where it has one (:func:`int8_copy`);
+    on a GPU the float model always runs.
 
     Raises:
         ModelError: The file cannot be loaded or breaks photogan's model contract.
     """
     if info.path is None:
         raise ModelError(f"model {info.id} has no file")
-    session = ModelSession(info, _create(info.path, device), device)
+    copy = int8_copy(info.path) if int8 and device.kind != "cuda" else None
+    if copy is not None and device.kind == "cpu":
+        session = ModelSession(info, _create(copy, device), device, "int8")
+    else:
+        session = ModelSession(info, _create(info.path, device), device)
+        if copy is not None and not session.uses_gpu:  # ``auto`` found no GPU
+            session = ModelSession(info, _create(copy, Device("cpu")), device, "int8")
     probe(session)
     return session
 
@@ -199,20 +235,20 @@ class SessionCache:
 
     def __init__(self, capacity: int = 4) -> None:
         self.capacity = capacity
-        self._sessions: OrderedDict[tuple[str, int, str], ModelSession] = OrderedDict()
+        self._sessions: OrderedDict[tuple[str, int, str, bool], ModelSession] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, info: ModelInfo, device: Device) -> ModelSession:
-        """The session for ``info`` on ``device``, created on first use."""
+    def get(self, info: ModelInfo, device: Device, int8: bool = False) -> ModelSession:
+        """The session for ``info`` on ``device`` (its 8-bit copy on a CPU with ``int8``), created on first use."""
         if info.path is None:
             raise ModelError(f"model {info.id} has no file")
-        key = (str(info.path.resolve()), info.path.stat().st_mtime_ns, str(device))
+        key = (str(info.path.resolve()), info.path.stat().st_mtime_ns, str(device), int8)
         with self._lock:
             cached = self._sessions.get(key)
             if cached is not None:
                 self._sessions.move_to_end(key)
                 return cached
-            session = load_session(info, device)
+            session = load_session(info, device, int8)
             if device.kind == "cuda" and not session.uses_gpu:
                 log.warning(
                     "%s asked for %s but runs on the CPU: CUDA could not be loaded (install the CUDA libraries, "
@@ -220,7 +256,7 @@ class SessionCache:
                     info.id,
                     device,
                 )
-            log.info("%s runs on %s", info.id, session.provider)
+            log.info("%s runs on %s (%s)", info.id, session.provider, session.precision)
             self._sessions[key] = session
             while len(self._sessions) > self.capacity:
                 self._sessions.popitem(last=False)

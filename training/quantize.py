@@ -1,0 +1,232 @@
+"""8-bit copies of bundled models for the CPU, written only where they cost less than ``MAX_LOSS_DB``.
+
+Usage::
+
+    python -m training.quantize upscale-x4 upscale-x2 restore [--calib ../shared/data/train/Unsplash]
+        [--val ../shared/data/val/McMaster] [--out resources/models]
+
+Each model is quantized by onnxruntime (static QDQ: per-channel int8 weights, uint8 activations), calibrated on
+photos it may have trained on (``--calib``, never the validation photos), each degraded with the model's own
+training degradation (read from the recipe in its ``.safetensors``). Both models then run on the held-out photos
+(``--val``) degraded the way a fine-tune's verdict degrades them (``training.verdict.holdout_pairs``: whole
+photos, their centre up to 1,024 px, two seeded draws each) and are scored the same way (PSNR-Y; RGB for a
+colorizer). First everything is quantized; if that loses ``MAX_LOSS_DB`` or more, again with the first and last
+convolutions kept in float (where a network meets 8-bit pixels, its most sensitive layers). The first variant
+under the bar that is also faster is written beside the model as ``ID.int8.onnx`` (the app's
+``photogan.inference.session.INT8_SUFFIX``), with the measured loss and the SHA-256 of the float file it was made
+from in its metadata: the app uses it only in place of that very file. A model with no variant under the bar
+gets none, and an old copy is removed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import logging
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+from onnxruntime.quantization.shape_inference import quant_pre_process
+
+from photogan.inference.model_info import ModelInfo
+from photogan.inference.registry import ModelRegistry, bundled_models_dir
+from photogan.inference.session import INT8_LOSS_KEY, INT8_SOURCE_KEY, INT8_SUFFIX, read_metadata
+from training.cli import model_recipe
+from training.config import TrainConfig
+from training.dataset import collect_images, load_photos, task_degradation
+from training.evaluation import psnr_ssim
+from training.verdict import holdout_pairs
+
+log = logging.getLogger("training")
+
+#: The most PSNR an 8-bit copy may lose against its float model on the held-out photos.
+MAX_LOSS_DB = 0.05
+#: Calibration: this many photos, one random crop of ``CALIB_SIDE`` px (at output resolution) from each.
+CALIB_PHOTOS, CALIB_SIDE = 16, 256
+DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+
+Feed = dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class Result:
+    """One model's 8-bit copy as measured: scores of both, seconds of both, which layers stayed float."""
+
+    model: str
+    float_db: float
+    int8_db: float
+    float_s: float
+    int8_s: float
+    kept_float: int
+    written: bool
+
+    @property
+    def loss(self) -> float:
+        return self.float_db - self.int8_db
+
+    @property
+    def speed(self) -> float:
+        return self.float_s / self.int8_s
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _feeds(session: ort.InferenceSession, x: np.ndarray) -> Feed:
+    """The model's inputs for one N×3×H×W photo: its second input (a colorizer's hints) empty."""
+    feeds = {"input": x}
+    for extra in session.get_inputs()[1:]:
+        planes = extra.shape[1] if isinstance(extra.shape[1], int) else 1
+        feeds[extra.name] = np.zeros((x.shape[0], planes, *x.shape[2:]), np.float32)
+    return feeds
+
+
+def calibration_inputs(config: TrainConfig, photos: list[np.ndarray], multiple: int) -> list[np.ndarray]:
+    """One crop of each photo, degraded the way the model was trained, as N×3×H×W float inputs."""
+    degrade = task_degradation(config, evaluation=True)
+    assert degrade is not None
+    rng = np.random.default_rng(7)
+    step = max(1, multiple) * config.scale
+    inputs = []
+    for photo in photos:
+        h, w = (min(s, CALIB_SIDE) // step * step for s in photo.shape[:2])
+        y, x = int(rng.integers(0, photo.shape[0] - h + 1)), int(rng.integers(0, photo.shape[1] - w + 1))
+        crop = photo[y : y + h, x : x + w].astype(np.float32) / 255.0
+        inputs.append(np.ascontiguousarray(degrade(crop, rng).transpose(2, 0, 1)[None], np.float32))
+    return inputs
+
+
+class _Calibration(CalibrationDataReader):
+    def __init__(self, feeds: list[Feed]) -> None:
+        self._feeds: Iterator[Feed] = iter(feeds)
+
+    def get_next(self) -> Feed | None:
+        return next(self._feeds, None)
+
+
+def _end_convolutions(model: Path) -> list[str]:
+    """Names of the graph's first and last convolutions."""
+    convs = [node.name for node in onnx.load(str(model)).graph.node if node.op_type in ("Conv", "ConvTranspose")]
+    return sorted({convs[0], convs[-1]}) if convs else []
+
+
+def quantize(model: Path, target: Path, calibration: list[Feed], keep_float: list[str]) -> None:
+    """Writes the static QDQ int8 copy of ``model`` to ``target``, the nodes ``keep_float`` left in float, with
+    the float model's metadata."""
+    with tempfile.TemporaryDirectory(prefix="photogan-int8-") as scratch, contextlib.chdir(scratch):
+        prepared = Path(scratch) / "prepared.onnx"  # onnxruntime writes its scratch files into the working folder
+        quant_pre_process(str(model), str(prepared), skip_symbolic_shape=True)
+        quantize_static(
+            str(prepared),
+            str(target),
+            _Calibration(calibration),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            nodes_to_exclude=keep_float,
+        )
+
+
+def _scores(
+    session: ort.InferenceSession, pairs: list[tuple[np.ndarray, np.ndarray]], config: TrainConfig
+) -> tuple[float, float]:
+    """(mean score, seconds) of one session over the held-out pairs, after a warm-up run."""
+    session.run(["output"], _feeds(session, pairs[0][0]))
+    scores, seconds = [], 0.0
+    for x, target in pairs:
+        start = time.perf_counter()
+        y = session.run(["output"], _feeds(session, x))[0]
+        seconds += time.perf_counter() - start
+        pred = torch.from_numpy(np.clip(y, 0.0, 1.0))
+        scores.append(psnr_ssim(pred, torch.from_numpy(target), config.scale, config.task != "colorize")[0])
+    return float(np.mean(scores)), seconds
+
+
+def _session(path: Path) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+
+
+def _stamp(path: Path, loss: float, source: Path) -> None:
+    """Gives the 8-bit copy the float model's metadata, the measured loss and the float file's SHA-256."""
+    proto = onnx.load(str(path))
+    del proto.metadata_props[:]
+    stamped = {**read_metadata(source), INT8_LOSS_KEY: f"{loss:.4f}", INT8_SOURCE_KEY: sha256(source)}
+    for key, value in stamped.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(proto, str(path))
+
+
+def quantize_model(
+    info: ModelInfo, config: TrainConfig, calib: list[np.ndarray], val: list[np.ndarray], out: Path
+) -> Result:
+    """Measures the 8-bit variants of one model and writes the first one under the bar as ``out/ID.int8.onnx``."""
+    assert info.path is not None
+    multiple = info.size_multiple
+    pairs = [(x.numpy(), t.numpy()) for x, t in holdout_pairs(config, val, multiple)]
+    float_session = _session(info.path)
+    feeds = [_feeds(float_session, x) for x in calibration_inputs(config, calib, multiple)]
+    float_db, float_s = _scores(float_session, pairs, config)
+    target = out / f"{info.id}{INT8_SUFFIX}"
+    best: Result | None = None
+    with tempfile.TemporaryDirectory(prefix="photogan-int8-") as scratch:
+        for keep in ([], _end_convolutions(info.path)):
+            candidate = Path(scratch) / f"{len(keep)}.onnx"
+            quantize(info.path, candidate, feeds, keep)
+            int8_db, int8_s = _scores(_session(candidate), pairs, config)
+            result = Result(info.id, float_db, int8_db, float_s, int8_s, len(keep), False)
+            log.info(
+                "%s int8 (%d convolutions kept float): %.3f dB vs %.3f dB, %.2f× faster",
+                info.id, len(keep), int8_db, float_db, result.speed,
+            )  # fmt: skip
+            best = result
+            if result.loss < MAX_LOSS_DB and result.speed > 1.0:
+                _stamp(candidate, result.loss, info.path)
+                candidate.replace(target)
+                return Result(**{**result.__dict__, "written": True})
+    target.unlink(missing_ok=True)  # an old copy no longer matches the bar
+    assert best is not None
+    return best
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("models", nargs="+", help="bundled model ids")
+    parser.add_argument("--calib", type=Path, default=DATA / "train" / "Unsplash")
+    parser.add_argument("--val", type=Path, default=DATA / "val" / "McMaster")
+    parser.add_argument("--out", type=Path, default=None, help="default: the bundled models folder")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    out = args.out or bundled_models_dir()
+    calib_photos = load_photos(collect_images([args.calib])[:CALIB_PHOTOS], min_side=64, max_side=1024)
+    val_photos = load_photos(collect_images([args.val]), min_side=64)
+    registry = ModelRegistry()
+    print(f"calibrated on {len(calib_photos)} photos of {args.calib}; scored on {len(val_photos)} of {args.val}")
+    print("| model | float dB | int8 dB | loss | float s | int8 s | speed | kept float | written |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for model_id in args.models:
+        info = registry.get(model_id)
+        _, config, _ = model_recipe(model_id)
+        r = quantize_model(info, config, calib_photos, val_photos, out)
+        written = f"yes (loss < {MAX_LOSS_DB})" if r.written else f"no (loss ≥ {MAX_LOSS_DB} dB or not faster)"
+        print(
+            f"| {r.model} | {r.float_db:.3f} | {r.int8_db:.3f} | {r.loss:.3f} | {r.float_s:.2f} | {r.int8_s:.2f} | "
+            f"{r.speed:.2f}× | {r.kept_float} convolutions | {written} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
