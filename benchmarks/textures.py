@@ -40,6 +40,7 @@ BUNDLED = {
     "texture-bark": "textures/NonStationary/212.jpg",
     "texture-clay": "textures/NonStationary/12.jpg",
     "texture-water": "textures/NonStationary/34.jpg",
+    "texture-sand": "textures/NonStationary/73.jpg",
 }
 SIZE = (768, 512)
 SEEDS = 8

@@ -36,6 +36,7 @@ BUNDLED: tuple[str, ...] = (
     "texture-bark.onnx",
     "texture-clay.onnx",
     "texture-water.onnx",
+    "texture-sand.onnx",
 )
 
 #: The default model id for each (task, scale).
