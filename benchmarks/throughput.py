@@ -3,6 +3,7 @@
 Usage::
 
     python benchmarks/throughput.py ../shared/data/val/Set14 --models upscale-x4 upscale-x4-photo [--format jpg]
+    python benchmarks/throughput.py FOLDER --models upscale-x4 upscale-x4+int8     # MODEL+int8: with --int8
 
 Each model runs as its own ``photogan enhance`` process over every photo in the folders (start-up, imports,
 decoding, tiling, the network, encoding and the verified atomic write all count), writing into a fresh temporary
@@ -62,8 +63,9 @@ def main() -> None:
     rows: list[tuple[str, float, float]] = []
     anchor_dir = None if args.no_anchor else anchor_models_dir(args.anchor)
     try:
-        for model in args.models:
-            rows.append((model, *run_enhance(model, inputs, extra)))
+        for spec in args.models:  # MODEL, or MODEL+int8 for its 8-bit copy (photogan enhance --int8)
+            model, _, int8 = spec.partition("+")
+            rows.append((spec, *run_enhance(model, inputs, extra + (["--int8"] if int8 == "int8" else []))))
         if anchor_dir is not None:
             rows.append((ANCHOR_ID, *run_enhance(str(anchor_dir / f"{ANCHOR_ID}.onnx"), inputs, extra)))
     finally:

@@ -115,3 +115,32 @@ def test_colorize_models_get_luminance_and_return_colour(tmp_path: Path) -> None
     np.testing.assert_allclose(out.pixels, luma, atol=1e-6)  # the identity "colorizer" saw only luminance
     gray = enhance(Photo(sepia[..., :1].copy()), open_session(path))
     assert not gray.grayscale  # a colorized grayscale photo becomes colour
+
+
+def test_automatic_tiles_are_the_models_own_measured_side(tmp_path: Path) -> None:
+    from conftest import write_model
+    from onnx import helper
+
+    from photogan.core.tiling import AUTO_TILE, DEFAULT_TILE
+
+    info = ModelInfo(id="test-tiled", name="identity", task="restore", tile_pad=0, tile_size=16)
+    path = write_model(tmp_path / "tiled.onnx", info, [helper.make_node("Identity", ["input"], ["output"])])
+    session = open_session(path)
+    assert session.info.tile_size == 16  # kept in the file's metadata
+    shapes: list[tuple[int, ...]] = []
+    run = session.run
+
+    def counted(batch: np.ndarray, *args: object, **kwargs: object) -> np.ndarray:
+        shapes.append(batch.shape)
+        return run(batch, *args, **kwargs)  # type: ignore[arg-type]
+
+    session.run = counted  # type: ignore[method-assign]
+    photo = Photo(random_image(32, 48), bit_depth=8)
+    for tile, calls in ((AUTO_TILE, 6), (0, 1), (24, 4)):  # the model's own 16 px, the whole image, as asked
+        shapes.clear()
+        out = enhance(photo, session, TileOptions(tile_size=tile, overlap=0))
+        assert len(shapes) == calls and np.array_equal(out.pixels, photo.pixels)
+    assert (
+        TileOptions().for_model(0).tile_size == DEFAULT_TILE
+        and TileOptions(tile_size=300).for_model(16).tile_size == 300
+    )

@@ -50,6 +50,8 @@ log = logging.getLogger("training")
 
 #: The most PSNR an 8-bit copy may lose against its float model on the held-out photos.
 MAX_LOSS_DB = 0.05
+#: How much faster than its float model an 8-bit copy must run on the held-out photos to be worth having.
+MIN_SPEEDUP = 1.0
 #: Calibration: this many photos, one random crop of ``CALIB_SIDE`` px (at output resolution) from each.
 CALIB_PHOTOS, CALIB_SIDE = 16, 256
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
@@ -193,7 +195,7 @@ def quantize_model(
                 info.id, len(keep), int8_db, float_db, result.speed,
             )  # fmt: skip
             best = result
-            if result.loss < MAX_LOSS_DB and result.speed > 1.0:
+            if result.loss < MAX_LOSS_DB and result.speed > MIN_SPEEDUP:
                 _stamp(candidate, result.loss, info.path)
                 candidate.replace(target)
                 return Result(**{**result.__dict__, "written": True})

@@ -16,6 +16,7 @@ import platformdirs
 from photogan.app.batch import OutputOptions
 from photogan.app.sizing import SizeRequest, parse_print
 from photogan.core.save import DEFAULT_JPEG_QUALITY
+from photogan.core.tiling import AUTO_TILE
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class Settings:
             ×4 upscaler.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         int8: On a CPU, run the 8-bit copy of a model where it has one (``photogan enhance --int8``).
-        tile: Tile size in input pixels (0 = whole image).
+        tile: Tile size in input pixels (0 = whole image, ``AUTO_TILE`` = each model's own).
         output_dir, format, quality, bit_depth, keep_metadata, name_suffix, existing: as :class:`OutputOptions`
             (the app renames a new output rather than replace a file that is there).
         size_mode: The output size: ``model`` (the chain's own scale), ``factor`` (``size_factor`` times the
@@ -73,7 +74,7 @@ class Settings:
     chain: tuple[str, ...] = ()
     device: str = "auto"
     int8: bool = False
-    tile: int = 512
+    tile: int = AUTO_TILE
     output_dir: str = field(default_factory=lambda: str(default_output_dir()))
     format: str = "same"
     quality: int = DEFAULT_JPEG_QUALITY

@@ -31,7 +31,7 @@ from photogan.core.load import DEFAULT_MAX_PIXELS
 from photogan.core.masks import load_mask
 from photogan.core.progress import Progress
 from photogan.core.save import PNG_COMPRESS_LEVEL
-from photogan.core.tiling import TileOptions
+from photogan.core.tiling import AUTO_TILE, TileOptions
 from photogan.inference.model_info import ModelInfo, is_spatial
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -72,8 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--tile",
         metavar="N",
         type=_positive,
-        default=512,
-        help="tile size in input pixels; 0 for the whole image at once (default 512)",
+        default=AUTO_TILE,
+        help="tile size in input pixels; 0 for the whole image at once (default: each model's own, measured as "
+        "the fastest on a CPU; 512 for a model that states none)",
     )
     enh.add_argument(
         "--hints",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -25,25 +25,42 @@ log = logging.getLogger(__name__)
 TileFunction = Callable[[np.ndarray], np.ndarray]
 
 
+#: ``TileOptions.tile_size`` asking for the model's own tile side (``ModelInfo.tile_size``, measured as the fastest
+#: on a CPU), or :data:`DEFAULT_TILE` for a model that states none.
+AUTO_TILE = -1
+DEFAULT_TILE = 512
+
+
 @dataclass(frozen=True)
 class TileOptions:
     """How to tile.
 
     Attributes:
-        tile_size: Largest tile side in input pixels (before context); 0 processes the whole image at once.
+        tile_size: Largest tile side in input pixels (before context); 0 processes the whole image at once;
+            :data:`AUTO_TILE` the model's own (:meth:`for_model`).
         pad: Context in input pixels around each tile; None uses the model's own requirement.
         overlap: Width in input pixels over which neighbouring tiles are blended.
         min_tile: Smallest tile side tried when splitting after an out-of-memory error.
     """
 
-    tile_size: int = 512
+    tile_size: int = AUTO_TILE
     pad: int | None = None
     overlap: int = 16
     min_tile: int = 32
 
     def __post_init__(self) -> None:
-        if self.tile_size < 0 or (self.pad is not None and self.pad < 0) or self.overlap < 0 or self.min_tile < 1:
+        if (
+            self.tile_size < AUTO_TILE
+            or (self.pad is not None and self.pad < 0)
+            or self.overlap < 0
+            or self.min_tile < 1
+        ):
             raise ValueError("tile_size, pad and overlap must be >= 0 and min_tile >= 1")
+
+    def for_model(self, tile_size: int) -> TileOptions:
+        """These options with an automatic tile side replaced by a model's own ``tile_size`` (0: it states none,
+        :data:`DEFAULT_TILE`)."""
+        return replace(self, tile_size=tile_size or DEFAULT_TILE) if self.tile_size == AUTO_TILE else self
 
 
 def _round_up(value: int, multiple: int) -> int:
@@ -111,7 +128,7 @@ def run_tiled(
         Cancelled: ``progress`` was cancelled.
         OutOfMemoryError: A tile of ``options.min_tile`` still did not fit.
     """
-    return _tiled(image, fn, scale, options, pad, multiple, progress or Progress(), _MemoryLimit())
+    return _tiled(image, fn, scale, options.for_model(0), pad, multiple, progress or Progress(), _MemoryLimit())
 
 
 class _MemoryLimit:

@@ -68,7 +68,7 @@ from photogan.core.load import load_image
 from photogan.core.masks import load_mask, mask_sidecar_for, save_mask
 from photogan.core.progress import Progress, time_left
 from photogan.core.save import save_image
-from photogan.core.tiling import TileOptions
+from photogan.core.tiling import AUTO_TILE, TileOptions
 from photogan.gui.diagnostics import DiagnosticsDialog
 from photogan.gui.fields import FolderField
 from photogan.gui.filmstrip import Filmstrip
@@ -153,11 +153,14 @@ class OutputDialog(QDialog):
         self.suffix = QLineEdit(settings.name_suffix)
         self.suffix.setPlaceholderText("automatic: what the model did, e.g. -x4, -restored, -repaired-colorized")
         self.tile = QSpinBox()
-        self.tile.setRange(0, 4096)
+        self.tile.setRange(AUTO_TILE, 4096)
         self.tile.setSingleStep(128)
         self.tile.setValue(settings.tile)
-        self.tile.setSpecialValueText("whole image")
-        self.tile.setToolTip("Smaller tiles use less memory; 0 processes the whole image at once")
+        self.tile.setSpecialValueText("automatic (the fastest for each model)")
+        self.tile.setToolTip(
+            "Tile side in pixels. Automatic uses each model's own, measured as the fastest on a CPU; smaller tiles "
+            "use less memory; 0 processes the whole image at once"
+        )
         # the output size: the chain's own scale, or resized to a factor, a long side or a print
         self.size_mode = _choices(
             (

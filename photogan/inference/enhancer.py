@@ -86,7 +86,7 @@ def enhance(
         raise ModelError(f"{info.id} generates images from noise; it cannot enhance a photo")
     if info.task == "detect":
         raise ModelError(f"{info.id} finds damage (a mask for an inpaint model); it does not change a photo")
-    options = options or TileOptions()
+    options = (options or TileOptions()).for_model(info.tile_size)
     if info.tiling == "whole":
         options = TileOptions(tile_size=0, pad=options.pad, overlap=options.overlap, min_tile=options.min_tile)
     keep_gray = photo.grayscale and info.task != "colorize"
@@ -260,7 +260,7 @@ def find_damage(
         photo.pixels,
         run_tile,
         1,
-        options or TileOptions(),
+        (options or TileOptions()).for_model(info.tile_size),
         pad=info.tile_pad,
         multiple=info.size_multiple,
         progress=progress,

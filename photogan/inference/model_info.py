@@ -43,6 +43,7 @@ METADATA_KEYS = (
     "size_multiple",
     "tiling",
     "tile_pad",
+    "tile_size",
     "work_side",
     "licence",
     "training_data",
@@ -71,6 +72,8 @@ class ModelInfo:
         tiling: ``tiled`` when the model may run on tiles, ``whole`` when it must see the whole image.
         tile_pad: Context, in input pixels, each tile needs around it (the reach that still changes the output by
             half an 8-bit step or more, measured at export).
+        tile_size: The tile side, in input pixels, that runs fastest on a CPU within bounded memory (measured by
+            ``benchmarks/speed.py --tile … --write-tile``); 0 states none (photogan's default tile).
         work_side: For a colorizer: the longest side it runs at (0: the photo's own size). A larger photo is
             colorized at that size and its chroma brought to full size guided by the luminance
             (``photogan.core.chroma``); the luminance is always the photo's own.
@@ -91,6 +94,7 @@ class ModelInfo:
     size_multiple: int = 1
     tiling: Tiling = "tiled"
     tile_pad: int = 16
+    tile_size: int = 0
     work_side: int = 0
     licence: str = ""
     training_data: str = ""
@@ -105,8 +109,10 @@ class ModelInfo:
             raise ModelError(f"invalid model id {shown!r}: use 1 to 100 letters, digits, '-', '_' and '.'")
         if self.task not in TASKS:
             raise ModelError(f"model {self.id!r}: unknown task {self.task!r} (expected one of {', '.join(TASKS)})")
-        if self.scale < 1 or self.size_multiple < 1 or self.tile_pad < 0 or self.work_side < 0:
-            raise ModelError(f"model {self.id!r}: scale and size_multiple must be >= 1, tile_pad and work_side >= 0")
+        if self.scale < 1 or self.size_multiple < 1 or self.tile_pad < 0 or min(self.work_side, self.tile_size) < 0:
+            raise ModelError(
+                f"model {self.id!r}: scale and size_multiple must be >= 1, tile_pad, tile_size and work_side >= 0"
+            )
         if self.tiling not in ("tiled", "whole"):
             raise ModelError(f"model {self.id!r}: unknown tiling policy {self.tiling!r}")
         object.__setattr__(self, "arch_params", _frozen(self.arch_params))
@@ -125,6 +131,7 @@ class ModelInfo:
             "size_multiple": self.size_multiple,
             "tiling": self.tiling,
             "tile_pad": self.tile_pad,
+            "tile_size": self.tile_size,
             "work_side": self.work_side,
             "licence": self.licence,
             "training_data": self.training_data,
@@ -161,6 +168,7 @@ class ModelInfo:
                 size_multiple=int(props.get("size_multiple", "1")),
                 tiling=cast(Tiling, props.get("tiling", "tiled")),
                 tile_pad=int(props.get("tile_pad", "16")),
+                tile_size=int(props.get("tile_size", "0")),
                 work_side=int(props.get("work_side", "0")),
                 licence=props.get("licence", ""),
                 training_data=props.get("training_data", ""),
