@@ -1055,3 +1055,25 @@ def test_results_can_be_undone_and_compared_a_b(qtbot, window, tmp_path: Path, m
     assert window.viewer._left_label() == "Original"  # nothing earlier than the first
     window.next_result()
     assert window.result.width == 60 and window.next_result_action.isEnabled() is False
+
+
+def test_the_speed_setting_opens_the_models_8_bit_copies(  # type: ignore[no-untyped-def]
+    qtbot, window, tmp_path: Path, models_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """*Faster on the CPU* in Output settings is the app's --int8: every model of the chain is opened with it."""
+    from photogan.gui.main_window import OutputDialog
+
+    open_with_test_models(qtbot, window, tmp_path, models_dir)
+    assert window.select_chain(("test-nearest-x2",))
+    dialog = OutputDialog(window.settings, window)
+    assert not dialog.int8.isChecked() and dialog.tile.text() == "automatic (the fastest for each model)"
+    dialog.int8.setChecked(True)
+    window.settings = dialog.apply(window.settings)
+    assert window.settings.int8
+    asked: list[bool] = []
+    opened = window.models.open
+    monkeypatch.setattr(
+        window.models, "open", lambda info, device, int8=False: asked.append(int8) or opened(info, device, int8)
+    )
+    window._sessions()
+    assert asked == [True]
