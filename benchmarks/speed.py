@@ -142,16 +142,23 @@ def _child(model: str, tile: int, args: argparse.Namespace) -> dict[str, object]
 
 def _write_tile(model: str, tile: int) -> Path:
     """Stores ``tile`` as the model file's own tile size (``photogan.tile_size``)."""
+    from dataclasses import replace
+
     import onnx
 
     from photogan.app.models import ModelService
 
-    path = ModelService().resolve(None, None, model).path
+    info = ModelService().resolve(None, None, model)
+    path = info.path
     assert path is not None
     proto = onnx.load(str(path))
-    entries = {entry.key: entry for entry in proto.metadata_props}
-    entry = entries.get("photogan.tile_size") or proto.metadata_props.add()
-    entry.key, entry.value = "photogan.tile_size", str(tile)
+    others = {
+        key: value for key, value in ((e.key, e.value) for e in proto.metadata_props) if not key.startswith("photogan.")
+    }
+    del proto.metadata_props[:]
+    for key, value in {**others, **replace(info, tile_size=tile).to_metadata()}.items():  # photogan's keys, one writer
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
     tmp = path.with_name(f".{path.name}.tmp")
     onnx.save(proto, str(tmp))
     tmp.replace(path)

@@ -55,7 +55,7 @@ class TileOptions:
             or self.overlap < 0
             or self.min_tile < 1
         ):
-            raise ValueError("tile_size, pad and overlap must be >= 0 and min_tile >= 1")
+            raise ValueError("tile_size (or AUTO_TILE), pad and overlap must be >= 0 and min_tile >= 1")
 
     def for_model(self, tile_size: int) -> TileOptions:
         """These options with an automatic tile side replaced by a model's own ``tile_size`` (0: it states none,
