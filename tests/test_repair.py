@@ -182,3 +182,19 @@ def test_automatic_repair_fills_thin_damage_flat_patches_and_edges_but_not_a_tex
     assert kept[80, :25].all() and kept[80, 75:].all()  # ...the crack through it is filled
     assert kept[15:35, 105:135].all() and kept[105:120, 145:160].all()  # flat paper and the corner too
     assert thin_parts(found)[70:90, 40:60].sum() == 0  # without a photo to judge by, wide inner blobs are left
+
+
+def test_missing_paper_is_filled_whole_when_only_its_rim_is_found_at_full_size() -> None:
+    rng = np.random.default_rng(1)
+    luma = np.clip(0.5 + rng.normal(0, 0.08, (120, 160)), 0, 1).astype(np.float32)  # a textured photo
+    yy, xx = np.mgrid[:120, :160]
+    paper = (yy - 60) ** 2 + (xx - 60) ** 2 < 25**2
+    luma[paper] = 0.95  # a patch of missing paper, one flat tone inside
+    rim = paper & ((yy - 60) ** 2 + (xx - 60) ** 2 > 21**2)
+    probability = np.where(rim, 0.95, 0.0).astype(np.float32)  # full size: the rim only
+    coarse = np.where(paper, 0.95, 0.0).astype(np.float32)  # half size: the whole patch...
+    coarse[100, :] = 0.95  # ...and a line of fine texture, which is not damage
+    assert not damage_mask(probability, luma)[paper].all()
+    found = damage_mask(probability, luma, coarse=coarse)
+    assert found[paper].all()
+    assert not found[100, 100:].any()

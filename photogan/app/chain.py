@@ -11,6 +11,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from photogan.core.errors import ModelError
@@ -71,8 +72,18 @@ def chain_budget(models: ModelSession | Sequence[ModelSession]) -> MemoryBudget:
 def detect_damage(
     photo: Photo, detector: ModelSession, tile: TileOptions | None = None, progress: Progress | None = None
 ) -> np.ndarray:
-    """The mask a damage detector's findings give (H×W bool, with a margin for the damage's soft edges)."""
-    return damage_mask(find_damage(photo, detector, tile, progress), luminance(photo.pixels))
+    """The mask a damage detector's findings give (H×W bool, with a margin for the damage's soft edges): the
+    detector runs on the photo and on the photo at half size, for the insides of large damage
+    (:func:`photogan.core.masks.damage_mask`)."""
+    progress = progress or Progress()
+    probability = find_damage(photo, detector, tile, progress.sub_progress(0.0, 0.8))
+    coarse = None
+    if min(photo.width, photo.height) >= 64:
+        half = cv2.resize(photo.pixels, (photo.width // 2, photo.height // 2), interpolation=cv2.INTER_AREA)
+        small = Photo(half.reshape(half.shape[0], half.shape[1], photo.pixels.shape[2]))
+        found = find_damage(small, detector, tile, progress.sub_progress(0.8, 0.2))
+        coarse = cv2.resize(found, (photo.width, photo.height), interpolation=cv2.INTER_LINEAR)
+    return damage_mask(probability, luminance(photo.pixels), coarse=coarse)
 
 
 def enhance_chain(
