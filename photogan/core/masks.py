@@ -102,9 +102,9 @@ def wide_parts(mask: np.ndarray, half_width: int = MAX_HALF_WIDTH) -> np.ndarray
 
 def thin_parts(mask: np.ndarray, luma: np.ndarray | None = None, half_width: int = MAX_HALF_WIDTH) -> np.ndarray:
     """What of a found mask an automatic repair may fill: its thin parts (no wider than ``2 × half_width``
-    pixels: scratches, cracks, dust, hairs), and of its wide parts (what a morphological opening with a disc of
-    that width keeps, :func:`wide_parts`) those that touch the photo's edge (worn borders, torn corners) or where the photo is flat
-    (``luma``, H×W: missing paper is one tone; lit skin is not). On real prints the detector also marks lit faces
+    pixels: scratches, cracks, dust, hairs), and of its wide parts (:func:`wide_parts`) those that touch the
+    photo's edge (worn borders, torn corners) or where the photo is flat (``luma``, H×W: missing paper is one
+    tone; lit skin is not). On real prints the detector also marks lit faces
     and white collars, and filling a face is worse than leaving a stain (paint such regions with the mask brush
     to fill them). Each wide part is judged on its own, even when a crack joins it to others."""
     if not mask.any():
