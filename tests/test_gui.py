@@ -780,6 +780,9 @@ def test_the_damage_mask_is_painted_erased_undone_saved_and_filled(  # type: ign
     window.mask_action.trigger()
     assert view.mask_mode and not view.hint_mode
     window.brush_spin.setValue(3)
+    window.hardness_spin.setValue(50)
+    assert view.brush.hardness == 0.5
+    window.hardness_spin.setValue(100)
 
     def on_screen(x: float, y: float) -> QPoint:
         point = view.state.to_pane(QPointF(x, y))
@@ -817,6 +820,27 @@ def test_the_damage_mask_is_painted_erased_undone_saved_and_filled(  # type: ign
     window.open_paths([photo])
     qtbot.waitUntil(lambda: window.worker is None, timeout=10000)
     assert not view.brush.mask.any()
+
+
+def test_a_soft_brush_paints_a_fading_edge_and_erases_softly() -> None:
+    from photogan.gui.mask_brush import MaskBrush
+
+    brush = MaskBrush(40, 30)
+    brush.set_radius(6)
+    brush.set_hardness(0.5)
+    brush.begin(20.5, 15.5)
+    brush.end()
+    row = brush.mask[15]
+    assert (row[18:24] == 255).all()  # full strength within half the radius
+    assert 0 < row[25] < row[24] < 255 and row[27] == 0  # then fading out to the radius
+    alpha = brush.overlay().pixelColor(25, 15).alpha()
+    assert 0 < alpha < brush.overlay().pixelColor(20, 15).alpha()  # the overlay shows the fade
+    brush.set_hardness(0.0)
+    brush.begin(20.5, 15.5, erase=True)
+    brush.end()
+    assert brush.mask[15, 20] == 0 and 0 < brush.mask[15, 24] < 255  # erased most in the middle
+    brush.undo()
+    assert brush.mask[15, 20] == 255
 
 
 def open_with_test_models(qtbot, window, tmp_path: Path, models_dir: Path) -> Path:  # type: ignore[no-untyped-def]

@@ -15,7 +15,15 @@ from photogan.app.chain import Region, as_chain, enhance_chain, preview_region
 from photogan.cli.main import main
 from photogan.core.errors import ModelError
 from photogan.core.image import Photo
-from photogan.core.masks import MaskError, damage_mask, load_mask, mask_sidecar_for, resized, save_mask
+from photogan.core.masks import (
+    MaskError,
+    coverage,
+    damage_mask,
+    load_mask,
+    mask_sidecar_for,
+    resized,
+    save_mask,
+)
 from photogan.core.tiling import TileOptions
 from photogan.inference.enhancer import enhance, find_damage
 from photogan.inference.model_info import ModelInfo
@@ -78,6 +86,20 @@ def test_inpaint_changes_only_the_holes_and_tiles_agree(tmp_path: Path) -> None:
         enhance(photo, session)
 
 
+def test_a_soft_mask_edge_blends_the_fill_into_the_photo(tmp_path: Path) -> None:
+    filler = open_session(gray_fill_model(tmp_path / "fill.onnx"))
+    pixels = np.random.default_rng(2).uniform(0, 1, (40, 48, 3)).astype(np.float32)
+    mask = np.zeros((40, 48), np.uint8)
+    mask[10:20, 10:20], mask[10:20, 20:24] = 255, 64  # a hard core and a soft rim of a quarter
+    out = enhance(Photo(pixels=pixels.copy(), bit_depth=8), filler, mask=mask).pixels
+    np.testing.assert_allclose(out[10:20, 10:20], FILL, atol=1e-6)
+    np.testing.assert_allclose(
+        out[10:20, 20:24], pixels[10:20, 20:24] + 64 / 255 * (FILL - pixels[10:20, 20:24]), atol=1e-6
+    )
+    outside = mask == 0
+    np.testing.assert_array_equal(out[outside], pixels[outside])
+
+
 def test_a_gray_photo_stays_gray_and_an_empty_mask_changes_nothing(tmp_path: Path) -> None:
     session = open_session(gray_fill_model(tmp_path / "fill.onnx"))
     gray = Photo(pixels=scan()[..., :1].copy(), bit_depth=16)
@@ -120,7 +142,12 @@ def test_mask_files_round_trip_are_checked_and_are_not_photos(tmp_path: Path) ->
     mask[3:9, 5:25] = True
     sidecar = save_mask(mask_sidecar_for(photo), mask)
     assert sidecar.name == "scan.mask.png"
-    np.testing.assert_array_equal(load_mask(sidecar, 40, 30), mask)
+    np.testing.assert_array_equal(load_mask(sidecar, 40, 30), np.where(mask, 255, 0))
+    soft = np.zeros((30, 40), np.float32)
+    soft[10:20, 10:20], soft[10:20, 20:22], soft[0, 0] = 1.0, 0.5, 0.02  # a soft edge, and JPEG-like noise
+    np.testing.assert_array_equal(
+        coverage(load_mask(save_mask(sidecar, soft), 40, 30)), np.where(soft > 0.04, np.rint(soft * 255) / 255, 0)
+    )
     with pytest.raises(MaskError, match="40×30"):
         load_mask(sidecar, 80, 60)
     (tmp_path / "broken.mask.png").write_bytes(b"not a png")

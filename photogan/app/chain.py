@@ -18,7 +18,7 @@ from photogan.core.errors import ModelError
 from photogan.core.hints import Hint, inside, moved
 from photogan.core.image import Photo, luminance
 from photogan.core.load import ImageHeader, MemoryBudget
-from photogan.core.masks import damage_mask, resized
+from photogan.core.masks import combined, damage_mask, resized
 from photogan.core.progress import Progress
 from photogan.core.tiling import TileOptions
 from photogan.inference.enhancer import enhance, find_damage, result_bytes, work_factor
@@ -120,7 +120,7 @@ def enhance_chain(
             holes = resized(holes, photo.width, photo.height)
         if session.info.task == "detect":
             found = detect_damage(photo, session, tile, sub)
-            holes = found if holes is None else holes | found
+            holes = found if holes is None else combined(holes, found)
         else:
             step_hints = moved(hints, scale) if scale != 1 else hints
             photo = enhance(photo, session, tile, sub, step_hints, (width * scale, height * scale), holes)

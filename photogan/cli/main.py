@@ -87,8 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--mask",
         type=Path,
         metavar="MASK.png",
-        help="what inpaint fills: white = fill, the photo's size (one input photo; in a batch each photo's "
-        "NAME.mask.png beside it is used); with repair, added to the damage it finds",
+        help="what inpaint fills: white = fill, gray = a soft edge, the photo's size (one input photo; in a batch "
+        "each photo's NAME.mask.png beside it is used); with repair, added to the damage it finds",
     )
     enh.add_argument(
         "--chain",

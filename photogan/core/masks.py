@@ -1,8 +1,13 @@
 """Damage masks: the pixels an inpainter fills, their sidecar file, and how a found damage map becomes one.
 
-A mask is a PNG the size of its photo (after EXIF orientation): white (or any value above mid-gray, or an opaque
-pixel of a mask with transparency) = fill, black = keep. Beside a photo it is the sidecar ``NAME.mask.png``
-(``scan.jpg`` → ``scan.mask.png``): a batch uses it for that photo, and never takes it for a photo itself.
+A mask is a PNG the size of its photo (after EXIF orientation): white = fill, black = keep, and gray between =
+a soft edge, where the fill is blended into the photo by the gray's share (a mask painted with a soft brush, or
+an anti-aliased one from another editor), as a layer mask blends. A mask with transparency says the same with
+its alpha. Beside a photo it is the sidecar ``NAME.mask.png`` (``scan.jpg`` → ``scan.mask.png``): a batch uses
+it for that photo, and never takes it for a photo itself.
+
+In memory a mask is H×W: bool (True = fill), or uint8 0–255 / float32 0–1 coverage (the soft edge);
+:func:`coverage` reads any of them, and the inpainter fills every pixel with some coverage.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ MARGIN = 2
 MAX_HALF_WIDTH = 6
 #: Standard deviation of the luminance (0–1) under which a wide found part is flat: missing paper, not a face.
 FLAT = 0.012
+#: Gray levels of a mask file (0–255) at or under which a pixel is kept: the noise of a mask saved as JPEG.
+KEEP_BELOW = 8
 
 
 class MaskError(UsageError):
@@ -42,8 +49,24 @@ def is_mask_sidecar(path: Path) -> bool:
     return path.name.lower().endswith(MASK_SUFFIX)
 
 
+def coverage(mask: np.ndarray) -> np.ndarray:
+    """How much of the fill each pixel takes, H×W float32 in [0, 1], from a bool, uint8 (0–255) or float mask."""
+    if mask.dtype == np.bool_:
+        return mask.astype(np.float32)
+    if mask.dtype == np.uint8:
+        return mask.astype(np.float32) / np.float32(255.0)
+    return np.clip(mask, 0.0, 1.0).astype(np.float32)
+
+
+def levels(mask: np.ndarray) -> np.ndarray:
+    """A bool, uint8 or float mask as H×W uint8 coverage (255 = fill), as a mask file stores it."""
+    return mask if mask.dtype == np.uint8 else np.rint(coverage(mask) * 255).astype(np.uint8)
+
+
 def load_mask(path: Path, width: int | None = None, height: int | None = None) -> np.ndarray:
-    """Reads a mask as H×W bool (True = fill), checked against the photo's size when given.
+    """Reads a mask as H×W uint8 coverage (255 = fill, 0 = keep, between = a soft edge; gray levels up to
+    :data:`KEEP_BELOW` count as keep), checked against the photo's size when given. A mask with transparency:
+    its alpha, or where it is opaque all over, its brightness.
 
     Raises:
         MaskError: Unreadable, or another size than the photo.
@@ -54,9 +77,10 @@ def load_mask(path: Path, width: int | None = None, height: int | None = None) -
             if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
                 rgba = np.asarray(im.convert("RGBA"))
                 alpha, value = rgba[..., 3], rgba[..., :3].max(axis=2)
-                mask = (alpha > 127) & (value > 127) if alpha.min() > 127 else alpha > 127
+                mask = np.minimum(alpha, value) if alpha.min() > 127 else alpha
             else:
-                mask = np.asarray(im.convert("L")) > 127
+                mask = np.asarray(im.convert("L"))
+            mask = np.where(mask > KEEP_BELOW, mask, 0).astype(np.uint8)
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise MaskError(f"cannot read the mask {path}: {exc}") from exc
     if width is not None and height is not None and mask.shape != (height, width):
@@ -68,13 +92,13 @@ def load_mask(path: Path, width: int | None = None, height: int | None = None) -
 
 
 def save_mask(path: Path, mask: np.ndarray) -> Path:
-    """Writes a mask PNG atomically (white = fill); an empty mask removes the file."""
+    """Writes a mask PNG atomically (white = fill, gray = a soft edge); an empty mask removes the file."""
     if not mask.any():
         path.unlink(missing_ok=True)
         return path
     tmp = path.with_name(f".photogan-tmp-{secrets.token_hex(6)}.png")
     try:
-        Image.fromarray(np.where(mask, 255, 0).astype(np.uint8), mode="L").save(tmp, format="PNG", optimize=True)
+        Image.fromarray(levels(mask), mode="L").save(tmp, format="PNG", optimize=True)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -149,6 +173,11 @@ def damage_mask(
     if coarse is not None:
         found |= wide_parts(coarse > threshold).astype(bool)
     return grow(thin_parts(found, luma), margin)
+
+
+def combined(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Two masks as one (each pixel's larger coverage), float32 0–1."""
+    return np.maximum(coverage(a), coverage(b))
 
 
 def resized(mask: np.ndarray, width: int, height: int) -> np.ndarray:

@@ -399,8 +399,9 @@ class MainWindow(QMainWindow):
             self._toggle_mask,
             "M",
             "Paint what the inpainter fills (scratches, dust, tears): left button paints, right button or Shift "
-            "erases, [ and ] change the brush size. The mask is saved beside the photo (NAME.mask.png) for "
-            "batches too; choose an Inpaint or Repair model and Preview or Enhance to fill it.",
+            "erases, [ and ] change the brush size; less hardness fades the stroke's edge. The mask is saved "
+            "beside the photo (NAME.mask.png) for batches too; choose an Inpaint or Repair model and Preview or "
+            "Enhance to fill it.",
         )
         self.mask_action.setCheckable(True)
         self.find_damage_action = self._action(
@@ -486,6 +487,16 @@ class MainWindow(QMainWindow):
         self.brush_spin.setToolTip("Brush radius in photo pixels ([ and ] change it)")
         self.brush_spin.valueChanged.connect(self._brush_size)
         bar.addWidget(self.brush_spin)
+        self.hardness_spin = QSpinBox()
+        self.hardness_spin.setRange(0, 100)
+        self.hardness_spin.setValue(100)
+        self.hardness_spin.setSuffix(" % hard")
+        self.hardness_spin.setToolTip(
+            "Brush hardness: at 100 % the stroke's edge is hard; lower, it fades out, and the fill is blended "
+            "into the photo there (for stains and fades without a sharp border)"
+        )
+        self.hardness_spin.valueChanged.connect(self._brush_hardness)
+        bar.addWidget(self.hardness_spin)
         bar.addSeparator()
         self.hold_button = QPushButton("Hold for original")
         self.hold_button.setToolTip("Press and hold (or hold Space over the photo) to see the original")
@@ -743,6 +754,10 @@ class MainWindow(QMainWindow):
             self.viewer.brush.set_radius(radius)
             self.viewer.update()
 
+    def _brush_hardness(self, percent: int) -> None:
+        if self.viewer.brush is not None:
+            self.viewer.brush.set_hardness(percent / 100)
+
     def _brush_step(self, factor: float) -> None:
         self.brush_spin.setValue(
             max(MIN_RADIUS, round(self.brush_spin.value() * factor + (0.5 if factor > 1 else -0.5)))
@@ -908,6 +923,7 @@ class MainWindow(QMainWindow):
             self.viewer.set_hints(self._saved_hints(path))
             brush = MaskBrush(photo.width, photo.height, self._saved_mask(path, photo))
             brush.set_radius(self.brush_spin.value())
+            brush.set_hardness(self.hardness_spin.value() / 100)
             self.viewer.set_brush(brush)
             self.setWindowTitle(f"{path.name} — photogan")
             self.photo_label.setText(f"{path.name}: {describe_photo(photo)}")

@@ -1,15 +1,18 @@
 """The damage-mask brush: what the photographer paints for the inpainter to fill, with undo, as an overlay.
 
-The mask is kept at the photo's own size as a numpy bool array (True = fill), so it is exactly what
-``photogan.core.masks`` saves as the ``NAME.mask.png`` sidecar and what the inpainter reads. Strokes are round
-stamps joined along the pointer's path; each stroke can be undone (and redone). The overlay is a red,
-half-transparent image of the mask that the viewer draws over every pane.
+The mask is kept at the photo's own size as a numpy uint8 array of coverage (255 = fill, 0 = keep, between = a
+soft edge, where the fill is blended into the photo), so it is exactly what ``photogan.core.masks`` saves as the
+``NAME.mask.png`` sidecar and what the inpainter reads. Strokes are round stamps joined along the pointer's path,
+hard-edged or, with less hardness, fading out over the outer part of the radius; each stroke can be undone (and
+redone). The overlay is a red, half-transparent image of the mask that the viewer draws over every pane.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtGui import QImage
+
+from photogan.core.masks import levels
 
 MAX_UNDO = 30
 OVERLAY = (255, 40, 40, 120)  # RGBA of painted pixels in the overlay
@@ -21,14 +24,15 @@ class MaskBrush:
 
     Args:
         width, height: The photo's size.
-        mask: A mask to start from (e.g. the sidecar's or the damage found), H×W bool.
+        mask: A mask to start from (e.g. the sidecar's or the damage found), H×W bool, uint8 or float coverage.
     """
 
     def __init__(self, width: int, height: int, mask: np.ndarray | None = None) -> None:
-        self.mask = np.zeros((height, width), bool) if mask is None else mask.astype(bool).copy()
+        self.mask = np.zeros((height, width), np.uint8) if mask is None else levels(mask).copy()
         if self.mask.shape != (height, width):
             raise ValueError(f"a {self.mask.shape[1]}×{self.mask.shape[0]} mask for a {width}×{height} photo")
         self.radius = 12
+        self.hardness = 1.0  # 1: a hard edge; 0: the stamp fades out from its centre
         self._undo: list[np.ndarray] = []
         self._redo: list[np.ndarray] = []
         self._last: tuple[float, float] | None = None
@@ -65,14 +69,15 @@ class MaskBrush:
         if y0 >= y1 or x0 >= x1:
             return
         yy, xx = np.ogrid[y0:y1, x0:x1]
-        disc = (yy + 0.5 - y) ** 2 + (xx + 0.5 - x) ** 2 <= r * r
+        distance = np.sqrt((yy + 0.5 - y) ** 2 + (xx + 0.5 - x) ** 2)
+        stamp = stamp_levels(distance, r, self.hardness)
         region = self.mask[y0:y1, x0:x1]
         if self._erase:
-            region &= ~disc
+            np.minimum(region, 255 - stamp, out=region)
         else:
-            region |= disc
+            np.maximum(region, stamp, out=region)
         if self._rgba is not None:  # only the stamped square is redrawn (a stroke on a 24 MP scan stays fluid)
-            self._rgba[y0:y1, x0:x1] = np.where(region[..., None], np.array(OVERLAY, np.uint8), 0)
+            self._rgba[y0:y1, x0:x1] = _overlay_pixels(region)
 
     # -- whole-mask edits and history ----------------------------------------------------------------------------
 
@@ -81,7 +86,7 @@ class MaskBrush:
         if mask.shape != self.mask.shape:
             raise ValueError("the mask does not fit the photo")
         self._push_undo()
-        self.mask = self.mask | mask if add else mask.astype(bool).copy()
+        self.mask = np.maximum(self.mask, levels(mask)) if add else levels(mask).copy()
         self._rgba = None
 
     def clear(self) -> None:
@@ -119,14 +124,36 @@ class MaskBrush:
         self.radius = int(min(MAX_RADIUS, max(MIN_RADIUS, radius)))
         return self.radius
 
+    def set_hardness(self, hardness: float) -> float:
+        """How much of the radius is painted at full strength (1: all of it, a hard edge; 0: none, a soft dab)."""
+        self.hardness = float(min(1.0, max(0.0, hardness)))
+        return self.hardness
+
     # -- drawing ------------------------------------------------------------------------------------------------
 
     def overlay(self) -> QImage:
         """The mask as a half-transparent red image of the photo's size; it shares this brush's pixel buffer, so
         draw it at once (do not keep it)."""
         if self._rgba is None:
-            h, w = self.mask.shape
-            self._rgba = np.zeros((h, w, 4), np.uint8)
-            self._rgba[self.mask] = OVERLAY
+            self._rgba = _overlay_pixels(self.mask)
         h, w = self.mask.shape
         return QImage(self._rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888)
+
+
+def stamp_levels(distance: np.ndarray, radius: float, hardness: float) -> np.ndarray:
+    """A round stamp's coverage (uint8) at ``distance`` from its centre: 255 out to ``hardness × radius``, then
+    falling smoothly to 0 at the radius."""
+    inner = hardness * radius
+    if inner >= radius:
+        return np.where(distance <= radius, 255, 0).astype(np.uint8)
+    t = np.clip((radius - distance) / (radius - inner), 0.0, 1.0)
+    return np.rint(255 * t * t * (3 - 2 * t)).astype(np.uint8)
+
+
+def _overlay_pixels(mask: np.ndarray) -> np.ndarray:
+    """The overlay's RGBA for a coverage mask: red, as opaque as the overlay's alpha times the coverage."""
+    rgba = np.zeros((*mask.shape, 4), np.uint8)
+    rgba[..., :3] = OVERLAY[:3]
+    rgba[..., 3] = (mask.astype(np.uint16) * OVERLAY[3] // 255).astype(np.uint8)
+    rgba[mask == 0, :3] = 0
+    return rgba

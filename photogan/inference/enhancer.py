@@ -15,6 +15,7 @@ from photogan.core.chroma import guided_upsample, in_gamut, rgb_to_chroma, shrin
 from photogan.core.errors import ModelError
 from photogan.core.hints import Hint, check_fits, hint_planes, propagate_hints
 from photogan.core.image import Photo, luminance, rgb_to_gray
+from photogan.core.masks import coverage
 from photogan.core.memory import require_memory
 from photogan.core.progress import Progress
 from photogan.core.tiling import TileOptions, run_tiled
@@ -70,7 +71,8 @@ def enhance(
             model that takes hints itself; other tasks ignore them.
         whole_size: (width, height) of the whole photo when ``photo`` is a region of it (a preview): a colorizer
             that works at reduced size uses the whole photo's working scale, so the region matches the full result.
-        mask: For an ``inpaint`` model, the pixels to fill (H×W bool, True = fill); only those change.
+        mask: For an ``inpaint`` model, the pixels to fill (H×W bool, True = fill, or uint8/float coverage: a soft
+            edge blends the fill into the photo, see ``photogan.core.masks``); only those change.
 
     Returns:
         The enhanced photo (same bit depth, ICC profile, EXIF, XMP and DPI).
@@ -194,10 +196,13 @@ def _inpaint(
 ) -> np.ndarray:
     """The photo with the holes of ``mask`` filled: Telea's fill of the whole photo first (so a hole that crosses a
     tile border starts from one fill on both sides), then the model on the blocks that hold holes only, each with
-    its context around it; every pixel outside the mask is kept exactly."""
+    its context around it; every pixel outside the mask is kept exactly. Where the mask is soft (coverage under
+    1), the fill is blended into the photo by the coverage."""
     if mask.shape != (photo.height, photo.width):
         raise ModelError(f"the mask is {mask.shape[1]}×{mask.shape[0]} px and the photo {photo.width}×{photo.height}")
     progress = progress or Progress()
+    weight = coverage(mask)
+    mask = weight > 0
     if not mask.any():
         return photo.pixels.copy()
     pixels = classical_fill(photo.pixels, mask)
@@ -234,6 +239,10 @@ def _inpaint(
         part = filled[y0 - cy0 : y1 - cy0, x0 - cx0 : x1 - cx0]
         out[y0:y1, x0:x1][hole] = part[hole]
         progress.set_progress((done + 1) / len(busy))
+    soft = mask & (weight < 1)
+    if soft.any():  # the soft edge: the fill blended into the photo
+        share = weight[soft][:, None]
+        out[soft] = photo.pixels[soft] + share * (out[soft] - photo.pixels[soft])
     return out
 
 
