@@ -166,6 +166,7 @@ def main() -> int:
             if window.last_error:
                 raise RuntimeError(window.last_error)
             window.brush_spin.setValue(8)
+            window.hardness_spin.setValue(60)
             window.set_view_mode("before")
             shot("11-damage-mask")
             window.mask_action.trigger()  # off: the result is seen without the overlay
