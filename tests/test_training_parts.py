@@ -47,6 +47,20 @@ def test_discriminators_give_logits(sn: bool, mbstd: bool) -> None:
     assert logits.shape == (2, 1, 8, 8)
 
 
+def test_a_coarse_chroma_critic_is_blind_to_speckle_and_sees_a_colour_cast() -> None:
+    d = PatchDiscriminator(base=8, layers=2, downscale=4, chroma=True).eval()
+    gray = torch.rand(2, 1, 64, 64).repeat(1, 3, 1, 1)
+    photo = gray * torch.tensor([1.0, 0.8, 0.6]).view(1, 3, 1, 1)  # a warm colour photo
+    speckle = 0.1 * torch.tensor([1.0, -1.0, 1.0]).view(1, 3, 1, 1) * (-1.0) ** torch.arange(64).view(1, 1, 1, 64)
+    with torch.no_grad():
+        logits = d(photo, gray)
+        assert logits.shape == (2, 1, 4, 4)  # 64 px at 1/4, two stride-2 blocks
+        unseen = float((d(photo + speckle, gray) - logits).abs().max())  # colour noise finer than 4 px
+        cast = photo * torch.tensor([0.6, 0.8, 1.0]).view(1, 3, 1, 1)  # the same photo, cold
+        seen = float((d(cast, gray) - logits).abs().max())
+    assert unseen < 1e-6 and seen > 100 * max(unseen, 1e-7)
+
+
 def test_unet_discriminator_judges_every_pixel_and_gives_its_features() -> None:
     d = UNetDiscriminator(base=8).eval()  # eval: spectral norm keeps its estimate between the calls compared
     image, condition = torch.rand(2, 3, 64, 64), torch.rand(2, 3, 16, 16)

@@ -132,6 +132,11 @@ class PatchDiscriminator(nn.Module):
         base: Width of the first layer.
         layers: Number of stride-2 blocks (receptive field grows with it: 3 blocks see 70×70 patches).
         spectral_norm, minibatch_std, dropout: As for :class:`DCGANDiscriminator`.
+        downscale: Judge the image (and condition) area-averaged to 1/``downscale`` of its size: a critic that
+            cannot see detail finer than that, so the generator gains nothing by inventing it (a colorizer's
+            false-colour speckle over fine texture), while regional colour is still judged.
+        chroma: Judge the image as BT.601 luma and chroma (Cb, Cr) instead of RGB (a colorizer's answer is its
+            chroma).
     """
 
     def __init__(
@@ -143,8 +148,12 @@ class PatchDiscriminator(nn.Module):
         spectral_norm: bool = False,
         minibatch_std: bool = False,
         dropout: float = 0.0,
+        downscale: int = 1,
+        chroma: bool = False,
     ) -> None:
         super().__init__()
+        if chroma and channels != 3:
+            raise ValueError("chroma=True judges an RGB image: channels must be 3")
         self.hparams = {
             "channels": channels,
             "condition_channels": condition_channels,
@@ -153,7 +162,10 @@ class PatchDiscriminator(nn.Module):
             "spectral_norm": spectral_norm,
             "minibatch_std": minibatch_std,
             "dropout": dropout,
+            "downscale": downscale,
+            "chroma": chroma,
         }
+        self.downscale, self.chroma = max(1, int(downscale)), chroma
         modules: list[nn.Module] = _block(channels + condition_channels, base, spectral_norm, False, dropout)
         width = base
         for _ in range(layers - 1):
@@ -167,6 +179,14 @@ class PatchDiscriminator(nn.Module):
         init_dcgan(self)
 
     def forward(self, image: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
+        if self.chroma:  # Y in [0, 1]; Cb, Cr (in [-0.5, 0.5]) moved to [0, 1] like the rest
+            r, g, b = image[:, 0:1], image[:, 1:2], image[:, 2:3]
+            y = 0.299 * r + 0.587 * g + 0.114 * b
+            image = torch.cat([y, (b - y) / 1.772 + 0.5, (r - y) / 1.402 + 0.5], dim=1)
+        if self.downscale > 1:
+            image = F.avg_pool2d(image, self.downscale)
+            if condition is not None:
+                condition = F.avg_pool2d(condition, self.downscale)
         return self.net(with_condition(image, condition, self.condition_channels) * 2.0 - 1.0)
 
 
