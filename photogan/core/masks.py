@@ -23,8 +23,9 @@ from photogan.core.errors import UsageError
 
 #: The sidecar beside a photo: ``scan.jpg`` → ``scan.mask.png``.
 MASK_SUFFIX = ".mask.png"
-#: A damage detector's probability above which a pixel is damage (chosen on real/OldPhotos/old and held-out
-#: McMaster damage: 0.5 / 0.7 / 0.8 / 0.9 took 1.48 / 1.12 / 0.94 / 0.72 % of the undamaged old scans for damage).
+#: A damage detector's probability above which a pixel is damage (chosen with the stage-1 detector on
+#: real/OldPhotos/old and held-out McMaster damage: 0.5 / 0.7 / 0.8 / 0.9 took 1.48 / 1.12 / 0.94 / 0.72 % of
+#: the undamaged old scans for damage).
 THRESHOLD = 0.8
 #: Pixels of margin added around found damage: its soft edges (a scratch fades out over a pixel or two).
 MARGIN = 2
@@ -167,8 +168,7 @@ def damage_mask(
     (:func:`wide_parts`) join the found damage: at full size the detector sees only the rims of a large patch of
     missing paper (inside, it is one flat tone like a wall or the sky), at half size the whole patch. Only the
     wide parts: its thin findings at half size are coarser copies of what the full size finds, plus more of the
-    photo's fine texture (on held-out Set14 damage this took whole-photo repair from +4.30 to +5.50 dB with the
-    false detections on clean photos at 1.67 % against 1.63 %; all coarse findings, +5.38 dB at 2.20 %)."""
+    photo's fine texture (measured in ``resources/models/repair-detect.md``)."""
     found = probability > threshold
     if coarse is not None:
         found |= wide_parts(coarse > threshold).astype(bool)
