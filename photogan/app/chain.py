@@ -11,9 +11,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
+from photogan.core.chroma import resize_plane
 from photogan.core.errors import ModelError
 from photogan.core.hints import Hint, inside, moved
 from photogan.core.image import Photo, luminance
@@ -79,10 +79,9 @@ def detect_damage(
     probability = find_damage(photo, detector, tile, progress.sub_progress(0.0, 0.8))
     coarse = None
     if min(photo.width, photo.height) >= 64:
-        half = cv2.resize(photo.pixels, (photo.width // 2, photo.height // 2), interpolation=cv2.INTER_AREA)
-        small = Photo(half.reshape(half.shape[0], half.shape[1], photo.pixels.shape[2]))
+        small = Photo(resize_plane(photo.pixels, photo.width // 2, photo.height // 2))
         found = find_damage(small, detector, tile, progress.sub_progress(0.8, 0.2))
-        coarse = cv2.resize(found, (photo.width, photo.height), interpolation=cv2.INTER_LINEAR)
+        coarse = resize_plane(found, photo.width, photo.height)
     return damage_mask(probability, luminance(photo.pixels), coarse=coarse)
 
 
