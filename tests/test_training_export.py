@@ -50,6 +50,7 @@ def test_compact_exports_with_metadata_and_matches_torch(tmp_path: Path, scale: 
     ("arch", "params", "scale"),
     [
         ("restorer", {"channels": 8, "blocks": 2, "levels": 2}, 1),
+        ("restorer", {"channels": 8, "blocks": 2, "levels": 2, "activation": "leaky", "full_res": False}, 1),
         ("compact", {"scale": 2, "channels": 8, "blocks": 3}, 2),
     ],
 )

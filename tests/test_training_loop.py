@@ -73,6 +73,11 @@ def tiny(task: str, **changes: object) -> TrainConfig:
         ("compact", {"scale": 3, "channels": 8, "blocks": 2}, ((17, 23), (9, 31))),
         ("restorer", {"channels": 8, "blocks": 2}, ((18, 26), (10, 34))),  # size multiple 2: odd multiples
         ("restorer", {"channels": 16, "blocks": 2, "levels": 2}, ((20, 28), (12, 36))),  # size multiple 4
+        (
+            "restorer",
+            {"channels": 16, "blocks": 2, "levels": 2, "activation": "leaky", "full_res": False},
+            ((20, 28), (12, 36)),
+        ),
         ("colorizer", {"channels": 8, "blocks": 2}, ((18, 26), (10, 34))),
         ("hint-colorizer", {"channels": 8, "blocks": 2}, ((48, 32), (16, 80))),  # size multiple 16, two inputs
         ("hint-colorizer-l1", {"channels": 8, "blocks": 2, "gain": 2.0}, ((48, 32), (16, 80))),
@@ -729,6 +734,45 @@ def test_a_restore_model_fine_tunes_from_noisy_photos_alone(
     assert saved["self_supervised"] is True and saved["base"] == "tiny-restore"
     with pytest.raises(ValueError, match="for restore models"):
         tiny("upscale", self_supervised=True)
+
+
+def test_a_transplant_keeps_the_base_core_under_new_ends(tmp_path: Path, photos: Path) -> None:
+    """restore made faster: a base of another shape is refused, unless `transplant` keeps every tensor whose name
+    and shape fit (the quarter-resolution core), and only the rest starts fresh."""
+    from training.cli import base_recipe
+
+    base = tmp_path / "base.toml"
+    base.write_text(
+        'task = "restore"\narch_params = { channels = 16, blocks = 2, levels = 2 }\npatch = 32\nbatch = 2\n'
+    )
+    assert (
+        train_main(
+            [
+                "--config",
+                str(base),
+                "--data",
+                str(photos),
+                "--run",
+                str(tmp_path / "a"),
+                "--iters",
+                "2",
+                "--name",
+                "tiny-restore",
+            ]
+        )
+        == 0
+    )
+    config, weights = base_recipe("tiny-restore")
+    fast = config.with_overrides(arch_params={**config.arch_params, "activation": "leaky", "full_res": False}, iters=1)
+    with pytest.raises(ValueError, match="does not fit"):
+        Trainer(fast, [photos], tmp_path / "refused", base_weights=weights)
+    trainer = Trainer(fast.with_overrides(transplant=True), [photos], tmp_path / "fast", base_weights=weights)
+    start = checkpoint.load_weights(weights)
+    kept = [n for n, t in trainer.g.state_dict().items() if n in start and torch.equal(t, start[n])]
+    assert "backbone.blocks.0.body.0.weight" in kept and "backbone.up2.0.weight" in kept
+    assert "backbone.down1.0.weight" not in kept and "backbone.head.0.weight" not in trainer.g.state_dict()
+    with pytest.raises(ValueError, match="needs a base model"):
+        tiny("restore", transplant=True)
 
 
 def test_an_anchored_fine_tune_stays_near_its_base_weights(tmp_path: Path, photos: Path) -> None:

@@ -79,6 +79,9 @@ class TrainConfig:
     # a fine-tune: weight of the squared distance of the weights from the base's (L2-SP, Li et al. 2018), which
     # holds the network near what it learned from many photos while it learns the user's few
     anchor: float = 0.0
+    # a base of another shape (--base with new arch_params): start from the base's weights wherever a tensor's name
+    # and shape match, the rest fresh (e.g. restore's core kept under a faster front and back end)
+    transplant: bool = False
     # iterations of linear learning-rate warm-up (a fine-tune's fresh Adam moments would otherwise take full steps)
     warmup: int = 0
     seed: int = 0
@@ -98,6 +101,8 @@ class TrainConfig:
             raise ValueError(f"unknown augment {self.augment!r}: use one of {', '.join(AUGMENTATIONS)}")
         if self.self_supervised and self.task != "restore":
             raise ValueError(f"self-supervised training is for restore models, not {self.task}")
+        if self.transplant and not self.base:
+            raise ValueError("transplant starts from a base model's weights: it needs a base model (--base)")
         if self.warmup < 0:
             raise ValueError(f"warmup must be 0 or more iterations, got {self.warmup}")
         if self.max_side and self.max_side < self.patch:

@@ -126,7 +126,7 @@ class Trainer:
             )
         if base_weights is not None:
             try:
-                self.g.load_state_dict(checkpoint.load_weights(base_weights))
+                self.g.load_state_dict(self._base_state(checkpoint.load_weights(base_weights)))
             except RuntimeError as exc:  # shapes or names that do not fit the architecture
                 raise ValueError(
                     f"{base_weights} does not fit a {config.arch} network: {str(exc).splitlines()[0]}"
@@ -139,7 +139,11 @@ class Trainer:
         if config.anchor:
             start = base_weights or checkpoint.model_checkpoint(config.base, "hold the fine-tune near")[1]
             values = checkpoint.load_weights(start)
-            self.anchor = [(p, values[n].to(self.device)) for n, p in self.g.named_parameters() if n in values]
+            self.anchor = [
+                (p, values[n].to(self.device))
+                for n, p in self.g.named_parameters()
+                if n in values and values[n].shape == p.shape
+            ]
         self.d: nn.Module | None = None
         if config.adversarial:
             self.d = archs.build(config.discriminator, **discriminator_params(config)).to(self.device)
@@ -186,6 +190,17 @@ class Trainer:
             self._resume(self.files.last)
         if self.rank == 0:  # on resume too: `--resume --iters N` changes the schedule the run follows from now on
             self.files.config.write_text(config.to_json())
+
+    def _base_state(self, values: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The base's weights to load: all of them, or with ``transplant`` the generator's own tensors where the
+        base has one of the same name and shape (the rest stay as initialized; both counts are logged)."""
+        if not self.config.transplant:
+            return values
+        state = self.g.state_dict()
+        kept = {n: v for n, v in values.items() if n in state and state[n].shape == v.shape}
+        fresh = sorted(set(state) - set(kept))
+        log.info("transplant: %d tensors from the base, %d fresh (%s)", len(kept), len(fresh), ", ".join(fresh))
+        return {**state, **kept}
 
     def _chroma_samples(self) -> torch.Tensor:
         """K×2 BT.601 chroma of every 8th pixel of the training photos."""
