@@ -20,7 +20,6 @@ from training import archs, checkpoint
 from training.config import TrainConfig
 from training.dataset import TaskData, centre_crop, neighbour_pairs, task_degradation, to_tensor
 from training.evaluation import psnr_ssim
-from training.trainer import generator_params
 
 log = logging.getLogger("training")
 
@@ -72,8 +71,8 @@ def judge(config: TrainConfig, data: TaskData, tuned: nn.Module) -> Verdict | No
     if not config.base or config.task not in VERDICT_TASKS or not data.val_photos:
         return None
     try:
-        _, weights = checkpoint.model_checkpoint(config.base, "compare the fine-tune with")
-        base = archs.build(config.arch, **generator_params(config))
+        info, weights = checkpoint.model_checkpoint(config.base, "compare the fine-tune with")
+        base = archs.build(info.arch, **info.arch_params)  # its own shape: a transplant's differs
         base.load_state_dict(checkpoint.load_weights(weights))
     except (ValueError, RuntimeError) as exc:  # deleted, or replaced by a model of another shape
         log.warning("the fine-tune cannot be compared with %s: %s", config.base, exc)
