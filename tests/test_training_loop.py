@@ -772,7 +772,7 @@ def test_a_transplant_keeps_the_base_core_under_new_ends(tmp_path: Path, photos:
     assert "backbone.blocks.0.body.0.weight" in kept and "backbone.up2.0.weight" in kept
     assert "backbone.down1.0.weight" not in kept and "backbone.head.0.weight" not in trainer.g.state_dict()
     with pytest.raises(ValueError, match="needs a base model"):
-        tiny("restore", transplant=True)
+        Trainer(tiny("restore", transplant=True), [photos], tmp_path / "no-base")
 
 
 def test_an_anchored_fine_tune_stays_near_its_base_weights(tmp_path: Path, photos: Path) -> None:

@@ -101,8 +101,6 @@ class TrainConfig:
             raise ValueError(f"unknown augment {self.augment!r}: use one of {', '.join(AUGMENTATIONS)}")
         if self.self_supervised and self.task != "restore":
             raise ValueError(f"self-supervised training is for restore models, not {self.task}")
-        if self.transplant and not self.base:
-            raise ValueError("transplant starts from a base model's weights: it needs a base model (--base)")
         if self.warmup < 0:
             raise ValueError(f"warmup must be 0 or more iterations, got {self.warmup}")
         if self.max_side and self.max_side < self.patch:

@@ -124,6 +124,8 @@ class Trainer:
             raise ValueError(
                 f"patch must be a multiple of {self.field.factor} (one noise cell's pixels), got {config.patch}"
             )
+        if config.transplant and base_weights is None and not self.files.can_resume:  # resuming loads its own
+            raise ValueError("transplant starts from a base model's weights: it needs a base model (--base)")
         if base_weights is not None:
             try:
                 self.g.load_state_dict(self._base_state(checkpoint.load_weights(base_weights)))
