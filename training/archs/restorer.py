@@ -18,6 +18,8 @@ shape, not clamped.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -129,19 +131,32 @@ class _UNetBackbone(nn.Module):
 
 
 class _ImageToImage(nn.Module):
-    """Shared constructor of the 1× generators: hyperparameters, backbone and receptive field."""
+    """Shared constructor of the 1× generators: hyperparameters, backbone and receptive field.
+
+    Args:
+        channels: Width at half resolution.
+        blocks: Residual blocks.
+        batch_norm: BatchNorm inside the residual blocks (None: the subclass's ``default_batch_norm``).
+        levels: 1 (half resolution) or 2 (down to a quarter; ``channels`` is the quarter-resolution width).
+        activation: ``"prelu"`` or ``"leaky"`` (two levels only; see the module docstring).
+        full_res: Layers at full resolution (two levels only; False is about twice as fast).
+    """
+
+    out_channels: int  # what the backbone predicts
+    default_batch_norm: bool
 
     def __init__(
         self,
-        out_channels: int,
-        channels: int,
-        blocks: int,
-        batch_norm: bool,
+        channels: int = 40,
+        blocks: int = 5,
+        batch_norm: bool | None = None,
         levels: int = 1,
         activation: str = "prelu",
         full_res: bool = True,
     ) -> None:
         super().__init__()
+        out_channels = self.out_channels
+        batch_norm = self.default_batch_norm if batch_norm is None else batch_norm
         if levels not in (1, 2):
             raise ValueError(f"levels must be 1 or 2, got {levels}")
         if activation not in ACTIVATIONS:
@@ -172,57 +187,27 @@ class _ImageToImage(nn.Module):
 
 
 class Restorer(_ImageToImage):
-    """Predicts a correction added to the damaged photo (residual learning).
+    """Predicts a correction added to the damaged photo (residual learning); hyperparameters as
+    :class:`_ImageToImage`, without BatchNorm by default."""
 
-    Args:
-        channels: Width at half resolution.
-        blocks: Residual blocks.
-        batch_norm: BatchNorm inside the residual blocks.
-        levels: 1 (half resolution) or 2 (down to a quarter; ``channels`` is the quarter-resolution width).
-        activation: ``"prelu"`` or ``"leaky"`` (two levels only; see the module docstring).
-        full_res: Layers at full resolution (two levels only; False is about twice as fast).
-    """
-
-    def __init__(
-        self,
-        channels: int = 40,
-        blocks: int = 5,
-        batch_norm: bool = False,
-        levels: int = 1,
-        activation: str = "prelu",
-        full_res: bool = True,
-    ) -> None:
-        super().__init__(3, channels, blocks, batch_norm, levels, activation, full_res)
+    out_channels = 3
+    default_batch_norm = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.backbone(x)
 
 
 class Colorizer(_ImageToImage):
-    """Predicts chroma only; the output keeps the input's BT.601 luminance exactly.
+    """Predicts chroma only; the output keeps the input's BT.601 luminance exactly. Hyperparameters as
+    :class:`_ImageToImage`, with BatchNorm by default."""
 
-    Args:
-        channels: Width at half resolution.
-        blocks: Residual blocks.
-        batch_norm: BatchNorm inside the residual blocks.
-        levels: 1 (half resolution) or 2 (down to a quarter; ``channels`` is the quarter-resolution width).
-        activation: ``"prelu"`` or ``"leaky"`` (two levels only; see the module docstring).
-        full_res: Layers at full resolution (two levels only; False is about twice as fast).
-    """
-
+    out_channels = 2
+    default_batch_norm = True
     to_ycc: torch.Tensor
     from_ycc: torch.Tensor
 
-    def __init__(
-        self,
-        channels: int = 40,
-        blocks: int = 5,
-        batch_norm: bool = True,
-        levels: int = 1,
-        activation: str = "prelu",
-        full_res: bool = True,
-    ) -> None:
-        super().__init__(2, channels, blocks, batch_norm, levels, activation, full_res)
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
         self.register_buffer("to_ycc", _TO_YCC.clone(), persistent=False)
         self.register_buffer("from_ycc", _FROM_YCC.clone(), persistent=False)
 
