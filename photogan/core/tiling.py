@@ -157,6 +157,15 @@ def _tiled(
     half = min(options.overlap // 2, int(smallest) // 2)
     margin = _round_up(context + half, multiple)
     tiles = [(i, j) for i in range(len(ys) - 1) for j in range(len(xs) - 1)]
+    if len(tiles) == 1:  # the whole photo in one run: its weights would all be 1, so skip the blending copies
+        progress.check_cancelled()
+        result = _run_one(padded, fn, scale, options, context, multiple, progress, limit)
+        if result.shape[:2] != (plen_h * scale, plen_w * scale):
+            raise ValueError(
+                f"the model turned a {plen_h}×{plen_w} tile into {result.shape[0]}×{result.shape[1]}, expected ×{scale}"
+            )
+        progress.set_progress(1.0)
+        return result[: height * scale, : width * scale]
     output: np.ndarray | None = None
     for done, (i, j) in enumerate(tiles):
         progress.check_cancelled()
