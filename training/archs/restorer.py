@@ -5,12 +5,12 @@ pixel-shuffle up with skips from the way down, no normalization on the output. `
 resolution; ``levels`` = 2 adds a quarter-resolution level (a small U-Net), which buys four times the receptive
 field per block at a quarter of the cost, what noise as strong as σ 25 needs. Sized for CPU inference.
 
-Two options make the two-level network about twice as fast on a CPU (measured with onnxruntime, 512² photo:
-147 → 79 ms) for the same quarter-resolution core: ``full_res=False`` drops the full-resolution layers (a
-stride-2 convolution reads the photo, the last convolution at half resolution writes the correction through a
-pixel shuffle, as FFDNet works at half resolution), and ``activation="leaky"`` uses LeakyReLU (0.1), which
-onnxruntime fuses into the convolution before it, where a per-channel PReLU is a separate pass over memory with
-layout reorders around it.
+Two options make the two-level network faster on a CPU for the same quarter-resolution core (onnxruntime, 2
+threads, 512² photo: 141 ms; with both 82 ms): ``full_res=False`` drops the full-resolution layers (the photo is
+read as its four half-resolution sub-images, a lossless pixel unshuffle, and the last convolution at half
+resolution writes the correction through a pixel shuffle, as FFDNet works at half resolution), and
+``activation="leaky"`` uses LeakyReLU (0.1; alone 105 ms), which onnxruntime fuses into the convolution before
+it, where a per-channel PReLU is a separate pass over memory with layout reorders around it.
 
 Image contract: input N×3×H×W float32 RGB in [0, 1], H and W multiples of 2 (the engine pads); output the same
 shape, not clamped.
@@ -78,8 +78,9 @@ class _UNetBackbone(nn.Module):
     """Two levels: full-res head, half-res encoder block, quarter-res residual blocks, and back up with skips.
 
     Widths are ``channels`` at quarter resolution, half of it at half resolution, a quarter at full resolution.
-    Without ``full_res`` there is no full-resolution layer: ``down1`` reads the photo itself and ``tail`` writes
-    the output from half resolution through a pixel shuffle.
+    Without ``full_res`` there is no full-resolution layer: ``down1`` reads the photo's four half-resolution
+    sub-images (a pixel unshuffle, as FFDNet does) and ``tail`` writes the output from half resolution through a
+    pixel shuffle, from the features and the sub-images themselves.
     """
 
     def __init__(
@@ -95,8 +96,12 @@ class _UNetBackbone(nn.Module):
         c1, c2, c3 = channels // 4, channels // 2, channels
         self.full_res = full_res
         self.head = nn.Sequential(nn.Conv2d(3, c1, 3, padding=1), _activation(activation, c1)) if full_res else None
-        self.down1 = nn.Sequential(
-            nn.Conv2d(c1 if full_res else 3, c2, 4, stride=2, padding=1), _activation(activation, c2)
+        self.down1 = (
+            nn.Sequential(nn.Conv2d(c1, c2, 4, stride=2, padding=1), _activation(activation, c2))
+            if full_res
+            # lossless: a stride-2 convolution from the photo packs 48 values into c2 channels and loses the
+            # per-pixel noise the correction must cancel (that variant stalled 3 dB under restore)
+            else nn.Sequential(nn.PixelUnshuffle(2), nn.Conv2d(12, c2, 3, padding=1), _activation(activation, c2))
         )
         self.down2 = nn.Sequential(nn.Conv2d(c2, c3, 4, stride=2, padding=1), _activation(activation, c3))
         self.blocks = nn.Sequential(*(_ResBlock(c3, batch_norm, activation) for _ in range(blocks)))
@@ -114,7 +119,8 @@ class _UNetBackbone(nn.Module):
             )
             last = self.tail[-1]
         else:
-            self.tail = nn.Sequential(nn.Conv2d(c2, out_channels * 4, 3, padding=1), nn.PixelShuffle(2))
+            # the sub-images again beside the features: the correction cancels per-pixel noise, which it must see
+            self.tail = nn.Sequential(nn.Conv2d(c2 + 12, out_channels * 4, 3, padding=1), nn.PixelShuffle(2))
             last = self.tail[0]
         assert isinstance(last, nn.Conv2d) and last.bias is not None
         nn.init.normal_(last.weight, 0.0, 1e-3)  # start as the identity (residual learning)
@@ -126,7 +132,7 @@ class _UNetBackbone(nn.Module):
         deep = self.up2(self.blocks(self.down2(skip2)))
         half = self.dec1(torch.cat([deep, skip2], dim=1))
         if not self.full_res:
-            return self.tail(half)
+            return self.tail(torch.cat([half, F.pixel_unshuffle(x, 2)], dim=1))
         return self.tail(torch.cat([self.up1(half), skip1], dim=1))
 
 
