@@ -12,7 +12,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-import cv2
 import numpy as np
 
 from photogan.core.errors import UsageError
@@ -103,6 +102,8 @@ def model_scale(factors: Iterable[float], scales: Iterable[int]) -> int:
 
 def resize_photo(photo: Photo, width: int, height: int, dpi: float | None = None) -> Photo:
     """The photo at exactly width × height (Lanczos up, area-averaged down; alpha alike), its DPI set when given."""
+    import cv2  # imported here (40 ms): only a print size needs it
+
     changes: dict[str, object] = {} if dpi is None else {"dpi": (dpi, dpi)}
     if (photo.width, photo.height) == (width, height):
         return replace(photo, **changes) if changes else photo  # type: ignore[arg-type]

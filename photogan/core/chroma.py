@@ -9,7 +9,6 @@ the photo's own edges instead of the blocky or blurred ones of a plain resize.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from photogan.core.image import LUMA_WEIGHTS
@@ -50,6 +49,8 @@ def in_gamut(luma: np.ndarray, chroma: np.ndarray) -> np.ndarray:
 
 def resize_plane(plane: np.ndarray, width: int, height: int) -> np.ndarray:
     """A float32 plane (H×W or H×W×C) at another size: area-averaged down, bilinear up."""
+    import cv2  # imported here (40 ms): restoring and upscaling never need it
+
     shrink = width < plane.shape[1] or height < plane.shape[0]
     out = cv2.resize(plane, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
     return out.reshape(height, width, *plane.shape[2:])
@@ -68,6 +69,8 @@ def guided_upsample(
     """Brings low-resolution chroma (h×w×2) to the size of the full-resolution ``guide`` (H×W luminance), guided
     by it; ``guide_small`` is the luminance at the chroma's size, ``radius`` the fitting window at that size.
     """
+    import cv2
+
     h, w = guide_small.shape
     size = (2 * radius + 1, 2 * radius + 1)
 
