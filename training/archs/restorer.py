@@ -100,7 +100,7 @@ class _UNetBackbone(nn.Module):
             nn.Sequential(nn.Conv2d(c1, c2, 4, stride=2, padding=1), _activation(activation, c2))
             if full_res
             # lossless: a stride-2 convolution from the photo packs 48 values into c2 channels and loses the
-            # per-pixel noise the correction must cancel (that variant stalled 3 dB under restore)
+            # per-pixel noise the correction must cancel (that variant stalled 1.5 dB under restore on its mix)
             else nn.Sequential(nn.PixelUnshuffle(2), nn.Conv2d(12, c2, 3, padding=1), _activation(activation, c2))
         )
         self.down2 = nn.Sequential(nn.Conv2d(c2, c3, 4, stride=2, padding=1), _activation(activation, c3))
