@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from photogan.inference.registry import read_model_info  # noqa: E402
 from training import archs, checkpoint  # noqa: E402
 from training.cli import main as train_main  # noqa: E402
 from training.config import TASKS, TrainConfig  # noqa: E402
+from training.dataset import BatchStream, TaskData  # noqa: E402
 from training.export import check_parity, export_onnx  # noqa: E402
 from training.trainer import Trainer, generator_params  # noqa: E402
 
@@ -166,6 +168,41 @@ def test_resume_continues_bit_for_bit(tmp_path: Path, photos: Path, task: str) -
     assert "d" in losses
     expected, got = _weights(straight), _weights(resumed)
     assert expected.keys() == got.keys()
+    for key in expected:
+        assert torch.equal(expected[key], got[key]), key
+
+
+def test_data_workers_draw_the_same_batches_with_any_count_and_resume_bit_for_bit(tmp_path: Path, photos: Path) -> None:
+    """With data_workers, batch i depends on i alone: two workers from the start and one worker from iteration 3
+    draw the same batches, and six steps equal three, a checkpoint, and three more with another worker count."""
+    config = tiny("restore", iters=6, data_workers=2)
+    data = TaskData(config, [photos])
+    two = BatchStream(data, 2, 0, workers=2)
+    one = BatchStream(data, 2, 3, workers=1)
+    try:
+        early = [next(two) for _ in range(5)]
+        late = [next(one) for _ in range(2)]
+    finally:
+        two.close()
+        one.close()
+    assert not torch.equal(early[0][1], early[1][1])  # a new crop every iteration
+    for (inputs, targets), (inputs2, targets2) in zip(early[3:], late, strict=True):
+        assert torch.equal(targets, targets2) and inputs is not None and torch.equal(inputs, inputs2)
+
+    straight = Trainer(config, [photos], tmp_path / "a")
+    for _ in range(6):
+        straight.step()
+    straight.close()
+    first = Trainer(config, [photos], tmp_path / "b")
+    for _ in range(3):
+        first.step()
+    first.save()
+    first.close()
+    resumed = Trainer(replace(config, data_workers=1), [photos], tmp_path / "b")
+    for _ in range(3):
+        resumed.step()
+    resumed.close()
+    expected, got = _weights(straight), _weights(resumed)
     for key in expected:
         assert torch.equal(expected[key], got[key]), key
 

@@ -3,14 +3,20 @@
 Photos are read through ``photogan.core`` (orientation applied, any bit depth; HEIC too when pillow-heif is
 installed), kept as uint8 in memory, split once into training and validation photos (by a seed), and sampled as
 random crops with flips and 90° rotations. All randomness comes from one seeded ``numpy`` generator whose state
-is saved in checkpoints, so a resumed run draws exactly the batches an uninterrupted one would.
+is saved in checkpoints, so a resumed run draws exactly the batches an uninterrupted one would; or, with
+``data_workers``, from one generator per batch seeded by the batch's iteration (:class:`BatchStream`), drawn
+ahead by worker processes.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
+import multiprocessing
+import sys
 from collections.abc import Callable
 from dataclasses import replace
+from multiprocessing.pool import AsyncResult
 from pathlib import Path
 
 import numpy as np
@@ -166,6 +172,55 @@ def neighbour_pairs(
     return pairs
 
 
+_WORKER_DATA: TaskData | None = None  # a worker process's copy of the photos (inherited when it is forked)
+
+
+def _init_worker(data: TaskData | None) -> None:
+    global _WORKER_DATA
+    if data is not None:  # spawned: the data came pickled; forked: it is already here
+        _WORKER_DATA = data
+    import cv2
+
+    cv2.setNumThreads(1)  # the workers are the parallelism
+
+
+def _draw(iteration: int, size: int, rank: int) -> tuple[np.ndarray | None, np.ndarray]:
+    assert _WORKER_DATA is not None
+    return _WORKER_DATA.batch_at(iteration, size, rank)
+
+
+class BatchStream:
+    """The batches of iterations ``start``, ``start + 1``, … drawn ahead by ``workers`` processes.
+
+    At most ``2 × workers`` batches wait at any time, so memory stays bounded. Batch i is
+    :meth:`TaskData.batch_at` (i): the same with any number of workers, in order, and after a resume.
+    """
+
+    def __init__(self, data: TaskData, size: int, start: int, workers: int, rank: int = 0) -> None:
+        global _WORKER_DATA
+        self.size, self.rank, self.next = size, rank, start
+        fork = sys.platform == "linux"  # forking shares the photos with the workers without copying them
+        context = multiprocessing.get_context("fork" if fork else "spawn")
+        _WORKER_DATA = data
+        self.pool = context.Pool(workers, initializer=_init_worker, initargs=(None if fork else data,))
+        self.pending: collections.deque[AsyncResult[tuple[np.ndarray | None, np.ndarray]]] = collections.deque()
+        for _ in range(2 * workers):
+            self._submit()
+
+    def _submit(self) -> None:
+        self.pending.append(self.pool.apply_async(_draw, (self.next, self.size, self.rank)))
+        self.next += 1
+
+    def __next__(self) -> tuple[torch.Tensor | None, torch.Tensor]:
+        inputs, targets = self.pending.popleft().get()
+        self._submit()
+        return (None if inputs is None else to_tensor(inputs)), to_tensor(targets)
+
+    def close(self) -> None:
+        self.pool.terminate()
+        self.pool.join()
+
+
 def to_tensor(batch: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).contiguous()
 
@@ -231,12 +286,22 @@ class TaskData:
 
     def batch(self, size: int) -> tuple[torch.Tensor | None, torch.Tensor]:
         """(inputs, targets) as N×3×H×W float tensors; inputs is None for ``generate``."""
+        inputs, targets = self.batch_arrays(size)
+        return (None if inputs is None else to_tensor(inputs)), to_tensor(targets)
+
+    def batch_arrays(self, size: int) -> tuple[np.ndarray | None, np.ndarray]:
+        """What :meth:`batch` gives, as N×H×W×3 float32 arrays (what a worker process sends back)."""
         picks = self.rng.choice(len(self.train_photos), size=size, p=self.weights)
         targets = [self._crop(self.train_photos[k]) for k in picks]
         if self.degrade is None:
-            return None, to_tensor(np.stack(targets))
+            return None, np.stack(targets)
         inputs = [self.degrade(t, self.rng) for t in targets]
-        return to_tensor(np.stack(inputs)), to_tensor(np.stack(targets))
+        return np.stack(inputs), np.stack(targets)
+
+    def batch_at(self, iteration: int, size: int, rank: int = 0) -> tuple[np.ndarray | None, np.ndarray]:
+        """The batch of one iteration, from a generator seeded by (seed, rank, iteration) alone."""
+        self.rng = np.random.default_rng([self.config.seed + 1, rank, iteration])
+        return self.batch_arrays(size)
 
     def validation_pairs(self, multiple: int = 4) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """Fixed (input, target) pairs: a centre crop of each validation photo (sides a multiple of ``multiple``

@@ -32,7 +32,7 @@ from photogan.app.runs import Event, RunFolder, RunStatus
 from training import archs, checkpoint
 from training.archs.sgan import SpatialGenerator
 from training.config import TrainConfig
-from training.dataset import TaskData
+from training.dataset import BatchStream, TaskData
 from training.ema import EMA
 from training.evaluation import (
     baseline,
@@ -187,6 +187,7 @@ class Trainer:
         self.iteration = 0
         self.best = -math.inf
         self._stop_requested = False
+        self._stream: BatchStream | None = None  # with data_workers: batches drawn ahead (started by step)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if self.files.can_resume:
             self._resume(self.files.last)
@@ -254,7 +255,12 @@ class Trainer:
         if self.opt_d is not None:
             for group in self.opt_d.param_groups:
                 group["lr"] = lr_d
-        inputs, targets = self.data.batch(c.batch)
+        if c.data_workers:
+            if self._stream is None:
+                self._stream = BatchStream(self.data, c.batch, self.iteration, c.data_workers, self.rank)
+            inputs, targets = next(self._stream)
+        else:
+            inputs, targets = self.data.batch(c.batch)
         targets = targets.to(self.device, non_blocking=True)
         if inputs is not None:
             inputs = inputs.to(self.device, non_blocking=True)
@@ -431,6 +437,12 @@ class Trainer:
         if self.world > 1:
             dist.barrier()
 
+    def close(self) -> None:
+        """Stops the worker processes that draw batches ahead (``data_workers``); a later step starts them again."""
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+
     def _resume(self, path: Path) -> None:
         tensors, meta = checkpoint.load(path)
         self.g.load_state_dict(checkpoint.strip("g", tensors))
@@ -554,6 +566,7 @@ class Trainer:
         finally:
             for sig, handler in handlers.items():
                 signal.signal(sig, handler)
+            self.close()
         if status != RunStatus.DRY_RUN:
             self.save()
         if not metrics and self.rank == 0:
