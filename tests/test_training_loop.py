@@ -207,6 +207,20 @@ def test_data_workers_draw_the_same_batches_with_any_count_and_resume_bit_for_bi
         assert torch.equal(expected[key], got[key]), key
 
 
+def test_python_m_training_runs_with_data_workers(tmp_path: Path, photos: Path) -> None:
+    """The command a user runs, with batches drawn in spawned worker processes, trains, finishes and saves."""
+    recipe = tmp_path / "workers.toml"
+    recipe.write_text(
+        'task = "restore"\narch_params = { channels = 8, blocks = 1 }\npatch = 32\nbatch = 2\niters = 4\n'
+        "val_every = 4\nval_fraction = 0.25\ndata_workers = 2\n"
+    )
+    run = tmp_path / "run"
+    command = [sys.executable, "-m", "training", "--config", str(recipe), "--data", str(photos), "--run-dir", str(run)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert "finished at iteration 4 of 4" in result.stderr and (run / "last.safetensors").is_file()
+
+
 def test_feature_matching_trains_against_a_unet_discriminator(tmp_path: Path, photos: Path) -> None:
     config = tiny(
         "upscale",

@@ -4,4 +4,5 @@ import sys
 
 from training.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # not when a process spawned by multiprocessing imports it
+    sys.exit(main())

@@ -13,7 +13,6 @@ from __future__ import annotations
 import collections
 import logging
 import multiprocessing
-import sys
 from collections.abc import Callable
 from dataclasses import replace
 from multiprocessing.pool import AsyncResult
@@ -172,13 +171,12 @@ def neighbour_pairs(
     return pairs
 
 
-_WORKER_DATA: TaskData | None = None  # a worker process's copy of the photos (inherited when it is forked)
+_WORKER_DATA: TaskData | None = None  # a worker process's copy of the photos and degradations
 
 
-def _init_worker(data: TaskData | None) -> None:
+def _init_worker(data: TaskData) -> None:
     global _WORKER_DATA
-    if data is not None:  # spawned: the data came pickled; forked: it is already here
-        _WORKER_DATA = data
+    _WORKER_DATA = data
     import cv2
 
     cv2.setNumThreads(1)  # the workers are the parallelism
@@ -197,12 +195,11 @@ class BatchStream:
     """
 
     def __init__(self, data: TaskData, size: int, start: int, workers: int, rank: int = 0) -> None:
-        global _WORKER_DATA
         self.size, self.rank, self.next = size, rank, start
-        fork = sys.platform == "linux"  # forking shares the photos with the workers without copying them
-        context = multiprocessing.get_context("fork" if fork else "spawn")
-        _WORKER_DATA = data
-        self.pool = context.Pool(workers, initializer=_init_worker, initargs=(None if fork else data,))
+        # spawned, not forked: a fork of a process whose other threads (onnxruntime's, Qt's, torch's) hold locks
+        # can leave the worker deadlocked (it hung the test suite); each worker gets its own copy of the photos
+        context = multiprocessing.get_context("spawn")
+        self.pool = context.Pool(workers, initializer=_init_worker, initargs=(data,))
         self.pending: collections.deque[AsyncResult[tuple[np.ndarray | None, np.ndarray]]] = collections.deque()
         for _ in range(2 * workers):
             self._submit()
@@ -259,6 +256,18 @@ class TaskData:
         self.val_degrade = None if config.self_supervised else task_degradation(config, evaluation=True)
         self.rng = np.random.default_rng(config.seed + 1)
         log.info("%d training photos, %d validation photos", len(self.train_photos), len(self.val_photos))
+
+    def __getstate__(self) -> dict[str, object]:
+        """What a data worker needs (:class:`BatchStream`): the training photos and the recipe, which rebuilds the
+        degradations there (the recipe's frozen mappings do not pickle)."""
+        state = self.__dict__.copy()
+        state.update(config=self.config.to_dict(), val_photos=[], degrade=None, val_degrade=None)
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self.config = TrainConfig.from_dict(state["config"])  # type: ignore[arg-type]
+        self.degrade = None if self.config.self_supervised else task_degradation(self.config)
 
     def reseed(self, offset: int) -> None:
         """Gives this process its own stream (one per distributed rank)."""
