@@ -159,11 +159,7 @@ def _tiled(
     tiles = [(i, j) for i in range(len(ys) - 1) for j in range(len(xs) - 1)]
     if len(tiles) == 1:  # the whole photo in one run: its weights would all be 1, so skip the blending copies
         progress.check_cancelled()
-        result = _run_one(padded, fn, scale, options, context, multiple, progress, limit)
-        if result.shape[:2] != (plen_h * scale, plen_w * scale):
-            raise ValueError(
-                f"the model turned a {plen_h}×{plen_w} tile into {result.shape[0]}×{result.shape[1]}, expected ×{scale}"
-            )
+        result = _checked(_run_one(padded, fn, scale, options, context, multiple, progress, limit), padded, scale)
         progress.set_progress(1.0)
         return result[: height * scale, : width * scale]
     output: np.ndarray | None = None
@@ -171,12 +167,8 @@ def _tiled(
         progress.check_cancelled()
         y0, y1 = max(0, ys[i] - margin), min(plen_h, ys[i + 1] + margin)
         x0, x1 = max(0, xs[j] - margin), min(plen_w, xs[j + 1] + margin)
-        result = _run_one(padded[y0:y1, x0:x1], fn, scale, options, context, multiple, progress, limit)
-        if result.shape[:2] != ((y1 - y0) * scale, (x1 - x0) * scale):
-            raise ValueError(
-                f"the model turned a {y1 - y0}×{x1 - x0} tile into {result.shape[0]}×{result.shape[1]}, "
-                f"expected ×{scale}"
-            )
+        region = padded[y0:y1, x0:x1]
+        result = _checked(_run_one(region, fn, scale, options, context, multiple, progress, limit), region, scale)
         if output is None:
             output = np.zeros((plen_h * scale, plen_w * scale, result.shape[2]), np.float32)
         wy = _ramps(y0, y1, (ys[i], ys[i + 1]), plen_h, half, scale)
@@ -191,6 +183,14 @@ def _tiled(
         progress.set_progress((done + 1) / len(tiles))
     assert output is not None
     return output[: height * scale, : width * scale]
+
+
+def _checked(result: np.ndarray, region: np.ndarray, scale: int) -> np.ndarray:
+    """The model's result for ``region``, refused unless it is ``scale`` times the region's size."""
+    h, w = region.shape[:2]
+    if result.shape[:2] != (h * scale, w * scale):
+        raise ValueError(f"the model turned a {h}×{w} tile into {result.shape[0]}×{result.shape[1]}, expected ×{scale}")
+    return result
 
 
 def _run_one(
