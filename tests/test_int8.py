@@ -90,11 +90,13 @@ def test_no_copy_over_the_bar_and_an_old_one_is_removed(
     old = tmp_path / ("test-x4" + INT8_SUFFIX)
     old.write_bytes(x4.with_name("test-x4" + INT8_SUFFIX).read_bytes())
     monkeypatch.setattr(quantize, "MAX_LOSS_DB", -1.0)  # no copy can be that good
+    monkeypatch.setattr(quantize, "MIN_SPEEDUP", 0.0)  # so the search goes on whatever the timings
+    monkeypatch.setattr(quantize, "MAX_KEPT_FLOAT", 2)
     photos = _photos()
     result = quantize.quantize_model(
         read_model_info(model), TrainConfig(task="upscale", scale=4), photos[:1], photos[2:3], tmp_path
     )
-    assert not result.written and result.kept_float == 2  # both variants were tried
+    assert not result.written and result.kept_float == 2  # the search kept the two most sensitive nodes float
     assert not old.exists()
 
 
