@@ -6,6 +6,7 @@ Usage::
     python benchmarks/compare.py ../shared/data/real/HistoricalBW/*.jpg --models upscale-x4 upscale-x4-photo \
         --anchor --crop 80 -o docs/grids/real-x4-anchor.png
     python benchmarks/compare.py ../shared/data/val/McMaster/*.tif --degrade moderate --anchor -o sheet.png
+    python benchmarks/compare.py ../shared/data/real/OldPhotos/*/*.jpg --models restore restore+int8 -o int8.png
 
 Each row is one photo; the crop (``--crop`` input pixels, centred, at ``--at X,Y``, or at the corner a photo names
 itself as ``PHOTO@X,Y``) is shown enlarged to the
@@ -54,13 +55,17 @@ def main() -> None:
     args = parser.parse_args()
     default_at = tuple(int(v) for v in args.at.split(",")) if args.at else None
     service = ModelService()
-    sessions = [service.open(service.resolve(None, None, m), "auto") for m in args.models]
+    sessions = [  # MODEL+int8: its 8-bit copy, on the CPU (photogan enhance --int8)
+        service.open(service.resolve(None, None, m.removesuffix("+int8")), "auto", m.endswith("+int8"))
+        for m in args.models
+    ]
     if args.anchor:
         sessions.append(open_anchor(args.anchor))
     scale = sessions[0].info.scale
     reference = args.downscale or bool(args.degrade)
     side = args.crop * scale
-    columns = ["input (nearest)", "bicubic", *(s.info.id for s in sessions)]
+    enlarged = ["input (nearest)", "bicubic"] if scale > 1 else ["input"]  # a 1× model's input is shown once
+    columns = [*enlarged, *args.models, *(s.info.id for s in sessions[len(args.models) :])]
     if reference:
         columns.append("original")
     sheet = Image.new("RGB", (side * len(columns), (side + LABEL_HEIGHT) * len(args.photos)), "white")
@@ -82,10 +87,9 @@ def main() -> None:
             box = _crop_box(photo.width, photo.height, args.crop, at)  # type: ignore[arg-type]
             crop = photo.with_pixels(photo.pixels[box[1] : box[3], box[0] : box[2]].copy(), None)
             small = Image.fromarray(to_uint(crop.rgb_pixels(), 8))
-        tiles = [
-            small.resize((side, side), Image.Resampling.NEAREST),
-            small.resize((side, side), Image.Resampling.BICUBIC),
-        ]
+        tiles = [small.resize((side, side), Image.Resampling.NEAREST)]
+        if scale > 1:
+            tiles.append(small.resize((side, side), Image.Resampling.BICUBIC))
         for session in sessions:
             out = enhance(crop, session, TileOptions(tile_size=0))
             tiles.append(Image.fromarray(to_uint(out.rgb_pixels(), 8)).resize((side, side), Image.Resampling.NEAREST))
