@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import modelspec  # benchmarks/modelspec.py, beside this script
 import numpy as np
 import realphoto  # benchmarks/realphoto.py, beside this script
 from anchor import DEFAULT_ANCHOR, open_anchor
@@ -55,17 +56,14 @@ def main() -> None:
     args = parser.parse_args()
     default_at = tuple(int(v) for v in args.at.split(",")) if args.at else None
     service = ModelService()
-    sessions = [  # MODEL+int8: its 8-bit copy, on the CPU (photogan enhance --int8)
-        service.open(service.resolve(None, None, m.removesuffix("+int8")), "auto", m.endswith("+int8"))
-        for m in args.models
-    ]
+    sessions = [modelspec.open_model(service, m, "auto") for m in args.models]
     if args.anchor:
         sessions.append(open_anchor(args.anchor))
     scale = sessions[0].info.scale
     reference = args.downscale or bool(args.degrade)
     side = args.crop * scale
     enlarged = ["input (nearest)", "bicubic"] if scale > 1 else ["input"]  # a 1× model's input is shown once
-    columns = [*enlarged, *args.models, *(s.info.id for s in sessions[len(args.models) :])]
+    columns = [*enlarged, *map(modelspec.label, sessions)]
     if reference:
         columns.append("original")
     sheet = Image.new("RGB", (side * len(columns), (side + LABEL_HEIGHT) * len(args.photos)), "white")

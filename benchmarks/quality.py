@@ -38,6 +38,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import modelspec  # benchmarks/modelspec.py, beside this script
 import numpy as np
 from PIL import Image, ImageFilter
 
@@ -153,7 +154,9 @@ def upscale(folders: list[Path], sessions: list[ModelSession]) -> Table:
                 lr = np.asarray(lr_image).reshape(h // scale, w // scale, -1)
                 for session in (s for s in sessions if s.info.scale == scale):
                     out, _ = run_model(session, lr)
-                    table.add(name, f"×{scale}", session.info.id, *score(out, hr8, scale), sharpness(out, hr8, scale))
+                    table.add(
+                        name, f"×{scale}", modelspec.label(session), *score(out, hr8, scale), sharpness(out, hr8, scale)
+                    )
     return table
 
 
@@ -185,7 +188,7 @@ def restore(folders: list[Path], sessions: list[ModelSession], cbm3d: bool, limi
                 table.add(name, case, "input (untouched)", *rgb_score(damaged, clean8), 0.0)
                 for session in sessions:
                     out, seconds = run_model(session, damaged)
-                    table.add(name, case, session.info.id, *rgb_score(out, clean8), seconds / megapixels)
+                    table.add(name, case, modelspec.label(session), *rgb_score(out, clean8), seconds / megapixels)
                 if bm3d is not None and case == "noise σ25":
                     start = time.perf_counter()
                     denoised = bm3d.bm3d_rgb(damaged.astype(np.float64) / 255.0, 25.0 / 255.0)
@@ -241,7 +244,9 @@ def colorize(folders: list[Path], sessions: list[ModelSession], hints: int = 20)
                 for case, given in cases:
                     out, seconds = run_model(session, gray, given)
                     mps = clean8.shape[0] * clean8.shape[1] / 1e6 / seconds
-                    table.add(name, case, session.info.id, *rgb_score(out, clean8), colourfulness(out) / true_m, mps)
+                    table.add(
+                        name, case, modelspec.label(session), *rgb_score(out, clean8), colourfulness(out) / true_m, mps
+                    )
     return table
 
 
@@ -273,7 +278,7 @@ def generate(folders: list[Path], sessions: list[ModelSession], count: int = 64)
         samples = np.stack([p.pixels for p in draw(session, noise(session, 0, count))])
         size = size or samples.shape[1]
         ratio = float(np.mean([seam_ratio(s) for s in samples]))
-        table.add("samples", f"{count} seeds", session.info.id, pairwise_distance(samples), ratio)
+        table.add("samples", f"{count} seeds", modelspec.label(session), pairwise_distance(samples), ratio)
     rng = np.random.default_rng(0)
     for folder in folders:
         photos = [to_uint(load_image(p).rgb_pixels(), 8) for p in sorted(find_images(folder, recursive=True))]
@@ -319,7 +324,7 @@ def main() -> None:
     ids = args.models or [e.info.id for e in service.list() if e.info.task == args.task]
     if not ids:
         sys.exit(f"no {args.task} model is installed")
-    sessions = [service.open(service.resolve(None, None, m), args.device) for m in ids]
+    sessions = [modelspec.open_model(service, m, args.device) for m in ids]
     if args.task == "upscale":
         table = upscale(args.folders, sessions)
     elif args.task == "restore":

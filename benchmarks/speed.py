@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/speed.py FOLDER [--models upscale-x4 upscale-x2] [--tile 512] [--device cpu] [--repeat 2]
     python benchmarks/speed.py FOLDER --models restore --tile 512 768 1024 [--write-tile --max-rss 1200]
+    python benchmarks/speed.py FOLDER --models restore restore+int8       # MODEL+int8: its 8-bit copy (--int8)
 
 Each model runs in a fresh process (so peak RSS is that model's alone) over every image in FOLDER, through
 ``photogan.inference.enhancer.enhance`` exactly as the CLI runs it; the first image is run once untimed to warm
@@ -27,6 +28,8 @@ import sys
 import time
 from pathlib import Path
 
+import modelspec  # benchmarks/modelspec.py, beside this script
+
 
 def measure(model: str, folder: Path, tile: int, device: str, repeat: int) -> dict[str, object]:
     """Runs one model over the folder in this process and returns its numbers."""
@@ -38,8 +41,7 @@ def measure(model: str, folder: Path, tile: int, device: str, repeat: int) -> di
     from photogan.inference.enhancer import enhance
 
     service = ModelService()
-    info = service.resolve(None, None, model)
-    session = service.open(info, device)
+    session = modelspec.open_model(service, model, device)
     files = list(find_images(folder, recursive=True))
     if not files:
         raise SystemExit(f"no images in {folder}")
@@ -62,7 +64,7 @@ def measure(model: str, folder: Path, tile: int, device: str, repeat: int) -> di
         "tile": tile,
         "decode_s": decode,
         "encode_s": encode / repeat,
-        "model": info.id,
+        "model": modelspec.label(session),
         "provider": session.provider,
         "images": len(photos),
         "output_mp": megapixels / repeat,
@@ -115,7 +117,8 @@ def main() -> None:
             f"{r['other_s']:>7.2f} | {r['peak_rss_mb']:>11.0f} |"
         )
     if args.write_tile:
-        for model in dict.fromkeys(r["model"] for r in rows):
+        floats = [r for r in rows if not modelspec.split(str(r["model"]))[1]]  # an 8-bit copy uses its model's tile
+        for model in dict.fromkeys(r["model"] for r in floats):
             fits = [r for r in rows if r["model"] == model and r["peak_rss_mb"] <= args.max_rss and r["tile"] > 0]
             if fits:  # the smallest tile within 3 % of the fastest (the rest is run-to-run noise): less memory
                 fastest = max(float(r["mp_per_s"]) for r in fits)

@@ -22,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import modelspec  # benchmarks/modelspec.py, beside this script
 from anchor import ANCHOR_ID, DEFAULT_ANCHOR, anchor_models_dir
 from PIL import Image
 
@@ -63,9 +64,9 @@ def main() -> None:
     rows: list[tuple[str, float, float]] = []
     anchor_dir = None if args.no_anchor else anchor_models_dir(args.anchor)
     try:
-        for spec in args.models:  # MODEL, or MODEL+int8 for its 8-bit copy (photogan enhance --int8)
-            model, _, int8 = spec.partition("+")
-            rows.append((spec, *run_enhance(model, inputs, extra + (["--int8"] if int8 == "int8" else []))))
+        for name in args.models:
+            model, int8 = modelspec.split(name)
+            rows.append((name, *run_enhance(model, inputs, extra + (["--int8"] if int8 else []))))
         if anchor_dir is not None:
             rows.append((ANCHOR_ID, *run_enhance(str(anchor_dir / f"{ANCHOR_ID}.onnx"), inputs, extra)))
     finally:
