@@ -119,3 +119,11 @@ def test_user_folder_copy_is_not_a_model_and_cli_runs_it_with_int8(
     assert not np.array_equal(outputs[0], outputs[1])
     ModelRegistry().delete_model("test-x4")
     assert not list(user.iterdir())  # the copy goes with its model
+
+
+def test_a_copy_loses_what_it_loses_on_any_photo_on_y_or_on_rgb() -> None:
+    reference = np.array([[30.0, 29.0], [40.0, 39.0]])  # per photo: PSNR on the task's measure, on RGB
+    better_on_clean = np.array([[29.9, 28.9], [40.3, 39.3]])  # −0.1 dB on the first photo, +0.3 on the second
+    assert quantize._loss(reference, better_on_clean) == pytest.approx(0.05)  # the gain buys nothing back
+    chroma = np.array([[30.0, 28.8], [40.0, 39.0]])  # Y untouched, RGB 0.2 dB down on one photo
+    assert quantize._loss(reference, chroma) == pytest.approx(0.1)
