@@ -10,7 +10,7 @@ photos it may have trained on (``--calib``, never the validation photos), each d
 training degradation (read from the recipe in its ``.safetensors``). Both models then run on the held-out photos
 (``--val``) degraded the way a fine-tune's verdict degrades them (``training.verdict.holdout_pairs``: whole
 photos, their centre up to 1,024 px, two seeded draws each) and are scored the same way (PSNR-Y; RGB for a
-colorizer) and on RGB; what the copy loses is counted per photo, losses only (:func:`_loss`).
+colorizer) and on RGB as well; what the copy loses is counted per photo, losses only (:func:`_loss`).
 
 First everything is quantized, with activation ranges from the minimum and maximum calibration saw and from its
 99.999th percentiles (a few outliers widen the step of a whole tensor: restore lost 0.49 dB with the first, 0.32
@@ -187,9 +187,8 @@ def _scores(
     session: ort.InferenceSession, pairs: list[tuple[np.ndarray, np.ndarray]], config: TrainConfig
 ) -> tuple[np.ndarray, float]:
     """(scores, seconds) of one session over the held-out pairs: per pair, the task's PSNR and PSNR on RGB (pairs
-    × 2). Seconds: the fastest of
-    ``TIMING_RUNS`` runs of each of the first ``TIMING_PAIRS`` pairs, summed (one run of each swings by ±30 % on
-    a shared 2-core machine, enough to stop the search for a copy too early)."""
+    × 2). Seconds: the fastest of ``TIMING_RUNS`` runs of each of the first ``TIMING_PAIRS`` pairs, summed (one run
+    of each swings by ±30 % on a shared 2-core machine, enough to stop the search for a copy too early)."""
     scores = []
     for x, target in pairs:
         y = session.run(["output"], _feeds(session, x))[0]
