@@ -82,6 +82,8 @@ def main() -> None:
     pairs = _pairs(args.pairs, args.data)
     photos = {photo: _rgb(photo) for _, photo in pairs}
     others = [_rgb(p) for p in args.others]
+    if len(photos) + len(others) < 2:  # histogram and spectrum are judged against another texture's distance
+        raise SystemExit("one texture photo alone cannot be judged: add --others PHOTO ... (e.g. the bundled ones')")
     service = ModelService()
     header = (
         f"{'model':18} {'photo':14} {'seam':>5} {'div':>6} {'real':>6} {'ratio':>5} {'hist':>6} {'/other':>6} "
