@@ -109,6 +109,8 @@ def test_train_request_command_lines() -> None:
     ]  # fmt: skip
     scans = TrainRequest(Path("/runs/s"), data=(Path("/scans"),), base="restore", self_supervised=True).argv()
     assert scans[-3:] == ["--base", "restore", "--self-supervised"]
+    paving = TrainRequest(Path("/runs/t"), data=(Path("/paving.jpg"),), task="generate", augment="rotate").argv()
+    assert paving[-4:] == ["--task", "generate", "--augment", "rotate"]
     resumed = TrainRequest(Path("/runs/r"), minutes=2.5, resume=True).argv()
     assert resumed[5:] == ["--resume", "/runs/r", "--minutes", "2.5"]
     with pytest.raises(ValueError, match="folder"):

@@ -605,13 +605,10 @@ def test_a_trained_texture_model_generates_through_photogan(tmp_path: Path, phot
         'task = "generate"\narch = "dcgan"\npatch = 32\nbatch = 4\niters = 3\narch_params = { base = 8, latent = 16 }\n'
         "d_params = { base = 8, spectral_norm = true, minibatch_std = true }\n"
     )
-    assert (
-        train_main(
-            ["--config", str(config), "--data", str(photos), "--run-dir", str(tmp_path / "r"), "--name", "my-texture"]
-        )
-        == 0
-    )
+    args = ["--config", str(config), "--data", str(photos), "--run-dir", str(tmp_path / "r"), "--name", "my-texture"]
+    assert train_main([*args, "--augment", "rotate"]) == 0  # a texture with no up (the GUI's "Has no up")
     assert (tmp_path / "r" / "samples.png").exists()
+    assert json.loads((tmp_path / "r" / "config.json").read_text())["augment"] == "rotate"
     out = tmp_path / "out"
     assert photogan_main(["generate", "--model", "my-texture", "-n", "2", "-o", str(out)]) == 0
     images = sorted(out.glob("*.png"))

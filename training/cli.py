@@ -26,7 +26,7 @@ from typing import Any
 
 from photogan.app.runs import Event, RunFolder, Verdict, new_run_dir
 from photogan.inference.model_info import ModelInfo
-from training.config import TASKS, TrainConfig, read_config_file
+from training.config import AUGMENTATIONS, TASKS, TrainConfig, read_config_file
 
 log = logging.getLogger("training")
 EXIT_OK, EXIT_USAGE = 0, 2
@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--patch", type=int)
     p.add_argument("--lr", type=float)
     p.add_argument("--gan-start", type=int, help="iteration at which adversarial training starts")
+    p.add_argument(
+        "--augment",
+        choices=AUGMENTATIONS,
+        help="views of the photos it may learn from: rotate (90° turns and mirrors: paving, gravel, fabric from "
+        "above), flip (left-right mirrors only: bark, grass, anything with an up; the texture default), none",
+    )
     p.add_argument("--seed", type=int)
     p.add_argument(
         "--self-supervised",
@@ -150,6 +156,7 @@ def _config(args: argparse.Namespace) -> tuple[TrainConfig, Path | None]:
         "patch": args.patch,
         "lr": args.lr,
         "gan_start": args.gan_start,
+        "augment": args.augment,
         "seed": args.seed,
         "self_supervised": args.self_supervised or None,
     }

@@ -41,6 +41,8 @@ class TrainRequest:
         name: Model id to export and register when the run finishes.
         resume: Continue ``run_dir`` instead of starting it.
         self_supervised: A restore fine-tune from noisy photos alone (scans with no clean originals).
+        augment: Views of the photos a new run may learn from (``--augment``: ``rotate``, ``flip``, ``none``), or
+            None for the recipe's own.
     """
 
     run_dir: Path
@@ -53,6 +55,7 @@ class TrainRequest:
     name: str | None = None
     resume: bool = False
     self_supervised: bool = False
+    augment: str | None = None
 
     def argv(self) -> list[str]:
         """The command line of the subprocess (JSON progress on stdout)."""
@@ -73,6 +76,8 @@ class TrainRequest:
                     args += ["--scale", str(self.scale)]
             if self.self_supervised:
                 args.append("--self-supervised")
+            if self.augment:
+                args += ["--augment", self.augment]
         if self.minutes is not None:
             args += ["--minutes", f"{self.minutes:g}"]
         if self.iters is not None:

@@ -220,9 +220,10 @@ class FineTunePanel(QWidget):
             )
         )
 
-    def start_texture(self, photo: Path) -> bool:
+    def start_texture(self, photo: Path, turnable: bool = False) -> bool:
         """Trains a texture model from one photo (``--task generate``) for the time budget, exported under the
-        name field's text or ``texture-<photo name>``. Returns whether the run started."""
+        name field's text or ``texture-<photo name>``; a ``turnable`` texture (no up) is learned turned by 90° as
+        well as mirrored. Returns whether the run started."""
         if not self.torch_ok or self.running:
             self.status.setText(TRAIN_EXTRA_HINT if not self.torch_ok else "A run is in progress; stop it first.")
             return False
@@ -230,7 +231,14 @@ class FineTunePanel(QWidget):
         name = model_id_from(name, "my-texture")
         self.run_dir = new_run_dir(name, self.runs_folder)
         self.history = TrainHistory()
-        request = TrainRequest(self.run_dir, data=(photo,), task="generate", minutes=self.minutes.value(), name=name)
+        request = TrainRequest(
+            self.run_dir,
+            data=(photo,),
+            task="generate",
+            minutes=self.minutes.value(),
+            name=name,
+            augment="rotate" if turnable else None,
+        )
         self._launch(request)
         return self.process is not None
 

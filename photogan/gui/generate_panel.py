@@ -61,7 +61,7 @@ class GeneratePanel(QWidget):
 
     Signals:
         error(str): something to tell the user.
-        learn_requested(): train a texture model from the photo in the viewer.
+        learn_requested(): train a texture model from the photo in the viewer (``turnable``: it has no up).
     """
 
     error = Signal(str)
@@ -109,6 +109,11 @@ class GeneratePanel(QWidget):
             "Train a texture model on the photo in the viewer (Fine-tune tab; about 10 minutes on a CPU)"
         )
         self.learn_button.clicked.connect(self.learn_requested.emit)
+        self.turnable = QCheckBox("Has no up")
+        self.turnable.setToolTip(
+            "The texture looks right turned by 90° (paving, gravel, fabric seen from above): it is also learned "
+            "turned, which teaches a small photo more. Leave it off for bark, grass, walls lit from one side."
+        )
         self.generate_button = QPushButton("Generate")
         self.generate_button.clicked.connect(self.run_generate)
         self.reseed_button = QPushButton("New seed")
@@ -142,6 +147,7 @@ class GeneratePanel(QWidget):
         size_row.addWidget(self.preset)
         size_row.addStretch(1)
         size_row.addWidget(self.learn_button)
+        size_row.addWidget(self.turnable)
         row.addWidget(self.tiled_preview)
         row.addWidget(QLabel("Save tiled"))
         row.addWidget(self.save_tiles)

@@ -1214,7 +1214,7 @@ class MainWindow(QMainWindow):
         if self.photo_path is None:
             self.show_message("Open a photo of a texture first (File → Open), then learn from it.")
             return
-        if self.finetune_panel.start_texture(self.photo_path):
+        if self.finetune_panel.start_texture(self.photo_path, turnable=self.generate_panel.turnable.isChecked()):
             self.tabs.setCurrentWidget(self.finetune_panel)
 
     def model_details(self) -> ModelsDialog:
