@@ -165,10 +165,9 @@ class _Quantizer:
                 calibration_cache_path=self.scratch / f"ranges-{method.name}.json",
             )
 
-    def by_sensitivity(self, method: CalibrationMethod) -> list[str]:
+    def by_sensitivity(self, method: CalibrationMethod, reference: ort.InferenceSession) -> list[str]:
         """The quantizable nodes that change the output when quantized alone, the most harmful first: mean squared
-        difference from the float model's output on the calibration crops."""
-        reference = _session(self.model)
+        difference from the float model's output (``reference``, its session) on the calibration crops."""
         expected = [reference.run(["output"], feed)[0] for feed in self.calibration]
         ops = set(QDQRegistry) | set(QLinearOpsRegistry)
         harm: dict[str, float] = {}
@@ -273,7 +272,7 @@ def quantize_model(
                 best = result if result.written or result.loss < best.loss else best
         if not best.written:
             method = CalibrationMethod[best.method]
-            ranked = quantizer.by_sensitivity(method)[:MAX_KEPT_FLOAT]
+            ranked = quantizer.by_sensitivity(method, float_session)[:MAX_KEPT_FLOAT]
             log.info("%s: the nodes most sensitive to 8 bits: %s", info.id, ", ".join(ranked))
             for count in range(1, len(ranked) + 1):
                 best = measure(method, ranked[:count])
