@@ -251,9 +251,7 @@ class TaskData:
         self.train_photos = [photos[i] for i in order[count:]]
         sizes = np.array([p.shape[0] * p.shape[1] for p in self.train_photos], dtype=np.float64)
         self.weights = sizes / sizes.sum()  # large photos hold more distinct crops
-        # a self-supervised restore run: the noisy photos are the inputs and the targets (see losses.neighbour_loss)
-        self.degrade = None if config.self_supervised else task_degradation(config)
-        self.val_degrade = None if config.self_supervised else task_degradation(config, evaluation=True)
+        self.degrade, self.val_degrade = self._degradation(), self._degradation(evaluation=True)
         self.rng = np.random.default_rng(config.seed + 1)
         log.info("%d training photos, %d validation photos", len(self.train_photos), len(self.val_photos))
 
@@ -267,7 +265,12 @@ class TaskData:
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
         self.config = TrainConfig.from_dict(state["config"])  # type: ignore[arg-type]
-        self.degrade = None if self.config.self_supervised else task_degradation(self.config)
+        self.degrade = self._degradation()
+
+    def _degradation(self, evaluation: bool = False) -> Degrade | None:
+        """The run's damage for its training (or, with ``evaluation``, validation) crops; none for a
+        self-supervised restore run, whose noisy photos are the inputs and the targets (losses.neighbour_loss)."""
+        return None if self.config.self_supervised else task_degradation(self.config, evaluation=evaluation)
 
     def reseed(self, offset: int) -> None:
         """Gives this process its own stream (one per distributed rank)."""
