@@ -61,7 +61,8 @@ class GeneratePanel(QWidget):
 
     Signals:
         error(str): something to tell the user.
-        learn_requested(): train a texture model from the photo in the viewer (``turnable``: it has no up).
+        learn_requested(): train a texture model from the photo in the viewer (``turnable`` says whether it has no
+            up).
     """
 
     error = Signal(str)
