@@ -13,7 +13,15 @@ from PIL import Image
 
 from photogan.cli.main import main
 from photogan.inference.registry import ModelRegistry, read_model_info
-from photogan.inference.session import INT8_SOURCE_KEY, INT8_SUFFIX, Device, int8_copy, load_session, read_metadata
+from photogan.inference.session import (
+    INT8_SOURCE_KEY,
+    INT8_SUFFIX,
+    INT8_WEIGHT_BITS_KEY,
+    Device,
+    int8_copy,
+    load_session,
+    read_metadata,
+)
 from training import quantize
 from training.config import TrainConfig
 
@@ -52,6 +60,21 @@ def test_copy_is_written_under_the_bar_and_names_its_source(x4: Path, quantized:
     assert meta[INT8_SOURCE_KEY] == quantize.sha256(x4)
     assert meta["photogan.id"] == "test-x4" and meta["photogan.scale"] == "4"  # the float model's description
     assert int8_copy(x4) == copy
+    weights = [t for t in onnx.load(str(copy)).graph.initializer if t.data_type == onnx.TensorProto.INT8]
+    assert weights and all(np.abs(onnx.numpy_helper.to_array(t)).max() <= 64 for t in weights)  # 7 bits
+
+
+def test_a_copy_with_full_8_bit_weights_is_ignored(x4: Path, quantized: quantize.Result, tmp_path: Path) -> None:
+    """An earlier photogan's copy: its pair sums overflow on CPUs without VNNI, so its measured loss may not hold."""
+    model = tmp_path / "test-x4.onnx"
+    model.write_bytes(x4.read_bytes())
+    proto = onnx.load(str(x4.with_name("test-x4" + INT8_SUFFIX)))
+    kept = [e for e in proto.metadata_props if e.key != INT8_WEIGHT_BITS_KEY]
+    del proto.metadata_props[:]
+    proto.metadata_props.extend(kept)
+    onnx.save(proto, str(tmp_path / ("test-x4" + INT8_SUFFIX)))
+    assert int8_copy(model) is None
+    assert load_session(read_model_info(model), Device.parse("cpu"), int8=True).precision == "float32"
 
 
 def test_int8_runs_only_on_the_cpu_when_asked_and_float_stays_bit_identical(

@@ -35,6 +35,10 @@ _OOM_MARKERS = ("out of memory", "failed to allocate", "bad_alloc", "cudaerrorme
 INT8_SUFFIX = ".int8.onnx"
 INT8_LOSS_KEY = "photogan.int8.loss_db"
 INT8_SOURCE_KEY = "photogan.int8.source_sha256"
+#: Bits of an 8-bit copy's weights. onnxruntime's int8 convolutions on x86 CPUs without VNNI multiply in pairs
+#: summed into 16 bits, which overflows (saturates) with full 8-bit weights, so the measured loss would hold only
+#: on VNNI CPUs; weights in 7 bits cannot overflow, and every CPU then computes the same integers.
+INT8_WEIGHT_BITS_KEY, INT8_WEIGHT_BITS = "photogan.int8.weight_bits", "7"
 
 
 @dataclass(frozen=True)
@@ -193,17 +197,24 @@ def probe(session: ModelSession) -> None:
 
 def int8_copy(path: Path) -> Path | None:
     """The 8-bit copy made from exactly this model file (``NAME.int8.onnx`` beside ``NAME.onnx``), or None: there
-    is none, or it was made from another version of the file (then it is ignored, with a warning)."""
+    is none, or it was made from another version of the file or with full 8-bit weights (:data:`INT8_WEIGHT_BITS`;
+    then it is ignored, with a warning)."""
     copy = path.with_name(path.stem + INT8_SUFFIX)
     if not copy.is_file():
         return None
     try:
-        source = read_metadata(copy).get(INT8_SOURCE_KEY)
+        meta = read_metadata(copy)
     except ModelError as exc:
         log.warning("ignoring the 8-bit copy of %s: %s", path.name, exc)
         return None
-    if source != hashlib.sha256(path.read_bytes()).hexdigest():
+    if meta.get(INT8_SOURCE_KEY) != hashlib.sha256(path.read_bytes()).hexdigest():
         log.warning("ignoring %s: it was made from another version of %s", copy.name, path.name)
+        return None
+    if meta.get(INT8_WEIGHT_BITS_KEY) != INT8_WEIGHT_BITS:
+        log.warning(
+            "ignoring %s: its full 8-bit weights lose more than measured on CPUs without VNNI; "
+            "make it again with: python -m training.quantize %s", copy.name, path.stem,
+        )  # fmt: skip
         return None
     return copy
 
