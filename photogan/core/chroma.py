@@ -22,6 +22,18 @@ def rgb_to_chroma(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (rgb[..., 2] - y) / _KB, (rgb[..., 0] - y) / _KR
 
 
+def chroma_planes(rgb: np.ndarray) -> np.ndarray:
+    """:func:`rgb_to_chroma` of a network's 3×H×W output (channels first), as H×W×2 (Cb, Cr)."""
+    r, g, b = rgb[0], rgb[1], rgb[2]
+    y = r * LUMA_WEIGHTS[0]
+    y += g * LUMA_WEIGHTS[1]
+    y += b * LUMA_WEIGHTS[2]
+    out = np.empty((*y.shape, 2), np.float32)
+    np.divide(b - y, np.float32(_KB), out=out[..., 0])
+    np.divide(r - y, np.float32(_KR), out=out[..., 1])
+    return out
+
+
 def luma_chroma_to_rgb(luma: np.ndarray, chroma: np.ndarray) -> np.ndarray:
     """H×W luminance and H×W×2 (Cb, Cr) → H×W×3 RGB (not clipped; the luminance of the result is ``luma``)."""
     cb, cr = chroma[..., 0], chroma[..., 1]
@@ -36,15 +48,20 @@ def in_gamut(luma: np.ndarray, chroma: np.ndarray) -> np.ndarray:
     is desaturated toward its gray until it fits (clipping the channels instead would change its brightness and
     shift its hue)."""
     luma = np.clip(luma, 0.0, 1.0).astype(np.float32, copy=False)
-    offset = luma_chroma_to_rgb(luma, chroma)
-    offset -= luma[..., None]
-    r, g, b = offset[..., 0], offset[..., 1], offset[..., 2]  # (pairwise: 3× faster than a reduction over 3)
-    high = np.maximum(np.maximum(np.maximum(r, g), b), 1e-12)  # the channel that leaves the cube at the top first
-    low = np.maximum(-np.minimum(np.minimum(r, g), b), 1e-12)  # and at the bottom
-    scale = np.minimum(np.minimum((1.0 - luma) / high, luma / low), 1.0)
-    offset *= scale[..., None]
-    offset += luma[..., None]
-    return np.clip(offset, 0.0, 1.0, out=offset)
+    w_r, w_g, w_b = (np.float32(w) for w in LUMA_WEIGHTS)
+    dr = chroma[..., 1] * np.float32(_KR)  # each channel's offset from the gray of the same luminance
+    db = chroma[..., 0] * np.float32(_KB)
+    dg = dr * (-w_r / w_g)
+    dg -= db * (w_b / w_g)
+    # pairwise (3× faster than a reduction over a stacked axis): the channel leaving the cube first at the top
+    high = np.maximum(np.maximum(np.maximum(dr, dg), db), np.float32(1e-12))
+    low = np.maximum(-np.minimum(np.minimum(dr, dg), db), np.float32(1e-12))  # and at the bottom
+    scale = np.minimum(np.minimum((1.0 - luma) / high, luma / low), np.float32(1.0))
+    out = np.empty((*luma.shape, 3), np.float32)
+    for c, offset in enumerate((dr, dg, db)):
+        offset *= scale
+        np.add(luma, offset, out=out[..., c])
+    return np.clip(out, 0.0, 1.0, out=out)
 
 
 def resize_plane(plane: np.ndarray, width: int, height: int) -> np.ndarray:

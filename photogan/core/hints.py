@@ -179,12 +179,16 @@ def square(cy: float, cx: float, side: int, height: int, width: int) -> tuple[sl
     return slice(max(0, y0), min(height, max(0, y0 + side))), slice(max(0, x0), min(width, max(0, x0 + side)))
 
 
+#: The hint planes a hint-taking colorizer reads beside the photo: Cb, Cr and the mask.
+HINT_PLANES = 3
+
+
 def render_planes(
     height: int, width: int, centres: np.ndarray, chroma: np.ndarray, sides: np.ndarray | int = POINT_SIDE
 ) -> np.ndarray:
     """The H×W×3 hint planes (Cb, Cr, mask) of points at ``centres`` (K×2 rows of (y, x) pixels) with K×2
     ``chroma`` values, each a square of ``sides`` pixels; a later point covers an earlier one where they meet."""
-    planes = np.zeros((height, width, 3), np.float32)
+    planes = np.zeros((height, width, HINT_PLANES), np.float32)
     sides = np.broadcast_to(np.asarray(sides, np.int64), (len(centres),))
     for (cy, cx), (cb, cr), side in zip(np.asarray(centres), np.asarray(chroma), sides, strict=True):
         planes[square(cy, cx, int(side), height, width)] = (cb, cr, 1.0)
@@ -195,7 +199,7 @@ def hint_planes(hints: Sequence[Hint], height: int, width: int, scale: float = 1
     """The planes of a photo's hints for a model running at ``scale`` × the photo's size (height × width is the
     size the model sees)."""
     if not hints:
-        return np.zeros((height, width, 3), np.float32)
+        return np.zeros((height, width, HINT_PLANES), np.float32)
     centres = np.array([((h.y + 0.5) * scale - 0.5, (h.x + 0.5) * scale - 0.5) for h in hints])
     chroma = np.array([h.chroma() for h in hints], np.float32)
     return render_planes(height, width, centres, chroma)

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image
 
-from photogan.core.chroma import guided_upsample, in_gamut, rgb_to_chroma, shrink
+from photogan.core.chroma import chroma_planes, guided_upsample, in_gamut, shrink
 from photogan.core.errors import ModelError
-from photogan.core.hints import Hint, check_fits, hint_planes, propagate_hints
+from photogan.core.hints import HINT_PLANES, Hint, check_fits, hint_planes, propagate_hints
 from photogan.core.image import Photo, luminance, rgb_to_gray
 from photogan.core.masks import coverage
 from photogan.core.memory import require_memory
@@ -152,15 +152,24 @@ def _colorize(
         luma = np.pad(luma, ((0, -photo.height % factor), (0, -photo.width % factor)), mode="edge")
     small = shrink(luma, factor) if factor > 1 else luma
     height, width = small.shape
-    stacked = np.concatenate([small[..., None], hint_planes(hints, height, width, 1.0 / factor)], axis=2)
+    # the luminance alone, or with the hint planes beside it (without hints the network gets zero planes)
+    stacked = (
+        np.concatenate([small[..., None], hint_planes(hints, height, width, 1.0 / factor)], axis=2)
+        if hints
+        else small[..., None]
+    )
     token = None if progress is None else progress.token
 
     def run_tile(tile: np.ndarray) -> np.ndarray:
-        rgb = np.repeat(tile[..., :1], 3, axis=2)
-        batch = np.ascontiguousarray(rgb.transpose(2, 0, 1)[None], dtype=np.float32)
-        planes = np.ascontiguousarray(tile[..., 1:].transpose(2, 0, 1)[None], dtype=np.float32)
-        out = model.run(batch, planes, token)[0].transpose(1, 2, 0)  # not clipped: in_gamut fits it, at its luminance
-        return np.stack(rgb_to_chroma(out), axis=-1)
+        h, w = tile.shape[:2]
+        batch = np.empty((1, 3, h, w), np.float32)
+        batch[0] = tile[..., 0]  # the luminance as gray RGB
+        if tile.shape[2] > 1:
+            planes = np.ascontiguousarray(tile[..., 1:].transpose(2, 0, 1)[None], dtype=np.float32)
+        else:
+            planes = np.zeros((1, HINT_PLANES, h, w), np.float32)
+        out = model.run(batch, planes, token)[0]  # not clipped: in_gamut fits it, at its luminance
+        return chroma_planes(out)
 
     # the working image is small: one tile unless the options ask for smaller ones (the tiler still splits on OOM)
     info = model.info
