@@ -46,6 +46,30 @@ def test_rejects_files_that_are_not_photogan_models(tmp_path: Path) -> None:
         ModelInfo(id="a", name="a", task="paint")  # type: ignore[arg-type]
 
 
+def test_metadata_is_read_as_onnxruntime_reads_it_and_a_damaged_file_is_refused(tmp_path: Path) -> None:
+    """The registry reads metadata from the file's top level (no graph built): the same map as onnxruntime's for
+    every bundled model, and a cut-off or rewritten file is not taken for a model."""
+    import onnxruntime as ort
+
+    from photogan.inference.registry import bundled_models_dir
+    from photogan.inference.session import read_metadata
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    paths = sorted(bundled_models_dir().glob("*.onnx"))
+    assert len(paths) >= 13
+    for path in paths:
+        session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+        assert read_metadata(path) == dict(session.get_modelmeta().custom_metadata_map), path.name
+    whole = paths[0].read_bytes()
+    (tmp_path / "cut.onnx").write_bytes(whole[: len(whole) // 2])  # an interrupted download
+    with pytest.raises(ModelError, match="not a valid ONNX model"):
+        read_metadata(tmp_path / "cut.onnx")
+    (tmp_path / "image.onnx").write_bytes(b"\x89PNG\r\n\x1a\n" + whole[8:])  # another file under the name
+    with pytest.raises(ModelError, match="not a valid ONNX model"):
+        read_metadata(tmp_path / "image.onnx")
+
+
 def test_duplicate_ids_fail_and_user_models_are_found(tmp_path: Path) -> None:
     bundled, user = tmp_path / "bundled", tmp_path / "user"
     bundled.mkdir()

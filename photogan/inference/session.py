@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import io
 import logging
+import os
 import re
 import threading
 from collections import OrderedDict
@@ -279,11 +280,19 @@ class SessionCache:
 
 
 def read_metadata(path: Path) -> dict[str, str]:
-    """The ``metadata_props`` of an ONNX file (loads the graph on the CPU without optimizing it).
+    """The ``metadata_props`` of an ONNX file: read from the file's top level (:func:`_top_level_metadata`), or,
+    where that does not parse, by loading the graph on the CPU without optimizing it.
 
     Raises:
         ModelError: The file is not a readable ONNX model.
     """
+    try:
+        with open(path, "rb") as file:
+            found = _top_level_metadata(file)
+    except OSError as exc:
+        raise ModelError(f"cannot read {path.name}: {exc.strerror or exc}") from exc
+    if found is not None:
+        return found
     _quiet()
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
@@ -293,6 +302,88 @@ def read_metadata(path: Path) -> dict[str, str]:
     except Exception as exc:
         raise ModelError(f"{path.name} is not a valid ONNX model: {exc}") from exc
     return dict(session.get_modelmeta().custom_metadata_map)
+
+
+#: ONNX ``ModelProto`` fields read by :func:`_top_level_metadata`: ``ir_version`` (1), ``graph`` (7, skipped)
+#: and ``metadata_props`` (14: entries of ``key`` = 1, ``value`` = 2).
+_IR_VERSION, _GRAPH, _METADATA, _KEY, _VALUE = 1, 7, 14, 1, 2
+
+
+def _read_varint(file: io.BufferedIOBase) -> int:
+    """A protobuf varint read from ``file``."""
+    value = shift = 0
+    while shift < 64:
+        chunk = file.read(1)
+        if not chunk:
+            raise EOFError
+        value |= (chunk[0] & 0x7F) << shift
+        if chunk[0] < 0x80:
+            return value
+        shift += 7
+    raise EOFError
+
+
+def _varint_at(data: bytes, at: int) -> tuple[int, int]:
+    """A protobuf varint in ``data`` at ``at``: (value, where the next field starts)."""
+    value = shift = 0
+    while at < len(data) and shift < 64:
+        value |= (data[at] & 0x7F) << shift
+        at += 1
+        if data[at - 1] < 0x80:
+            return value, at
+        shift += 7
+    raise EOFError
+
+
+def _top_level_metadata(file: io.BufferedIOBase) -> dict[str, str] | None:
+    """``metadata_props`` read field by field from the top level of a serialized ``ModelProto``, seeking past the
+    graph (nearly all of the file), so a registry of many models starts in milliseconds rather than building
+    every graph. None where the file is not laid out as a model with an IR version and a graph (onnxruntime then
+    decides)."""
+    size = os.fstat(file.fileno()).st_size
+    found: dict[str, str] = {}
+    seen: set[int] = set()
+    try:
+        while file.tell() < size:
+            tag = _read_varint(file)
+            field, wire = tag >> 3, tag & 7
+            if wire == 0:
+                _read_varint(file)
+            elif wire in (1, 5):
+                file.seek(8 if wire == 1 else 4, os.SEEK_CUR)
+            elif wire == 2:
+                length = _read_varint(file)
+                if file.tell() + length > size:
+                    return None
+                if field == _METADATA:
+                    pair = _entry(file.read(length))
+                    if pair is None:
+                        return None
+                    found[pair[0]] = pair[1]
+                else:
+                    file.seek(length, os.SEEK_CUR)
+            else:
+                return None
+            seen.add(field)
+    except (EOFError, UnicodeDecodeError):
+        return None
+    return found if {_IR_VERSION, _GRAPH} <= seen else None
+
+
+def _entry(data: bytes) -> tuple[str, str] | None:
+    """One ``StringStringEntryProto``: (key, value), or None where it holds anything else."""
+    strings = {_KEY: "", _VALUE: ""}
+    at = 0
+    while at < len(data):
+        tag, at = _varint_at(data, at)
+        if tag & 7 != 2 or tag >> 3 not in strings:
+            return None
+        length, at = _varint_at(data, at)
+        if at + length > len(data):
+            return None
+        strings[tag >> 3] = data[at : at + length].decode("utf-8")
+        at += length
+    return strings[_KEY], strings[_VALUE]
 
 
 def cuda_offered() -> bool:
