@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import shutil
 import subprocess
 import sys
@@ -53,6 +54,22 @@ def test_batch_with_bad_files_finishes_the_rest_and_exits_1(
     b = load_image(out / "b.png")
     assert b.width == 32 and b.alpha is not None
     assert digest(album) == before  # inputs byte-identical
+
+
+def test_in_a_terminal_the_lines_come_above_progress_bars(
+    album: Path, tmp_path: Path, models_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    out = tmp_path / "out"
+    assert main(["enhance", str(album / "a.jpg"), "-o", str(out), "--model", str(models_dir / "nearest2.onnx")]) == 0
+    shown = terminal.getvalue()
+    assert f"done     {album / 'a.jpg'} -> {out / 'a.jpg'}" in shown
+    assert "photos: 100%" in shown and "1/1" in shown  # the files bar, finished
 
 
 def test_recursive_mirrors_sub_folders_and_format_conversion(album: Path, tmp_path: Path, models_dir: Path) -> None:

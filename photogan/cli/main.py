@@ -14,9 +14,9 @@ import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from tqdm import tqdm
 
 from photogan import __version__
 from photogan.app.batch import BatchObserver, FileResult, Job, OutputOptions, plan_batch, run_batch
@@ -33,6 +33,9 @@ from photogan.core.progress import Progress
 from photogan.core.save import PNG_COMPRESS_LEVEL
 from photogan.core.tiling import AUTO_TILE, TileOptions
 from photogan.inference.model_info import ModelInfo, is_spatial
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -179,41 +182,56 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class TerminalProgress(BatchObserver):
-    """Two tqdm bars on stderr (files, and the current file's tiles) and a line per finished file."""
+    """A line on stderr per finished file; in a terminal, above two tqdm bars (files, and the current file's
+    tiles). Elsewhere (a script, a log) there are no bars, and tqdm is not even imported (40 ms of start-up)."""
 
     def __init__(self, total: int) -> None:
-        self.overall = tqdm(total=total, unit="file", desc="photos", position=0, dynamic_ncols=True, disable=None)
-        self.current = tqdm(
-            total=100,
-            unit="%",
-            position=1,
-            leave=False,
-            dynamic_ncols=True,
-            disable=None,
-            bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed}<{remaining}",
-        )
+        self.overall: tqdm | None = None
+        self.current: tqdm | None = None
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.overall = tqdm(total=total, unit="file", desc="photos", position=0, dynamic_ncols=True)
+            self.current = tqdm(
+                total=100,
+                unit="%",
+                position=1,
+                leave=False,
+                dynamic_ncols=True,
+                bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed}<{remaining}",
+            )
 
     def file_started(self, job: Job, index: int, total: int) -> None:
-        self.current.reset(total=100)
-        self.current.set_description_str(job.source.name)
+        if self.current is not None:
+            self.current.reset(total=100)
+            self.current.set_description_str(job.source.name)
 
     def file_progress(self, fraction: float) -> None:
-        self.current.n = round(fraction * 100)
-        self.current.refresh()
+        if self.current is not None:
+            self.current.n = round(fraction * 100)
+            self.current.refresh()
 
     def file_finished(self, result: FileResult) -> None:
         if result.status == "done":
             detail = f"; {result.detail}" if result.detail else ""
-            tqdm.write(f"done     {result.source} -> {result.target} ({result.seconds:.1f} s{detail})", file=sys.stderr)
+            self._line(f"done     {result.source} -> {result.target} ({result.seconds:.1f} s{detail})")
         elif result.status == "skipped":
-            tqdm.write(f"skipped  {result.source} ({result.reason})", file=sys.stderr)
+            self._line(f"skipped  {result.source} ({result.reason})")
         else:
-            tqdm.write(f"FAILED   {result.source}: {result.reason}", file=sys.stderr)
-        self.overall.update(1)
+            self._line(f"FAILED   {result.source}: {result.reason}")
+        if self.overall is not None:
+            self.overall.update(1)
+
+    def _line(self, text: str) -> None:
+        if self.overall is not None:
+            self.overall.write(text, file=sys.stderr)  # above the bars
+        else:
+            print(text, file=sys.stderr, flush=True)
 
     def close(self) -> None:
-        self.current.close()
-        self.overall.close()
+        for bar in (self.current, self.overall):
+            if bar is not None:
+                bar.close()
 
 
 def _size_request(args: argparse.Namespace) -> SizeRequest | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import struct
 
-import tifffile
 from PIL import Image, TiffImagePlugin
 
 from photogan.core.formats import TIFF_PHOTOSHOP_TAG
@@ -73,6 +72,8 @@ def encode_tiff(photo: Photo) -> bytes:
             if exif.get_ifd(pointer_tag):
                 placeholders[pointer_tag] = pointer_tag - 1
                 extratags.append((pointer_tag - 1, "I", 1, 0, True))
+    import tifffile  # imported here (16 ms): only TIFF output needs it
+
     buffer = io.BytesIO()
     tifffile.imwrite(
         buffer,
