@@ -110,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     enh.add_argument(
         "--int8",
         action="store_true",
-        help="on a CPU, run the 8-bit copy of a model where it has one: networks 1.3–1.4× faster, at most 0.05 dB less "
+        help="on a CPU, run the 8-bit copy of a model where it has one: networks 1.2–1.5× faster, at most 0.05 dB less "
         "(measured per model; see its card)",
     )
     enh.add_argument(

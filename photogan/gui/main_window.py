@@ -201,7 +201,7 @@ class OutputDialog(QDialog):
         self.int8.setChecked(settings.int8)
         self.int8.setToolTip(
             "Runs a model's 8-bit copy on the CPU where photogan measured it loses less than 0.05 dB "
-            "(the upscalers: networks 1.3–1.4× faster). GPUs always run the full-precision model."
+            "(networks 1.2–1.5× faster; restore and the upscalers). GPUs always run the full-precision model."
         )
         form.addRow("Speed", self.int8)
         form.addRow("Output size", self.size_mode)
