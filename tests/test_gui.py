@@ -713,8 +713,13 @@ def test_colour_points_are_placed_moved_removed_saved_beside_the_photo_and_used(
     window.open_paths([photo])
     qtbot.waitUntil(lambda: window.photo is not None and window.worker is None, timeout=10000)
     view = window.viewer
+    assert window.select_chain(("upscale-x4",))
     window.hints_action.trigger()
-    assert view.hint_mode
+    assert view.hint_mode and "they guide Colorize" in window.statusBar().currentMessage()  # an upscaler ignores them
+    window.hints_action.trigger()
+    assert window.select_chain(("test-hints",))
+    window.hints_action.trigger()
+    assert view.hint_mode and "guide Colorize" not in window.statusBar().currentMessage()
     view.hint_color = (200, 30, 30)
 
     def on_screen(x: float, y: float) -> QPoint:

@@ -686,8 +686,10 @@ class MainWindow(QMainWindow):
         on = self.hints_action.isChecked()
         self.viewer.set_hint_mode(on)
         if on:
+            unused = "" if self.chain_colorizes() else " (they guide Colorize: pick it, or a chain with it, in Model)"
             self.statusBar().showMessage(
-                "Click the photo to place a colour point; right-click removes one, double-click changes its colour",
+                "Click the photo to place a colour point; right-click removes one, double-click changes its colour"
+                + unused,
                 10000,
             )
 
@@ -745,8 +747,10 @@ class MainWindow(QMainWindow):
             self._toggle_hints()
         self.viewer.set_mask_mode(on)
         if on:
+            unused = "" if self.chain_inpaints() else " (the mask is filled by Fill the damage mask or a Repair chain)"
             self.statusBar().showMessage(
-                "Paint over scratches, dust and tears; right-click or Shift erases; [ and ] change the brush", 10000
+                "Paint over scratches, dust and tears; right-click or Shift erases; [ and ] change the brush" + unused,
+                10000,
             )
 
     def _brush_size(self, radius: int) -> None:
