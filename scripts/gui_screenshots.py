@@ -115,6 +115,8 @@ def main() -> int:
             qsettings=QSettings(str(state / "window.ini"), QSettings.Format.IniFormat),
         )
         window.settings = window.settings.__class__(output_dir=str(state / "out"))
+        if args.hints_only and not args.chain:
+            args.chain = "colorize"  # colour points over any other model would show nothing they do
         if args.chain and not window.select_chain(tuple(args.chain.split(","))):
             raise SystemExit(f"the window offers no model or chain {args.chain}")
         window.resize(width, height)
