@@ -34,13 +34,19 @@ def chroma_planes(rgb: np.ndarray) -> np.ndarray:
     return out
 
 
+def _offsets(chroma: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each RGB channel's offset from the gray of the same luminance, for H×W×2 (Cb, Cr): R − Y, G − Y, B − Y."""
+    w_r, w_g, w_b = (np.float32(w) for w in LUMA_WEIGHTS)
+    dr = chroma[..., 1] * np.float32(_KR)
+    db = chroma[..., 0] * np.float32(_KB)
+    dg = dr * (-w_r / w_g)
+    dg -= db * (w_b / w_g)
+    return dr, dg, db
+
+
 def luma_chroma_to_rgb(luma: np.ndarray, chroma: np.ndarray) -> np.ndarray:
     """H×W luminance and H×W×2 (Cb, Cr) → H×W×3 RGB (not clipped; the luminance of the result is ``luma``)."""
-    cb, cr = chroma[..., 0], chroma[..., 1]
-    r = luma + _KR * cr
-    b = luma + _KB * cb
-    g = (luma - LUMA_WEIGHTS[0] * r - LUMA_WEIGHTS[2] * b) / LUMA_WEIGHTS[1]
-    return np.stack([r, g, b], axis=-1).astype(np.float32, copy=False)
+    return np.stack([luma + d for d in _offsets(chroma)], axis=-1).astype(np.float32, copy=False)
 
 
 def in_gamut(luma: np.ndarray, chroma: np.ndarray) -> np.ndarray:
@@ -48,11 +54,7 @@ def in_gamut(luma: np.ndarray, chroma: np.ndarray) -> np.ndarray:
     is desaturated toward its gray until it fits (clipping the channels instead would change its brightness and
     shift its hue)."""
     luma = np.clip(luma, 0.0, 1.0).astype(np.float32, copy=False)
-    w_r, w_g, w_b = (np.float32(w) for w in LUMA_WEIGHTS)
-    dr = chroma[..., 1] * np.float32(_KR)  # each channel's offset from the gray of the same luminance
-    db = chroma[..., 0] * np.float32(_KB)
-    dg = dr * (-w_r / w_g)
-    dg -= db * (w_b / w_g)
+    dr, dg, db = _offsets(chroma)
     # pairwise (3× faster than a reduction over a stacked axis): the channel leaving the cube first at the top
     high = np.maximum(np.maximum(np.maximum(dr, dg), db), np.float32(1e-12))
     low = np.maximum(-np.minimum(np.minimum(dr, dg), db), np.float32(1e-12))  # and at the bottom
