@@ -323,18 +323,6 @@ def _read_varint(file: io.BufferedIOBase) -> int:
     raise EOFError
 
 
-def _varint_at(data: bytes, at: int) -> tuple[int, int]:
-    """A protobuf varint in ``data`` at ``at``: (value, where the next field starts)."""
-    value = shift = 0
-    while at < len(data) and shift < 64:
-        value |= (data[at] & 0x7F) << shift
-        at += 1
-        if data[at - 1] < 0x80:
-            return value, at
-        shift += 7
-    raise EOFError
-
-
 def _top_level_metadata(file: io.BufferedIOBase) -> dict[str, str] | None:
     """``metadata_props`` read field by field from the top level of a serialized ``ModelProto``, seeking past the
     graph (nearly all of the file), so a registry of many models starts in milliseconds rather than building
@@ -373,16 +361,16 @@ def _top_level_metadata(file: io.BufferedIOBase) -> dict[str, str] | None:
 def _entry(data: bytes) -> tuple[str, str] | None:
     """One ``StringStringEntryProto``: (key, value), or None where it holds anything else."""
     strings = {_KEY: "", _VALUE: ""}
-    at = 0
-    while at < len(data):
-        tag, at = _varint_at(data, at)
+    fields = io.BytesIO(data)
+    while fields.tell() < len(data):
+        tag = _read_varint(fields)
         if tag & 7 != 2 or tag >> 3 not in strings:
             return None
-        length, at = _varint_at(data, at)
-        if at + length > len(data):
+        length = _read_varint(fields)
+        value = fields.read(length)
+        if len(value) < length:
             return None
-        strings[tag >> 3] = data[at : at + length].decode("utf-8")
-        at += length
+        strings[tag >> 3] = value.decode("utf-8")
     return strings[_KEY], strings[_VALUE]
 
 
