@@ -14,7 +14,13 @@ from conftest import open_session  # noqa: E402
 
 from photogan.app.generate import fit_periodic, generate, interpolate, is_spatial, noise  # noqa: E402
 from photogan.cli.main import main as photogan_main  # noqa: E402
-from photogan.core.texture import diversity, histogram_distance, seam_ratio, texture_report  # noqa: E402
+from photogan.core.texture import (  # noqa: E402
+    diversity,
+    histogram_distance,
+    log_spectrum,
+    seam_ratio,
+    texture_report,
+)
 from photogan.inference.registry import read_model_info  # noqa: E402
 from training import archs  # noqa: E402
 from training.bundle import bundle, export_model  # noqa: E402
@@ -116,6 +122,39 @@ def test_texture_statistics_tell_copies_and_other_colours_apart() -> None:
     assert report["histogram"] < report["histogram_other"] and report["spectrum"] < report["spectrum_other"]
 
 
+def _blobs(rng: np.random.Generator, count: int, size: int, width: float) -> np.ndarray:
+    """``count`` gray crops of smoothed noise whose blobs are about ``width`` px (N×3×size×size)."""
+    f = np.hypot(*np.meshgrid(np.fft.fftfreq(size), np.fft.fftfreq(size), indexing="ij"))
+    noise = np.fft.ifft2(np.fft.fft2(rng.standard_normal((count, size, size))) * np.exp(-((f * width) ** 2))).real
+    gray = 0.5 + 0.15 * noise / noise.std()
+    return np.repeat(gray[:, None], 3, axis=1).astype(np.float32)
+
+
+def test_the_spectrum_term_is_the_benchmarks_statistic_and_pulls_a_texture_to_its_scale() -> None:
+    """The texture trainer's spectrum term compares what benchmarks/textures.py compares, tells a texture's scale
+    from another's, and its gradient moves generated crops towards the photo's scale."""
+    torch = pytest.importorskip("torch")
+    from training.losses import SpectrumLoss
+
+    rng = np.random.default_rng(0)
+    loss = SpectrumLoss(32)
+    small, small_too, large = _blobs(rng, 8, 32, 3.0), _blobs(rng, 8, 32, 3.0), _blobs(rng, 8, 32, 10.0)
+    ours = loss.log_spectrum(torch.from_numpy(small)).numpy()
+    reference = log_spectrum(list(small.transpose(0, 2, 3, 1)))
+    np.testing.assert_allclose(ours, reference[reference > -11], atol=1e-3)  # the bands that hold coefficients
+    same = float(loss(torch.from_numpy(small_too), torch.from_numpy(small)))
+    other = float(loss(torch.from_numpy(large), torch.from_numpy(small)))
+    assert same < 0.1 < other
+    image = torch.from_numpy(large.copy()).requires_grad_(True)
+    optimizer = torch.optim.Adam([image], lr=0.01)
+    for _ in range(60):
+        optimizer.zero_grad()
+        step = loss(image, torch.from_numpy(small))
+        step.backward()
+        optimizer.step()
+    assert float(loss(image.detach(), torch.from_numpy(small))) < 0.5 * other
+
+
 def test_train_from_one_photo_then_generate_any_size(tmp_path: Path, texture_photo: Path) -> None:
     """photogan train --task generate --data PHOTO: one photo is enough; --name exports a texture model that
     photogan generate draws at the asked size; the bundle measures it against its photo."""
@@ -123,6 +162,7 @@ def test_train_from_one_photo_then_generate_any_size(tmp_path: Path, texture_pho
     config.write_text(
         'task = "generate"\npatch = 32\nbatch = 4\niters = 3\nval_every = 3\naugment = "flip"\n'
         "arch_params = { local = 3, global_ = 2, levels = 2, base = 4 }\nd_params = { base = 8, layers = 2 }\n"
+        "spectrum = 1.0\n"
     )
     run = tmp_path / "run"
     args = ["--config", str(config), "--data", str(texture_photo), "--run-dir", str(run), "--name", "my-bark"]

@@ -48,6 +48,8 @@ class TrainConfig:
     gan_weight: float = 0.01
     real_label: float = 0.9
     feature_matching: float = 0.0  # weight of L1 between D's features on output and original (unet-d)
+    # generate: weight of the spectrum term (training.losses.SpectrumLoss), the scale of a texture's structure
+    spectrum: float = 0.0
     discriminator: str = ""  # patch-d for image-to-image, dcgan-d for generate
     d_params: Any = field(default_factory=dict)
     fidelity: FidelityWeights = field(default_factory=FidelityWeights)
@@ -108,6 +110,8 @@ class TrainConfig:
             raise ValueError(f"unknown augment {self.augment!r}: use one of {', '.join(AUGMENTATIONS)}")
         if self.self_supervised and self.task != "restore":
             raise ValueError(f"self-supervised training is for restore models, not {self.task}")
+        if self.spectrum and self.task != "generate":
+            raise ValueError(f"the spectrum term is for texture models (task generate), not {self.task}")
         if self.warmup < 0:
             raise ValueError(f"warmup must be 0 or more iterations, got {self.warmup}")
         if self.max_side and self.max_side < self.patch:

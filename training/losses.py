@@ -1,8 +1,9 @@
 """Fidelity and adversarial losses.
 
 Fidelity: L1, Charbonnier, SSIM (as 1 - SSIM) and a frequency (FFT magnitude) term, combined by
-:class:`FidelityLoss`. Adversarial: BCE with logits and one-sided label smoothing (default), hinge, and WGAN-GP;
-discriminators output raw logits (no sigmoid), as numerically stable BCE needs.
+:class:`FidelityLoss`. Textures: :class:`SpectrumLoss`, the scale of their structure. Adversarial: BCE with
+logits and one-sided label smoothing (default), hinge, and WGAN-GP; discriminators output raw logits (no
+sigmoid), as numerically stable BCE needs.
 """
 
 from __future__ import annotations
@@ -10,9 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from photogan.core.image import LUMA_WEIGHTS
+from photogan.core.texture import SPECTRUM_BINS, spectrum_bands
 
 GanLossName = Literal["bce", "hinge", "wgan-gp"]
 
@@ -89,6 +94,45 @@ class FidelityLoss(nn.Module):
             terms["frequency"] = w.frequency * frequency_loss(pred, target)
         total = torch.stack(list(terms.values())).sum()
         return total, {k: float(v.detach()) for k, v in terms.items()}
+
+
+class SpectrumLoss(nn.Module):
+    """L1 between the mean log₁₀ radially averaged power spectra of the luminance of generated and real crops:
+    the statistic ``photogan.core.texture.log_spectrum`` measures (its bands, its Hann window), as a generator
+    term for textures. It fixes the *scale* of a texture's structure (how big the stones, the blotches, the
+    ripples), which a patch critic judging small crops leaves free; a spectral constraint in the line of Liu et
+    al. 2016 (texture synthesis with spectrum constraints) and Durall et al. 2020 (spectral regularization of GAN
+    generators). Batch means on both sides, so it does not tie any sample to any crop (no loss of variety)."""
+
+    average: torch.Tensor
+    window: torch.Tensor
+    luma: torch.Tensor
+
+    def __init__(self, side: int, bins: int = SPECTRUM_BINS) -> None:
+        super().__init__()
+        band = spectrum_bands(side, bins).ravel()
+        inside = np.flatnonzero(band >= 0)
+        average = np.zeros((side * side, bins), np.float32)  # power (N × side²) @ average -> band means
+        average[inside, band[inside]] = 1.0
+        average = average[:, average.sum(axis=0) > 0]  # a small side leaves some low bands without coefficients
+        average /= average.sum(axis=0, keepdims=True)
+        window = np.outer(np.hanning(side), np.hanning(side)).astype(np.float32)
+        self.register_buffer("average", torch.from_numpy(average), persistent=False)
+        self.register_buffer("window", torch.from_numpy(window), persistent=False)
+        self.register_buffer("luma", torch.tensor(LUMA_WEIGHTS, dtype=torch.float32).view(1, 3, 1, 1), persistent=False)
+
+    def log_spectrum(self, images: torch.Tensor) -> torch.Tensor:
+        """The batch's mean log₁₀ band powers (one per band with coefficients) of N×3×side×side images in
+        [0, 1]."""
+        luma = (images.float() * self.luma).sum(dim=1)
+        luma = (luma - luma.mean(dim=(-2, -1), keepdim=True)) * self.window
+        power = torch.fft.fft2(luma).abs().square().flatten(1)
+        return torch.log10(power @ self.average + 1e-10).mean(dim=0)
+
+    def forward(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            target = self.log_spectrum(real)
+        return (self.log_spectrum(fake) - target).abs().mean()
 
 
 class GanLoss:

@@ -43,7 +43,7 @@ from training.evaluation import (
     save_pair_grid,
     save_sample_grid,
 )
-from training.losses import FidelityLoss, GanLoss, neighbour_loss
+from training.losses import FidelityLoss, GanLoss, SpectrumLoss, neighbour_loss
 
 log = logging.getLogger("training")
 
@@ -162,6 +162,7 @@ class Trainer:
         self.opt_d = torch.optim.Adam(self.d.parameters(), lr=config.gan_lr, betas=config.gan_betas) if self.d else None
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.cuda and config.amp)
         self.fidelity = FidelityLoss(config.fidelity).to(self.device)
+        self.spectrum = SpectrumLoss(config.patch).to(self.device) if config.spectrum else None
         self.gan = GanLoss(config.gan_loss, config.real_label)  # type: ignore[arg-type]
         self.g_train: nn.Module = self.g
         self.d_train: nn.Module | None = self.d
@@ -337,6 +338,10 @@ class Trainer:
                 weight = 1.0 if c.task == "generate" else c.gan_weight
                 total = total + weight * adversarial
                 losses["g_adv"] = float(adversarial.detach())
+            if self.spectrum is not None:  # a texture's crops against the photo's: the scale of its structure
+                term = self.spectrum(fake, targets)
+                total = total + c.spectrum * term
+                losses["spectrum"] = float(term.detach())
         self.opt_g.zero_grad(set_to_none=True)
         self.scaler.scale(total).backward()
         self.scaler.step(self.opt_g)

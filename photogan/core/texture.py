@@ -18,6 +18,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from photogan.core.image import LUMA_WEIGHTS
+
 HIST_BINS = 8
 SPECTRUM_BINS = 24
 
@@ -66,19 +68,25 @@ def histogram_distance(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> floa
     return float(0.5 * np.abs(colour_histogram(a) - colour_histogram(b)).sum())
 
 
+def spectrum_bands(side: int, bins: int = SPECTRUM_BINS) -> np.ndarray:
+    """The log-spaced frequency band (0 to ``bins`` - 1) of each coefficient of a side×side FFT, -1 for those
+    outside every band (the mean and the corners beyond Nyquist): the bands :func:`log_spectrum` averages over,
+    and the texture trainer's spectrum term too."""
+    fy, fx = np.meshgrid(np.fft.fftfreq(side), np.fft.fftfreq(side), indexing="ij")
+    band = np.digitize(np.hypot(fy, fx), np.geomspace(1.0 / side, 0.5, bins + 1)) - 1
+    return np.where((band >= 0) & (band < bins), band, -1)
+
+
 def log_spectrum(crops: Sequence[np.ndarray], bins: int = SPECTRUM_BINS) -> np.ndarray:
     """Mean radially averaged log₁₀ power spectrum of the crops' luminance (Hann-windowed), in ``bins``
     log-spaced frequency bands."""
     side = crops[0].shape[0]
     window = np.outer(np.hanning(side), np.hanning(side))
-    fy, fx = np.meshgrid(np.fft.fftfreq(side), np.fft.fftfreq(side), indexing="ij")
-    radius = np.hypot(fy, fx)
-    edges = np.geomspace(1.0 / side, 0.5, bins + 1)
-    band = np.digitize(radius, edges) - 1
-    valid = (band >= 0) & (band < bins)
+    band = spectrum_bands(side, bins)
+    valid = band >= 0
     spectra = []
     for crop in crops:
-        luma = crop[..., :3].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+        luma = crop[..., :3].astype(np.float64) @ LUMA_WEIGHTS.astype(np.float64)
         power = np.abs(np.fft.fft2((luma - luma.mean()) * window)) ** 2
         sums = np.bincount(band[valid], weights=power[valid], minlength=bins)
         counts = np.maximum(np.bincount(band[valid], minlength=bins), 1)
