@@ -122,6 +122,29 @@ def test_texture_statistics_tell_copies_and_other_colours_apart() -> None:
     assert report["histogram"] < report["histogram_other"] and report["spectrum"] < report["spectrum_other"]
 
 
+def test_an_exported_texture_generator_draws_at_the_contrast_it_learned() -> None:
+    """Averaged (EMA) weights come with BatchNorm statistics averaged apart from them; fit_batchnorm (what every
+    texture export does) estimates them again, so the exported network in eval mode draws what the same weights
+    drew in training: the same spread of tones, not a washed-out copy."""
+    torch.manual_seed(0)
+    model = archs.build("sgan", **TINY)
+    fields = model.noise(16, 4, 4, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        learned = float(model.train()(fields).std())
+        for module in model.modules():  # statistics that do not fit the weights, as an EMA's can be
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_var.mul_(9.0)
+        washed_out = float(model.eval()(fields).std())
+        model.fit_batchnorm(cells=4, batch=16)
+        fitted = float(model(fields).std())
+    assert not model.training
+    assert washed_out < 0.8 * learned and abs(fitted - learned) < 0.1 * learned
+    again = archs.build("sgan", **TINY)
+    again.load_state_dict(model.state_dict())
+    again.fit_batchnorm(cells=4, batch=16)  # seeded: the same weights always export alike
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values(), strict=True))
+
+
 def _blobs(rng: np.random.Generator, count: int, size: int, width: float) -> np.ndarray:
     """``count`` gray crops of smoothed noise whose blobs are about ``width`` px (N×3×size×size)."""
     f = np.hypot(*np.meshgrid(np.fft.fftfreq(size), np.fft.fftfreq(size), indexing="ij"))

@@ -5,10 +5,14 @@ Usage::
     python -m training.bundle RUN_DIR --id upscale-x4 --val ../shared/data/val/Set5 ../shared/data/val/Set14 \
         --out resources/models
 
+    python -m training.bundle --again texture-bark --photo ../shared/data/textures/NonStationary/212.jpg \
+        --val ../shared/data/textures/NonStationary/12.jpg --out resources/models
+
 Writes ``<id>.onnx`` (with metadata: task, scale, arch, hyperparameters, training data, licence, metrics) and
 ``<id>.safetensors`` (the generator weights, for fine-tuning). Upscalers are measured with the paper protocol
 (Pillow-bicubic-downscaled inputs, PSNR/SSIM on Y, border = scale); other tasks on each validation photo
-degraded with the run's own degradation and a fixed seed.
+degraded with the run's own degradation and a fixed seed. ``--again`` exports a bundled texture model once more
+from the checkpoint beside it (after a change to how models are exported), measured again against its photo.
 """
 
 from __future__ import annotations
@@ -226,6 +230,8 @@ def load_run(run_dir: Path) -> tuple[TrainConfig, torch.nn.Module]:
     use_last = adversarial or own_objective or bool(config.base) or not files.best.exists()
     weights = files.last if use_last else files.best
     model.load_state_dict(checkpoint.load_weights(weights))
+    if isinstance(model, SpatialGenerator):  # its averaged weights need their own BatchNorm statistics
+        return config, model.fit_batchnorm(config.patch // model.factor, config.batch)
     return config, model.eval()
 
 
@@ -325,10 +331,39 @@ def bundle(
     )
 
 
+def bundle_again(model_id: str, photo: Path, others: list[Path], out: Path) -> Path:
+    """Exports a texture model once more from its checkpoint (``<id>.safetensors``: EMA weights and recipe) the
+    way :func:`bundle` exports a run today, measured again against ``photo`` (the one it learned) and ``others``;
+    its name, description, training data and licence are kept."""
+    from training.cli import model_recipe
+
+    info, config, weights = model_recipe(model_id, "export again")
+    model = archs.build(config.arch, **generator_params(config))
+    if not isinstance(model, SpatialGenerator):
+        raise ValueError(f"{model_id} is not a texture model: bundle it again from its training run")
+    model.load_state_dict(checkpoint.load_weights(weights))
+    model.fit_batchnorm(config.patch // model.factor, config.batch)
+    metrics = {**info.metrics, "texture": measure_texture(model, [photo], others)}
+    log.info("texture: %s", metrics["texture"])
+    return export_model(
+        model,
+        config,
+        out,
+        model_id,
+        name=info.name,
+        description=info.description,
+        training_data=info.training_data,
+        licence=info.licence,
+        metrics=metrics,
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("run", type=Path)
-    parser.add_argument("--id", required=True)
+    parser.add_argument("run", type=Path, nargs="?", help="the training run (not with --again)")
+    parser.add_argument("--id", help="the model id to bundle the run as")
+    parser.add_argument("--again", metavar="ID", help="export this texture model again from its checkpoint")
+    parser.add_argument("--photo", type=Path, help="with --again: the photo the texture model learned")
     parser.add_argument(
         "--val", type=Path, nargs="+", required=True, help="validation folders (texture models: other texture photos)"
     )
@@ -345,8 +380,15 @@ def main(argv: list[str] | None = None) -> None:
         help="a colorizer's decoding setting: gain (colour-bin ones also temperature, prior_shift); repeatable",
     )
     args = parser.parse_args(argv)
-    decoding = {k: float(v) for k, v in (item.split("=", 1) for item in args.decode)}
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    if args.again:
+        if args.run or not args.photo:
+            parser.error("--again ID takes --photo (the photo it learned) and no run")
+        print(bundle_again(args.again, args.photo, args.val, args.out))
+        return
+    if not (args.run and args.id):
+        parser.error("give a run and its --id (or --again ID)")
+    decoding = {k: float(v) for k, v in (item.split("=", 1) for item in args.decode)}
     target = bundle(
         args.run,
         args.id,

@@ -10,6 +10,7 @@ fixed noise. Under ``torchrun`` the models are wrapped in DistributedDataParalle
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import math
@@ -386,6 +387,8 @@ class Trainer:
         model = self.ema.model.eval()
         c = self.config
         if c.task == "generate":
+            if isinstance(model, SpatialGenerator):  # as exported (bundle.load_run): statistics fit to its weights
+                model = copy.deepcopy(model).fit_batchnorm(c.patch // model.factor, c.batch)
             samples = model(self.fixed_noise.to(self.device)).float().cpu()
             save_sample_grid(samples, self.files.samples)
             return {"diversity": mean_pairwise_distance(samples)}
