@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,7 @@ from photogan.core.texture import (  # noqa: E402
 )
 from photogan.inference.registry import read_model_info  # noqa: E402
 from training import archs  # noqa: E402
-from training.bundle import bundle, export_model  # noqa: E402
+from training.bundle import bundle, bundle_again, export_model  # noqa: E402
 from training.cli import main as train_main  # noqa: E402
 from training.config import TrainConfig  # noqa: E402
 
@@ -203,6 +204,11 @@ def test_train_from_one_photo_then_generate_any_size(tmp_path: Path, texture_pho
     target = bundle(run, "t-bark", [texture_photo], tmp_path / "bundled", "t", "", "test data", "test")
     metrics = read_model_info(target).metrics["texture"]
     assert {"seam", "diversity", "real_diversity", "histogram", "spectrum"} <= set(metrics)
+    # a texture model exported again from its checkpoint keeps what its card says and is measured again
+    again = read_model_info(bundle_again("my-bark", texture_photo, [], tmp_path / "again"))
+    first = read_model_info(Path(os.environ["PHOTOGAN_MODELS_DIR"]) / "my-bark.onnx")
+    assert (again.name, again.description, again.training_data) == (first.name, first.description, first.training_data)
+    assert {"seam", "diversity", "histogram", "spectrum"} <= set(again.metrics["texture"])
 
 
 def test_a_photo_smaller_than_the_crop_is_refused_clearly(tmp_path: Path) -> None:
