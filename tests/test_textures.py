@@ -186,7 +186,7 @@ def test_train_from_one_photo_then_generate_any_size(tmp_path: Path, texture_pho
     config.write_text(
         'task = "generate"\npatch = 32\nbatch = 4\niters = 3\nval_every = 3\naugment = "flip"\n'
         "arch_params = { local = 3, global_ = 2, levels = 2, base = 4 }\nd_params = { base = 8, layers = 2 }\n"
-        "spectrum = 1.0\n"
+        "spectrum = 1.0\nfield = 10\n"  # the spectrum term, and fields larger than the crop (cropped to it)
     )
     run = tmp_path / "run"
     args = ["--config", str(config), "--data", str(texture_photo), "--run-dir", str(run), "--name", "my-bark"]

@@ -231,7 +231,7 @@ def load_run(run_dir: Path) -> tuple[TrainConfig, torch.nn.Module]:
     weights = files.last if use_last else files.best
     model.load_state_dict(checkpoint.load_weights(weights))
     if isinstance(model, SpatialGenerator):  # its averaged weights need their own BatchNorm statistics
-        return config, model.fit_batchnorm(config.patch // model.factor, config.batch)
+        return config, model.fit_batchnorm(model.training_cells(config.patch, config.field), config.batch)
     return config, model.eval()
 
 
@@ -342,7 +342,7 @@ def bundle_again(model_id: str, photo: Path, others: list[Path], out: Path) -> P
     if not isinstance(model, SpatialGenerator):
         raise ValueError(f"{model_id} is not a texture model: bundle it again from its training run")
     model.load_state_dict(checkpoint.load_weights(weights))
-    model.fit_batchnorm(config.patch // model.factor, config.batch)
+    model.fit_batchnorm(model.training_cells(config.patch, config.field), config.batch)
     metrics = {**info.metrics, "texture": measure_texture(model, [photo], others)}
     log.info("texture: %s", metrics["texture"])
     return export_model(

@@ -68,6 +68,10 @@ class TrainConfig:
     # Every task: the augmentations the photos allow, "rotate" (90° turns and mirrors), "flip" (mirrored
     # left-right only: bark, grass and other textures with an up), "none"
     crop_scale: tuple[float, float] = (1.0, 2.0)
+    # generate with a noise field (sgan): side in cells of the training fields; their textures are cropped to the
+    # patch. 0: the patch's own cells (96 px crops of a 16 px cell: a 6-cell torus, smaller than what one unit of
+    # the generator sees, so it sees some noise twice, which it never does on the big fields it draws)
+    field: int = 0
     augment: str = "rotate"
     # photos are reduced (Lanczos) to this longer side when loaded, 0 keeps them as they are: colorize learns
     # objects at the size photogan shows them to it (its working resolution)
@@ -112,6 +116,8 @@ class TrainConfig:
             raise ValueError(f"self-supervised training is for restore models, not {self.task}")
         if self.spectrum and self.task != "generate":
             raise ValueError(f"the spectrum term is for texture models (task generate), not {self.task}")
+        if self.field < 0:
+            raise ValueError(f"field must be 0 or more cells, got {self.field}")
         if self.warmup < 0:
             raise ValueError(f"warmup must be 0 or more iterations, got {self.warmup}")
         if self.max_side and self.max_side < self.patch:

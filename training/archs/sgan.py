@@ -94,6 +94,11 @@ class SpatialGenerator(nn.Module):
         glob = glob.expand(-1, -1, height, width)
         return torch.cat([local, glob], dim=1)
 
+    def training_cells(self, patch: int, field: int = 0) -> int:
+        """Side in cells of the noise fields a run with crops of ``patch`` px and ``TrainConfig.field`` trains on:
+        the crop's own cells, or ``field`` when that is larger (its output is cropped to the patch)."""
+        return max(patch // self.factor, field)
+
     @torch.no_grad()
     def fit_batchnorm(self, cells: int, batch: int, batches: int = 64, seed: int = 0) -> SpatialGenerator:
         """Re-estimates every BatchNorm's mean and variance for these weights, from ``batches`` batches of the
