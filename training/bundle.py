@@ -230,9 +230,15 @@ def load_run(run_dir: Path) -> tuple[TrainConfig, torch.nn.Module]:
     use_last = adversarial or own_objective or bool(config.base) or not files.best.exists()
     weights = files.last if use_last else files.best
     model.load_state_dict(checkpoint.load_weights(weights))
-    if isinstance(model, SpatialGenerator):  # its averaged weights need their own BatchNorm statistics
-        return config, model.fit_batchnorm(model.training_cells(config.patch, config.field), config.batch)
-    return config, model.eval()
+    return config, ready_to_export(model, config)
+
+
+def ready_to_export(model: torch.nn.Module, config: TrainConfig) -> torch.nn.Module:
+    """The generator in eval mode; a texture generator's averaged (EMA) weights with BatchNorm statistics of
+    their own (:meth:`SpatialGenerator.fit_batchnorm`), measured on the run's noise fields."""
+    if isinstance(model, SpatialGenerator):
+        return model.fit_batchnorm(model.training_cells(config.patch, config.field), config.batch)
+    return model.eval()
 
 
 def export_model(
@@ -342,7 +348,7 @@ def bundle_again(model_id: str, photo: Path, others: list[Path], out: Path) -> P
     if not isinstance(model, SpatialGenerator):
         raise ValueError(f"{model_id} is not a texture model: bundle it again from its training run")
     model.load_state_dict(checkpoint.load_weights(weights))
-    model.fit_batchnorm(model.training_cells(config.patch, config.field), config.batch)
+    ready_to_export(model, config)
     metrics = {**info.metrics, "texture": measure_texture(model, [photo], others)}
     log.info("texture: %s", metrics["texture"])
     return export_model(
