@@ -151,6 +151,31 @@ def test_a_fine_tune_that_lost_to_its_base_is_reported_so_and_not_selected() -> 
     assert damaged.exported == "mine" and damaged.verdict is None  # shown without the comparison
 
 
+def test_a_texture_run_that_collapsed_is_reported_so_and_not_selected() -> None:
+    from photogan.app.runs import TextureVerdict
+
+    def history(variety: float) -> TrainHistory:
+        verdict = {"samples": 8, "variety": variety, "photo_variety": 0.4, "seed": 0}
+        h = TrainHistory()
+        for line in (
+            json.dumps({"event": "verdict", "iteration": 900, "total": 900, **verdict}),
+            json.dumps({"event": "exported", "model": "texture-wall", "path": "/m/t.onnx", "verdict": verdict}),
+        ):
+            event = parse_event(line)
+            assert event is not None
+            h.add(event)
+        return h
+
+    varied, collapsed = history(0.38), history(0.02)
+    assert varied.verdict == TextureVerdict(8, 0.38, 0.4, 0) and varied.select_export
+    assert varied.outcome() == (
+        "Finished: texture-wall is ready and selected: its textures vary like your photo (0.95 of the photo's variety)."
+    )
+    assert not collapsed.select_export
+    assert "nearly all alike (0.05 of your photo's variety)" in collapsed.outcome()
+    assert "not selected" in collapsed.outcome() and "again" in collapsed.outcome()
+
+
 def test_training_history_from_json_lines(tmp_path: Path) -> None:
     lines = [
         "12:00:00 epoch 1 (iteration 10): G 0.1  D -",  # a log line, not an event

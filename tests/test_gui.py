@@ -502,6 +502,23 @@ def test_finetune_panel_explains_the_train_extra_without_torch(qtbot) -> None:  
     assert not ready.noisy_only.isEnabled() and not ready.noisy_only.isChecked()
 
 
+def test_learning_a_texture_again_draws_another_seed(qtbot, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The same photo learned twice with one seed would give the same model (a collapsed one too)."""
+    from photogan.app.models import ModelService
+
+    panel = FineTunePanel(ModelService(), torch_ok=True)
+    qtbot.addWidget(panel)
+    panel.runs_folder = tmp_path / "runs"
+    requests: list = []
+    monkeypatch.setattr(panel, "_launch", requests.append)
+    photo = tmp_path / "wall.jpg"
+    panel.start_texture(photo)
+    (tmp_path / "runs" / "texture-wall-20261205-000000").mkdir(parents=True)  # the first run's folder
+    panel.start_texture(photo, turnable=True)
+    assert [(r.name, r.seed) for r in requests] == [("texture-wall", 0), ("texture-wall", 1)]
+    assert " --augment rotate --seed 1 " in " ".join(requests[1].argv())
+
+
 def test_unhandled_errors_reach_a_dialog_and_the_log(qtbot, tmp_path: Path, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
     import sys
 

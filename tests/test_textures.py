@@ -27,6 +27,8 @@ from training import archs  # noqa: E402
 from training.bundle import bundle, bundle_again, export_model  # noqa: E402
 from training.cli import main as train_main  # noqa: E402
 from training.config import TrainConfig  # noqa: E402
+from training.dataset import TaskData  # noqa: E402
+from training.verdict import judge  # noqa: E402
 
 TINY = {"local": 3, "global_": 2, "levels": 2, "base": 4}
 
@@ -146,6 +148,28 @@ def test_an_exported_texture_generator_draws_at_the_contrast_it_learned() -> Non
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values(), strict=True))
 
 
+def test_a_texture_run_that_collapsed_says_so(texture_photo: Path) -> None:
+    """A generator whose every seed draws the same picture (mode collapse: "it did nothing") is judged so against
+    its photo, and one that varies is not."""
+    from photogan.app.runs import TextureVerdict
+
+    config = TrainConfig(task="generate", arch="sgan", arch_params=TINY, patch=32, batch=4)
+    data = TaskData(config, [texture_photo])
+    torch.manual_seed(0)
+    varied = archs.build("sgan", **TINY)
+    for p in varied.parameters():
+        p.data.normal_(0, 0.3)
+    [m for m in varied.modules() if isinstance(m, torch.nn.Conv2d)][-1].weight.data.mul_(4.0)  # full contrast
+    collapsed = archs.build("sgan", **TINY)
+    collapsed.load_state_dict(varied.state_dict())
+    last = [m for m in collapsed.modules() if isinstance(m, torch.nn.Conv2d)][-1]
+    last.weight.data.zero_()  # the output no longer depends on the noise
+    judged, flat = judge(config, data, varied), judge(config, data, collapsed)
+    assert isinstance(judged, TextureVerdict) and isinstance(flat, TextureVerdict)
+    assert judged.better and judged.photo_variety == flat.photo_variety > 0
+    assert flat.variety == 0 and not flat.better and "collapsed" in flat.sentence()
+
+
 def _blobs(rng: np.random.Generator, count: int, size: int, width: float) -> np.ndarray:
     """``count`` gray crops of smoothed noise whose blobs are about ``width`` px (N×3×size×size)."""
     f = np.hypot(*np.meshgrid(np.fft.fftfreq(size), np.fft.fftfreq(size), indexing="ij"))
@@ -201,6 +225,9 @@ def test_train_from_one_photo_then_generate_any_size(tmp_path: Path, texture_pho
     # a new texture can start from a texture model (its metadata rebuilds the network)
     tuned = ["--base", "my-bark", "--data", str(texture_photo), "--run-dir", str(tmp_path / "tuned"), "--iters", "2"]
     assert train_main([*tuned, "--patch", "32", "--batch", "2", "--name", "my-bark-2"]) == 0
+    exported = read_model_info(Path(os.environ["PHOTOGAN_MODELS_DIR"]) / "my-bark.onnx")
+    assert {"samples", "variety", "photo_variety", "ratio"} <= set(exported.metrics["variety"])  # collapsed or not
+    assert "## Variety" in (Path(os.environ["PHOTOGAN_MODELS_DIR"]) / "my-bark.md").read_text()
     target = bundle(run, "t-bark", [texture_photo], tmp_path / "bundled", "t", "", "test data", "test")
     metrics = read_model_info(target).metrics["texture"]
     assert {"seam", "diversity", "real_diversity", "histogram", "spectrum"} <= set(metrics)

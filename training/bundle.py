@@ -92,20 +92,29 @@ def _rgb(path: Path) -> np.ndarray:
     return to_uint(load_image(path).rgb_pixels(), 8).astype(np.float32) / 255.0
 
 
+#: The samples a texture model is judged by: seeds 0…7 at 768×512 (issue 20's measure).
+TEXTURE_SAMPLES, TEXTURE_SIZE = 8, (768, 512)
+
+
 @torch.no_grad()
-def measure_texture(
-    model: SpatialGenerator, photos: list[Path], others: list[Path], size: tuple[int, int] = (768, 512)
-) -> dict[str, float]:
-    """:func:`photogan.core.texture.texture_report` of 8 seeded samples of ``size`` (width, height) against the
-    texture photo the model learned (the first of ``photos``) and other texture photos."""
+def texture_samples(model: SpatialGenerator, size: tuple[int, int] = TEXTURE_SIZE) -> list[np.ndarray]:
+    """:data:`TEXTURE_SAMPLES` seeded samples of ``size`` (width, height) as H×W×3 arrays in [0, 1]."""
     model.eval()
     width, height = size
     rows, cols = -(-height // model.factor), -(-width // model.factor)
     samples = []
-    for seed in range(8):
+    for seed in range(TEXTURE_SAMPLES):
         field = model.noise(1, rows, cols, generator=torch.Generator().manual_seed(seed))
         samples.append(model(field)[0].clamp(0, 1).permute(1, 2, 0).numpy()[:height, :width])
-    return texture_report(samples, _rgb(photos[0]), [_rgb(p) for p in others])
+    return samples
+
+
+def measure_texture(
+    model: SpatialGenerator, photos: list[Path], others: list[Path], size: tuple[int, int] = TEXTURE_SIZE
+) -> dict[str, float]:
+    """:func:`photogan.core.texture.texture_report` of the seeded samples (:func:`texture_samples`) against the
+    texture photo the model learned (the first of ``photos``) and other texture photos."""
+    return texture_report(texture_samples(model, size), _rgb(photos[0]), [_rgb(p) for p in others])
 
 
 @torch.no_grad()

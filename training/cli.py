@@ -24,7 +24,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from photogan.app.runs import Event, RunFolder, Verdict, new_run_dir
+from photogan.app.runs import Event, RunFolder, TextureVerdict, Verdict, new_run_dir
 from photogan.inference.model_info import ModelInfo
 from training.config import AUGMENTATIONS, TASKS, TrainConfig, read_config_file
 
@@ -182,7 +182,7 @@ def export_run(
     name: str,
     metrics: dict[str, float],
     fp16: bool = False,
-    verdict: Verdict | None = None,
+    verdict: Verdict | TextureVerdict | None = None,
     photos: int = 0,
 ) -> Path:
     """Exports the run's EMA weights (see ``training.bundle.load_run``) as ``name`` into the user models folder,
@@ -194,8 +194,10 @@ def export_run(
     record = RunFolder(run_dir).data
     folders = ", ".join(json.loads(record.read_text())) if record.exists() else ""
     measured: dict[str, Any] = {"validation": {k: round(v, 4) for k, v in metrics.items()}}
-    if verdict is not None:
+    if isinstance(verdict, Verdict):
         measured["against_base"] = verdict.to_dict()
+    elif verdict is not None:
+        measured["variety"] = verdict.to_dict()
     origin = f"fine-tuned from {config.base}" if config.base else "trained with photogan"
     target = export_model(
         model,
@@ -215,7 +217,12 @@ def export_run(
 
 
 def model_card(
-    name: str, config: TrainConfig, folders: str, photos: int, run_dir: Path, verdict: Verdict | None
+    name: str,
+    config: TrainConfig,
+    folders: str,
+    photos: int,
+    run_dir: Path,
+    verdict: Verdict | TextureVerdict | None,
 ) -> str:
     """The card of a model the user trained: what it was made from and how it compares with its base."""
     from training.verdict import DRAWS, SIDE
@@ -232,14 +239,34 @@ def model_card(
         lines.append(f"| started from | `{config.base}`, with its own degradations and losses |")
     lines += [
         f"| trained on | {photos} photos from {folders or 'the run’s folders'}"
-        + (f", {verdict.photos} more held out whole for the comparison |" if verdict else " |"),
+        + (f", {verdict.photos} more held out whole for the comparison |" if isinstance(verdict, Verdict) else " |"),
         f"| recipe | {config.iters} iterations, batch {config.batch} of {config.patch} px crops, learning rate "
         f"{config.lr:g} (warm-up {config.warmup}, cosine), EMA {config.ema_decay:g}; exported from the last EMA "
         "weights |",
         f"| run folder | `{run_dir}` (`photogan train --resume` continues it) |",
         "| licence | trained by the user on their own photos |",
     ]
-    if verdict is not None:
+    if isinstance(verdict, TextureVerdict):
+        lines += [
+            "",
+            "## Variety",
+            "",
+            f"**{verdict.sentence()[0].upper() + verdict.sentence()[1:]}.** {verdict.samples} seeded samples of "
+            "768×512 against as many random crops of the photo (mean RMS distance between same-place crops of "
+            "different samples; random crops of the photo are the reference, a collapsed run is near 0).",
+            "",
+            "| | variety |",
+            "|---|---|",
+            f"| your photo | {verdict.photo_variety:.4f} |",
+            f"| `{name}` (seed {verdict.seed}) | {verdict.variety:.4f} ({verdict.ratio:.2f} of the photo's) |",
+        ]
+        if not verdict.better:
+            lines += [
+                "",
+                "photogan does not select it. Train again with another seed "
+                f"(`photogan train … --seed {verdict.seed + 1}`, or *Learn a texture* once more in the app).",
+            ]
+    elif verdict is not None:
         how = (
             "was split into the two neighbour sub-images of its 2×2 cells (a fixed seed); each model's output on the "
             "first is scored against the second, as no clean original exists"
@@ -322,6 +349,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.progress == "json":
             print(json.dumps(record), flush=True)
         log.info("exported %s to %s", args.name, target)
-    if verdict is not None:  # the last line: the only question a fine-tune's user has
+    if isinstance(verdict, TextureVerdict):  # the last line: did it learn anything?
+        again = "" if verdict.better else f"; train again with --seed {verdict.seed + 1}"
+        log.info("%s: %s%s", args.name or "the texture model", verdict.sentence(), again)
+    elif verdict is not None:  # the last line: the only question a fine-tune's user has
         log.info("%s: %s", args.name or "the fine-tune", verdict.sentence())
     return EXIT_OK

@@ -1,21 +1,27 @@
-"""A fine-tune against its base model, on the user's photos it never trained on.
+"""A fine-tune against its base model, on the user's photos it never trained on; a texture model against its photo.
 
 The trainer holds out whole photos (``TaskData.val_photos``: a tenth of them, up to 8, for a fine-tune). Each is
 degraded ``DRAWS`` times with the run's own degradation and fixed seeds, so the base and the fine-tuned model see
 the very same inputs, and both outputs are scored against the photo (PSNR on Y, border = scale; a colorizer on
 RGB). The fine-tuned weights judged are the ones exported: the run's last EMA weights (picking the best of several
 checkpoints on these photos would make the verdict flatter itself).
+
+A texture model (``generate``) has no held-out photos: :func:`judge_texture` draws the exported generator's seeded
+samples and compares their variety with random crops of the photos it learned, so a run that collapsed (every seed
+the same flat picture) says so at once.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 
 import numpy as np
 import torch
 from torch import nn
 
-from photogan.app.runs import Verdict
+from photogan.app.runs import TextureVerdict, Verdict
+from photogan.core.texture import texture_report
 from training import archs, checkpoint
 from training.config import TrainConfig
 from training.dataset import TaskData, centre_crop, neighbour_pairs, task_degradation, to_tensor
@@ -65,9 +71,12 @@ def metric(config: TrainConfig) -> str:
     return "PSNR" if config.task == "colorize" else "PSNR-Y"
 
 
-def judge(config: TrainConfig, data: TaskData, tuned: nn.Module) -> Verdict | None:
-    """The fine-tune ``tuned`` against ``config.base`` on the run's held-out photos; None when the run is not a
-    fine-tune, its task has no such measure (textures, masks), or the base cannot be loaded any more."""
+def judge(config: TrainConfig, data: TaskData, tuned: nn.Module) -> Verdict | TextureVerdict | None:
+    """The fine-tune ``tuned`` against ``config.base`` on the run's held-out photos, or a texture model's
+    :func:`judge_texture`; None when the run is not a fine-tune, its task has no such measure (masks), or the
+    base cannot be loaded any more."""
+    if config.task == "generate":
+        return judge_texture(config, data, tuned)
     if not config.base or config.task not in VERDICT_TASKS or not data.val_photos:
         return None
     try:
@@ -94,5 +103,36 @@ def judge(config: TrainConfig, data: TaskData, tuned: nn.Module) -> Verdict | No
         verdict.score,
         verdict.base_score,
         verdict.sentence(),
+    )
+    return verdict
+
+
+#: The training photos a texture verdict compares with (a folder's first few: each gives the variety of its crops).
+TEXTURE_PHOTOS = 4
+
+
+def judge_texture(config: TrainConfig, data: TaskData, generator: nn.Module) -> TextureVerdict | None:
+    """The variety of a texture generator's samples as exported (a copy: ``training.bundle.ready_to_export``, the
+    seeds and size of ``training.bundle.texture_samples``) against random crops of the training photos."""
+    from training.archs.sgan import SpatialGenerator
+    from training.bundle import ready_to_export, texture_samples
+
+    if not isinstance(generator, SpatialGenerator) or not data.train_photos:
+        return None
+    model = ready_to_export(copy.deepcopy(generator).cpu(), config)
+    assert isinstance(model, SpatialGenerator)
+    samples = texture_samples(model)
+    reports = [
+        texture_report(samples, photo.astype(np.float32) / 255.0, seed=config.seed)
+        for photo in data.train_photos[:TEXTURE_PHOTOS]
+    ]
+    verdict = TextureVerdict(
+        samples=len(samples),
+        variety=float(np.mean([r["diversity"] for r in reports])),
+        photo_variety=float(np.mean([r["real_diversity"] for r in reports])),
+        seed=config.seed,
+    )
+    log.info(
+        "texture variety %.4f against the photo's %.4f: %s", verdict.variety, verdict.photo_variety, verdict.sentence()
     )
     return verdict

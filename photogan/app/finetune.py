@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from photogan.app.runs import Event, RunFolder, Verdict
+from photogan.app.runs import Event, RunFolder, TextureVerdict, Verdict, read_verdict
 
 TRAIN_EXTRA_HINT = (
     "Fine-tuning needs PyTorch, which is not installed. Add it with:\n"
@@ -43,6 +43,7 @@ class TrainRequest:
         self_supervised: A restore fine-tune from noisy photos alone (scans with no clean originals).
         augment: Views of the photos a new run may learn from (``--augment``: ``rotate``, ``flip``, ``none``), or
             None for the recipe's own.
+        seed: A new run's seed (``--seed``), or None for the recipe's own.
     """
 
     run_dir: Path
@@ -56,6 +57,7 @@ class TrainRequest:
     resume: bool = False
     self_supervised: bool = False
     augment: str | None = None
+    seed: int | None = None
 
     def argv(self) -> list[str]:
         """The command line of the subprocess (JSON progress on stdout)."""
@@ -78,6 +80,8 @@ class TrainRequest:
                 args.append("--self-supervised")
             if self.augment:
                 args += ["--augment", self.augment]
+            if self.seed is not None:
+                args += ["--seed", str(self.seed)]
         if self.minutes is not None:
             args += ["--minutes", f"{self.minutes:g}"]
         if self.iters is not None:
@@ -126,7 +130,7 @@ class TrainHistory:
     sample: Path | None = None
     status: str | None = None
     exported: str | None = None
-    verdict: Verdict | None = None  # a fine-tune against its base, on held-out photos
+    verdict: Verdict | TextureVerdict | None = None  # a fine-tune against its base; a texture model's variety
 
     def add(self, event: TrainEvent) -> None:
         if "iteration" in event.data:  # "exported" carries no iteration
@@ -185,6 +189,11 @@ class TrainHistory:
             return f"Finished: {self.exported} is ready in the model list. Measured: {self.improvement()}."
         if self.verdict.better:
             return f"Finished: {self.exported} is ready and selected: {self.verdict.sentence()}."
+        if isinstance(self.verdict, TextureVerdict):
+            return (
+                f"Finished, but {self.verdict.sentence()}. {self.exported} is in the model list, not selected; "
+                "learn the texture again (each run draws another seed)."
+            )
         return (
             f"Finished, but {self.exported} is {self.verdict.sentence()}. It is in the model list, not selected; "
             "compare the two on your photos before you use it."
@@ -200,8 +209,8 @@ class TrainHistory:
         return f"best validation PSNR {best:.2f} dB, {best - self.input_psnr:+.2f} dB over the unprocessed input"
 
 
-def _verdict(data: dict[str, Any]) -> Verdict | None:
+def _verdict(data: dict[str, Any]) -> Verdict | TextureVerdict | None:
     try:
-        return Verdict.from_dict(data)
+        return read_verdict(data)
     except ValueError:  # a damaged line: the run's outcome is still shown, without the comparison
         return None

@@ -23,8 +23,8 @@ class Event(StrEnum):
     PROGRESS = "progress"  # losses, it_per_s, lr
     VALIDATION = "validation"  # metrics, sample (the grid's path)
     DONE = "done"  # status (a RunStatus), metrics, best
-    VERDICT = "verdict"  # a fine-tune against its base on held-out photos: a Verdict's fields
-    EXPORTED = "exported"  # model, path, metrics, verdict (a fine-tune's); printed by the command line after the run
+    VERDICT = "verdict"  # a fine-tune against its base (Verdict) or a texture model's variety (TextureVerdict)
+    EXPORTED = "exported"  # model, path, metrics, verdict (if any); printed by the command line after the run
 
 
 class RunStatus(StrEnum):
@@ -157,3 +157,67 @@ class Verdict:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not a fine-tune verdict: {exc}") from exc
+
+
+#: A texture model varies enough only when its samples differ at least this much, as a fraction of how much
+#: random crops of its photo differ (issue 20's bar): below it the run collapsed towards one picture.
+VARIETY_FLOOR = 0.5
+
+
+@dataclass(frozen=True)
+class TextureVerdict:
+    """A texture model's samples against the photo it learned: do they vary the way the photo does?
+
+    A run can collapse (every seed draws the same flat picture, "it did nothing"); the trainer reports so at the
+    end rather than leaving the user to find out.
+
+    Attributes:
+        samples: How many seeded samples were drawn.
+        variety: The samples' diversity (mean RMS distance between same-place crops of different seeds).
+        photo_variety: The diversity of as many random crops of the photo.
+        seed: The run's seed (a run with another seed may not collapse).
+    """
+
+    samples: int
+    variety: float
+    photo_variety: float
+    seed: int = 0
+
+    @property
+    def ratio(self) -> float:
+        return self.variety / self.photo_variety if self.photo_variety > 0 else 0.0
+
+    @property
+    def better(self) -> bool:
+        """Whether the model is worth using (selected after training): it did not collapse."""
+        return self.ratio >= VARIETY_FLOOR
+
+    def sentence(self) -> str:
+        """The verdict in plain words."""
+        if self.better:
+            return f"its textures vary like your photo ({self.ratio:.2f} of the photo's variety)"
+        return f"its textures are nearly all alike ({self.ratio:.2f} of your photo's variety): the training collapsed"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ratio": round(self.ratio, 4), "better": self.better}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TextureVerdict:
+        """From an event's ``verdict`` (extra keys such as ``ratio`` are derived and ignored).
+
+        Raises:
+            ValueError: A field is missing or of the wrong type.
+        """
+        try:
+            return cls(int(data["samples"]), float(data["variety"]), float(data["photo_variety"]), int(data["seed"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a texture verdict: {exc}") from exc
+
+
+def read_verdict(data: dict[str, Any]) -> Verdict | TextureVerdict:
+    """An event's verdict: a texture model's (it has ``variety``) or a fine-tune's.
+
+    Raises:
+        ValueError: A field is missing or of the wrong type.
+    """
+    return TextureVerdict.from_dict(data) if "variety" in data else Verdict.from_dict(data)

@@ -229,6 +229,8 @@ class FineTunePanel(QWidget):
             return False
         name = self.name.text().strip() or f"texture-{photo.stem}"
         name = model_id_from(name, "my-texture")
+        # a texture learned again gets another seed: the same one would draw the same result (a collapse too)
+        earlier = len(list(self.runs_folder.glob(f"{name}-*"))) if self.runs_folder.is_dir() else 0
         self.run_dir = new_run_dir(name, self.runs_folder)
         self.history = TrainHistory()
         request = TrainRequest(
@@ -238,6 +240,7 @@ class FineTunePanel(QWidget):
             minutes=self.minutes.value(),
             name=name,
             augment="rotate" if turnable else None,
+            seed=earlier,
         )
         self._launch(request)
         return self.process is not None
