@@ -129,16 +129,18 @@ def unseen_inputs(
     return pairs, config
 
 
-def score(model: str, pairs: list[tuple[np.ndarray, np.ndarray]], config: TrainConfig) -> float:
+def score(model: str, pairs: list[tuple[np.ndarray, np.ndarray]], config: TrainConfig) -> tuple[float, float]:
+    """Mean (PSNR, SSIM): on Y with ``scale`` pixels of border, on RGB for a colorizer."""
     session = ModelService().open(ModelRegistry().get(model), "cpu")
     values = []
     for degraded, photo in pairs:
         out, _ = quality.run_model(session, degraded)
         if config.task == "colorize":
-            values.append(quality.rgb_score(out, photo)[0])
+            values.append(quality.rgb_score(out, photo))
         else:
-            values.append(quality.score(out, photo, config.scale)[0])
-    return float(np.mean(values))
+            values.append(quality.score(out, photo, config.scale))
+    psnr, ssim = np.mean(values, axis=0)
+    return float(psnr), float(ssim)
 
 
 def write_sheet(pairs: list[tuple[np.ndarray, np.ndarray]], models: list[str], path: Path, side: int = 192) -> None:
@@ -200,7 +202,7 @@ def main() -> None:
         name = f"finetune-{k}-{label}"
         run = fine_tune(args.base, data, args.minutes, name, changes, work, models, args.self_supervised)
         rows.append((label, run, score(name, pairs, config)))
-        print(f"{name}: {rows[-1][2]:.3f} dB on the unseen photos ({base_score:.3f} for {args.base})", flush=True)
+        print(f"{name}: {rows[-1][2][0]:.3f} dB on the unseen photos ({base_score[0]:.3f} for {args.base})", flush=True)
 
     if args.sheet:
         write_sheet(pairs, [args.base] + [f"finetune-{k}-{label}" for k, (label, _, _) in enumerate(rows)], args.sheet)
@@ -210,15 +212,19 @@ def main() -> None:
         f"\n{args.base} fine-tuned{how} on {len(train)} photos of {args.data}, {args.minutes:g} minutes each; "
         f"{metric} on {len(test)} unseen photos {inputs}\n"
     )
-    print(f"| recipe | iterations | minutes | own verdict (held-out photos) | unseen {metric} | gain over the base |")
+    ssim = metric.replace("PSNR", "SSIM")
+    print(
+        f"| recipe | iterations | minutes | own verdict (held-out photos) | unseen {metric} / {ssim} | "
+        f"gain over the base |"
+    )
     print("|---|---|---|---|---|---|")
-    print(f"| {args.base} (the base) | - | - | - | {base_score:.2f} | - |")
-    for label, run, value in rows:
+    print(f"| {args.base} (the base) | - | - | - | {base_score[0]:.2f} / {base_score[1]:.4f} | - |")
+    for label, run, (value, structure) in rows:
         verdict = run.get("verdict") or {}
         own = f"{verdict.get('gain', float('nan')):+.2f} dB on {verdict.get('photos', '?')}" if verdict else "-"
         print(
-            f"| {label} | {run.get('iterations', '?')} | {run['minutes']:.1f} | {own} | {value:.2f} | "
-            f"{value - base_score:+.2f} dB |"
+            f"| {label} | {run.get('iterations', '?')} | {run['minutes']:.1f} | {own} | {value:.2f} / "
+            f"{structure:.4f} | {value - base_score[0]:+.2f} dB, {structure - base_score[1]:+.4f} |"
         )
 
 
