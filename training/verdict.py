@@ -23,6 +23,7 @@ from torch import nn
 from photogan.app.runs import TextureVerdict, Verdict
 from photogan.core.texture import texture_report
 from training import archs, checkpoint
+from training.archs.sgan import SpatialGenerator
 from training.config import TrainConfig
 from training.dataset import TaskData, centre_crop, neighbour_pairs, task_degradation, to_tensor
 from training.evaluation import psnr_ssim
@@ -114,8 +115,7 @@ TEXTURE_PHOTOS = 4
 def judge_texture(config: TrainConfig, data: TaskData, generator: nn.Module) -> TextureVerdict | None:
     """The variety of a texture generator's samples as exported (a copy: ``training.bundle.ready_to_export``, the
     seeds and size of ``training.bundle.texture_samples``) against random crops of the training photos."""
-    from training.archs.sgan import SpatialGenerator
-    from training.bundle import ready_to_export, texture_samples
+    from training.bundle import ready_to_export, texture_samples  # (training.bundle imports the trainer)
 
     if not isinstance(generator, SpatialGenerator) or not data.train_photos:
         return None
