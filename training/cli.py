@@ -247,13 +247,16 @@ def model_card(
         "| licence | trained by the user on their own photos |",
     ]
     if isinstance(verdict, TextureVerdict):
+        from training.bundle import TEXTURE_SIZE
+
+        width, height = TEXTURE_SIZE
         lines += [
             "",
             "## Variety",
             "",
             f"**{verdict.sentence()[0].upper() + verdict.sentence()[1:]}.** {verdict.samples} seeded samples of "
-            "768×512 against as many random crops of the photo (mean RMS distance between same-place crops of "
-            "different samples; random crops of the photo are the reference, a collapsed run is near 0).",
+            f"{width}×{height} against as many random crops of the photo (mean RMS distance between same-place "
+            "crops of different samples; random crops of the photo are the reference, a collapsed run is near 0).",
             "",
             "| | variety |",
             "|---|---|",
