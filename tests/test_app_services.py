@@ -158,6 +158,7 @@ def test_a_texture_run_that_collapsed_is_reported_so_and_not_selected() -> None:
         verdict = {"samples": 8, "variety": variety, "photo_variety": 0.4, "seed": 0}
         h = TrainHistory()
         for line in (
+            json.dumps({"event": "validation", "iteration": 500, "total": 900, "metrics": {"diversity": variety}}),
             json.dumps({"event": "verdict", "iteration": 900, "total": 900, **verdict}),
             json.dumps({"event": "exported", "model": "texture-wall", "path": "/m/t.onnx", "verdict": verdict}),
         ):
@@ -171,6 +172,7 @@ def test_a_texture_run_that_collapsed_is_reported_so_and_not_selected() -> None:
     assert varied.outcome() == (
         "Finished: texture-wall is ready and selected: its textures vary like your photo (0.95 of the photo's variety)."
     )
+    assert collapsed.diversity == [(500, 0.02)] and not collapsed.psnr  # the panel plots it instead of PSNR
     assert not collapsed.select_export
     assert "nearly all alike (0.05 of your photo's variety)" in collapsed.outcome()
     assert "not selected" in collapsed.outcome() and "again" in collapsed.outcome()

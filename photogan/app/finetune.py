@@ -125,6 +125,7 @@ class TrainHistory:
     g_loss: list[tuple[int, float]] = field(default_factory=list)
     d_loss: list[tuple[int, float]] = field(default_factory=list)
     psnr: list[tuple[int, float]] = field(default_factory=list)
+    diversity: list[tuple[int, float]] = field(default_factory=list)  # a texture run's samples (0: all alike)
     input_psnr: float | None = None
     base_psnr: float | None = None  # a fine-tune's base model on the validation crops (the level to beat)
     sample: Path | None = None
@@ -148,6 +149,8 @@ class TrainHistory:
                 self.psnr.append((event.iteration, float(metrics["psnr"])))
                 if event.iteration == 0:  # only a fine-tune validates before its first step: its base's score
                     self.base_psnr = float(metrics["psnr"])
+            if "diversity" in metrics:
+                self.diversity.append((event.iteration, float(metrics["diversity"])))
             if "input_psnr" in metrics:
                 self.input_psnr = float(metrics["input_psnr"])
             if event.data.get("sample"):

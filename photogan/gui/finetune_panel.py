@@ -43,6 +43,7 @@ from photogan.gui.queue_panel import format_seconds
 from photogan.inference.model_info import model_id_from
 
 G_COLOUR, D_COLOUR, PSNR_COLOUR = QColor(30, 120, 220), QColor(220, 90, 30), QColor(40, 160, 80)
+PSNR_TITLE = "Validation PSNR (dB)"
 
 
 #: Where the base combo keeps each model's task (beside its id, the item's data).
@@ -121,7 +122,7 @@ class FineTunePanel(QWidget):
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.loss_plot = LinePlot("Losses (generator, discriminator)")
-        self.psnr_plot = LinePlot("Validation PSNR (dB)")
+        self.psnr_plot = LinePlot(PSNR_TITLE)
         self.sample = QLabel("The latest validation samples appear here.")
         self.sample.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.sample.setMinimumSize(260, 200)
@@ -351,7 +352,12 @@ class FineTunePanel(QWidget):
             if h.input_psnr is not None
             else None
         )
-        self.psnr_plot.set_data([("PSNR", PSNR_COLOUR, h.psnr)], reference)
+        if h.diversity and not h.psnr:  # a texture run validates its samples' variety, not PSNR
+            self.psnr_plot.title = "Sample diversity (0: every sample alike)"
+            self.psnr_plot.set_data([("diversity", PSNR_COLOUR, h.diversity)])
+        else:
+            self.psnr_plot.title = PSNR_TITLE
+            self.psnr_plot.set_data([("PSNR", PSNR_COLOUR, h.psnr)], reference)
         # the grid changes only at validation: read it again only when the file did
         stamp = (h.sample, h.sample.stat().st_mtime_ns) if h.sample is not None and h.sample.exists() else None
         if stamp is not None and stamp != self._sample_stamp:
