@@ -687,6 +687,22 @@ def test_a_fine_tune_keeps_its_base_recipe_and_holds_photos_out(tmp_path: Path, 
     assert trainer.learning_rates(0)[0] < trainer.learning_rates(config.warmup)[0]  # warm-up: small first steps
 
 
+def test_a_candidate_recipe_changes_only_the_loss_weights_it_names(tmp_path: Path, photos: Path) -> None:
+    """``--base B --config CHANGES.toml`` (how fine-tune candidates are tried): a table in the changes sets only
+    its keys. A candidate that asked for the squared error once trained it on top of the Charbonnier default it
+    never named."""
+    from training.cli import _config, build_parser
+
+    _tiny_base(tmp_path, photos, "tiny-real")
+    changes = tmp_path / "l2.toml"
+    changes.write_text("fidelity = { l2 = 1.0 }\ndegradation = { p_second = 0.5 }\n")
+    args = build_parser().parse_args(["--base", "tiny-real", "--data", str(photos), "--config", str(changes)])
+    config, _ = _config(args)
+    assert (config.fidelity.l1, config.fidelity.l2, config.fidelity.ssim) == (1.0, 1.0, 0.3)  # l1, ssim: the base's
+    assert dict(config.degradation) == {"clean_fraction": 0.5, "p_second": 0.5}
+    assert config.arch_params["scale"] == 2
+
+
 @pytest.mark.parametrize(("lr", "better"), [(0.0, False), (3e-3, True)])
 def test_a_fine_tune_is_judged_against_its_base_on_held_out_photos(
     tmp_path: Path,

@@ -13,6 +13,8 @@ from training.losses import FidelityWeights
 
 TASKS = ("upscale", "restore", "colorize", "generate", "inpaint", "detect")
 AUGMENTATIONS = ("rotate", "flip", "none")
+#: Fields that are tables of their own: a recipe's changes to one change only the keys they name
+TABLES = ("arch_params", "d_params", "degradation", "fidelity")
 DEFAULT_ARCH = {
     "upscale": "compact",
     "restore": "restorer",
@@ -172,6 +174,17 @@ class TrainConfig:
             if task == "upscale" and self.scale == 1:
                 changes.setdefault("scale", 4)
         return replace(self, **changes)
+
+    def with_changes(self, changes: dict[str, Any]) -> TrainConfig:
+        """A copy with a recipe file's changes (a fine-tune candidate's to its base's recipe): a table
+        (:data:`TABLES`) changes only the keys it names, so ``fidelity = { l2 = 1.0, l1 = 0.0 }`` keeps the base's
+        other weights instead of falling back to the loss defaults; other fields as :meth:`with_overrides`."""
+        current = self.to_dict()
+        merged = {
+            key: {**current[key], **value} if key in TABLES and isinstance(value, dict) else value
+            for key, value in changes.items()
+        }
+        return self.with_overrides(**merged)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
