@@ -143,7 +143,7 @@ def _config(args: argparse.Namespace) -> tuple[TrainConfig, Path | None]:
         if args.scale and args.scale != config.scale:
             raise ValueError(f"{config.base} upscales ×{config.scale}, not ×{args.scale}")
         if args.config:  # a recipe's changes to the base's (benchmarks/finetune.py tries them so)
-            config = config.with_changes(read_config_file(args.config))
+            config = config.with_overrides(**read_config_file(args.config))
     elif args.config:
         config = TrainConfig.from_file(args.config)
     elif args.task in TASK_RECIPES:  # a task whose defaults are a measured recipe of their own

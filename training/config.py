@@ -13,8 +13,9 @@ from training.losses import FidelityWeights
 
 TASKS = ("upscale", "restore", "colorize", "generate", "inpaint", "detect")
 AUGMENTATIONS = ("rotate", "flip", "none")
-#: Fields that are tables of their own: a recipe's changes to one change only the keys they name
-TABLES = ("arch_params", "d_params", "degradation", "fidelity")
+#: A fidelity table names the terms it uses; the terms it does not name are off (the loss's defaults, a
+#: Charbonnier term, hold only where a recipe gives no table)
+FIDELITY_OFF = {term.name: 0.0 for term in fields(FidelityWeights)}
 DEFAULT_ARCH = {
     "upscale": "compact",
     "restore": "restorer",
@@ -139,7 +140,7 @@ class TrainConfig:
         object.__setattr__(self, "gan_betas", tuple(self.gan_betas))
         object.__setattr__(self, "crop_scale", tuple(self.crop_scale))
         if isinstance(self.fidelity, dict):
-            object.__setattr__(self, "fidelity", FidelityWeights(**self.fidelity))
+            object.__setattr__(self, "fidelity", FidelityWeights(**{**FIDELITY_OFF, **self.fidelity}))
 
     @property
     def adversarial(self) -> bool:
@@ -174,17 +175,6 @@ class TrainConfig:
             if task == "upscale" and self.scale == 1:
                 changes.setdefault("scale", 4)
         return replace(self, **changes)
-
-    def with_changes(self, changes: dict[str, Any]) -> TrainConfig:
-        """A copy with a recipe file's changes (a fine-tune candidate's to its base's recipe): a table
-        (:data:`TABLES`) changes only the keys it names, so ``fidelity = { l2 = 1.0, l1 = 0.0 }`` keeps the base's
-        other weights instead of falling back to the loss defaults; other fields as :meth:`with_overrides`."""
-        current = self.to_dict()
-        merged = {
-            key: {**current[key], **value} if key in TABLES and isinstance(value, dict) else value
-            for key, value in changes.items()
-        }
-        return self.with_overrides(**merged)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
