@@ -99,3 +99,22 @@ def test_a_widened_upscaler_computes_the_same_and_its_new_channels_learn() -> No
         widen_compact(narrow, 8)
     with pytest.raises(ValueError, match="only compact"):
         widen_compact(archs.build("restorer", channels=8, blocks=1), 12)
+
+
+def test_a_deepened_upscaler_computes_the_same_and_its_new_layers_learn() -> None:
+    """``python -m training.widen --blocks``: new layers start as identities before the last convolution."""
+    from training.widen import deepen_compact
+
+    torch.manual_seed(0)
+    shallow = archs.build("compact", scale=2, channels=8, blocks=2)
+    for p in shallow.parameters():
+        p.data.normal_(0, 0.1)
+    deep = deepen_compact(shallow, 4)
+    assert deep.hparams == {"scale": 2, "channels": 8, "blocks": 4}
+    x = torch.rand(2, 3, 20, 24)
+    torch.testing.assert_close(deep(x), shallow(x), rtol=0, atol=1e-6)
+    (deep(x) - torch.rand(2, 3, 40, 48)).square().mean().backward()
+    new = deep.body[-3]  # the last new convolution
+    assert isinstance(new, torch.nn.Conv2d) and new.weight.grad is not None and float(new.weight.grad.abs().sum()) > 0
+    with pytest.raises(ValueError, match="larger --blocks"):
+        deepen_compact(shallow, 2)
