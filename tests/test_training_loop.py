@@ -242,6 +242,25 @@ def test_feature_matching_trains_against_a_unet_discriminator(tmp_path: Path, ph
         Trainer(patch, [photos], tmp_path / "patch").step()
 
 
+def test_a_critic_warm_up_trains_the_critic_alone_before_the_generator_meets_it(tmp_path: Path, photos: Path) -> None:
+    """``critic_warmup`` (NoGAN): the first GAN iterations move only the critic; then both train, adversarially."""
+    config = tiny("colorize", gan_start=0, critic_warmup=2, iters=3, d_params={"base": 4})
+    trainer = Trainer(config, [photos], tmp_path / "nogan")
+    g0 = {k: v.clone() for k, v in trainer.g.state_dict().items()}
+    assert trainer.d is not None
+    d0 = {k: v.clone() for k, v in trainer.d.state_dict().items()}
+    for _ in range(2):
+        losses = trainer.step()
+        assert set(losses) == {"d"}
+    assert all(torch.equal(g0[k], v) for k, v in trainer.g.state_dict().items())
+    assert any(not torch.equal(d0[k], v) for k, v in trainer.d.state_dict().items())
+    losses = trainer.step()
+    assert "g_adv" in losses and "d" in losses
+    assert any(not torch.equal(g0[k], v) for k, v in trainer.g.state_dict().items())
+    with pytest.raises(ValueError, match="critic_warmup"):
+        tiny("generate", critic_warmup=2)
+
+
 def test_time_budget_ends_with_a_checkpoint_and_resume_finishes(tmp_path: Path, photos: Path) -> None:
     run = tmp_path / "run"
     outcome = Trainer(tiny("restore", iters=10_000), [photos], run).run(minutes=0.02)

@@ -51,6 +51,10 @@ class TrainConfig:
     gan_weight: float = 0.01
     real_label: float = 0.9
     feature_matching: float = 0.0  # weight of L1 between D's features on output and original (unet-d)
+    # image-to-image GAN phase: its first iterations train the critic alone on the generator's outputs, the
+    # generator frozen (DeOldify's "NoGAN"), so the generator's first adversarial gradients come from a critic
+    # that already tells its outputs from photos instead of from a random one
+    critic_warmup: int = 0
     # generate: weight of the spectrum term (training.losses.SpectrumLoss), the scale of a texture's structure
     spectrum: float = 0.0
     discriminator: str = ""  # patch-d for image-to-image, dcgan-d for generate
@@ -121,6 +125,8 @@ class TrainConfig:
             raise ValueError(f"the spectrum term is for texture models (task generate), not {self.task}")
         if self.field < 0:
             raise ValueError(f"field must be 0 or more cells, got {self.field}")
+        if self.critic_warmup < 0 or (self.critic_warmup and self.task == "generate"):
+            raise ValueError("critic_warmup must be 0 or more iterations, and is for image-to-image tasks")
         if self.warmup < 0:
             raise ValueError(f"warmup must be 0 or more iterations, got {self.warmup}")
         if self.max_side and self.max_side < self.patch:

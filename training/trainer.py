@@ -285,12 +285,19 @@ class Trainer:
             losses.update(self._generator_step(fake, targets, None, gan=True))
         else:
             assert inputs is not None
-            with self._autocast():
-                fake = self.g_train(inputs)
             condition = inputs[:, :3]  # the critic sees the photo (a colorizer's hint planes are the model's own)
-            losses.update(self._generator_step(fake, targets, condition, gan))
-            if gan:
+            if gan and self.iteration < (c.gan_start or 0) + c.critic_warmup:  # the critic learns alone first
+                self.g_train.eval()  # frozen: its normalization statistics too
+                with torch.no_grad(), self._autocast():
+                    fake = self.g_train(inputs)
+                self.g_train.train()
                 losses["d"] = self._discriminator_step(targets, fake, condition)
+            else:
+                with self._autocast():
+                    fake = self.g_train(inputs)
+                losses.update(self._generator_step(fake, targets, condition, gan))
+                if gan:
+                    losses["d"] = self._discriminator_step(targets, fake, condition)
         self.scaler.update()
         self.ema.update(self.g, self.iteration)
         self.iteration += 1
