@@ -37,6 +37,7 @@ from typing import Any
 import cv2
 import numpy as np
 import quality  # benchmarks/quality.py, beside this script
+from anchor import DEFAULT_ANCHOR, open_anchor
 from PIL import Image
 
 from photogan.app.models import ModelService
@@ -143,10 +144,19 @@ def score(model: str, pairs: list[tuple[np.ndarray, np.ndarray]], config: TrainC
     return float(psnr), float(ssim)
 
 
-def write_sheet(pairs: list[tuple[np.ndarray, np.ndarray]], models: list[str], path: Path, side: int = 192) -> None:
+def write_sheet(
+    pairs: list[tuple[np.ndarray, np.ndarray]],
+    models: list[str],
+    path: Path,
+    side: int = 192,
+    anchor: Path | None = None,
+) -> None:
     """Rows of unseen photos at 100 %: the input (nearest-neighbour to the output's size), each model, the
-    original; the centre ``side`` px of each."""
+    anchor network if given (a ×4 base), the original; the centre ``side`` px of each."""
     sessions = [ModelService().open(ModelRegistry().get(m), "cpu") for m in models]
+    if anchor is not None:
+        sessions.append(open_anchor(anchor, "cpu"))
+        models = [*models, anchor.stem]
     rows = []
     for degraded, photo in pairs[:: max(1, len(pairs) // 4)][:4]:
         h, w = photo.shape[:2]
@@ -178,6 +188,9 @@ def main() -> None:
     parser.add_argument("--noise", choices=sorted(NOISES), help="noisy photos only (see above)")
     parser.add_argument("--self-supervised", action="store_true", help="fine-tune with --self-supervised")
     parser.add_argument("--sheet", type=Path, help="write crops of unseen photos at 100 %% here (JPEG)")
+    parser.add_argument(
+        "--anchor", nargs="?", type=Path, const=DEFAULT_ANCHOR, help="a ×4 base: the anchor network on the sheet too"
+    )
     args = parser.parse_args()
 
     train, test = split(args.data, args.train, args.test, args.seed)
@@ -205,7 +218,8 @@ def main() -> None:
         print(f"{name}: {rows[-1][2][0]:.3f} dB on the unseen photos ({base_score[0]:.3f} for {args.base})", flush=True)
 
     if args.sheet:
-        write_sheet(pairs, [args.base] + [f"finetune-{k}-{label}" for k, (label, _, _) in enumerate(rows)], args.sheet)
+        names = [args.base] + [f"finetune-{k}-{label}" for k, (label, _, _) in enumerate(rows)]
+        write_sheet(pairs, names, args.sheet, anchor=args.anchor)
     inputs = f"with {args.noise}" if args.noise else f"× {DRAWS} degradations"
     how = " (self-supervised, noisy photos only)" if args.self_supervised else ""
     print(

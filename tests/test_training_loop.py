@@ -679,12 +679,13 @@ def test_a_damaged_base_checkpoint_is_one_line_not_a_traceback(
     assert code == 2 and "is damaged" in err and "Traceback" not in err
 
 
-def _tiny_base(tmp_path: Path, photos: Path, name: str) -> None:
+def _tiny_base(tmp_path: Path, photos: Path, name: str, extra: str = "") -> None:
     """A tiny ×2 'bundled' model with a recipe of its own: SSIM in its loss, the real-photo degradation."""
     config = tmp_path / f"{name}.toml"
     config.write_text(
         _tiny_config_file(tmp_path).read_text()
         + "lr = 4e-4\nfidelity = { l1 = 1.0, ssim = 0.3 }\ndegradation = { clean_fraction = 0.5, p_second = 0.0 }\n"
+        + extra
     )
     argv = ["--config", str(config), "--data", str(photos), "--run", str(tmp_path / name), "--iters", "2"]
     assert train_main([*argv, "--name", name]) == 0
@@ -700,7 +701,11 @@ def test_a_fine_tune_keeps_its_base_recipe_and_holds_photos_out(tmp_path: Path, 
     assert weights.name == "tiny-real.safetensors"
     assert config.base == "tiny-real" and (config.task, config.scale, config.arch) == ("upscale", 2, "compact")
     assert dict(config.degradation) == {"clean_fraction": 0.5, "p_second": 0.0}
-    assert (config.fidelity.l1, config.fidelity.ssim) == (1.0, 0.3)
+    # a pixel-loss upscaler's fine-tune trains what its verdict measures, the squared error (the base: L1 + SSIM)
+    assert config.fidelity == FidelityWeights(l2=1.0, charbonnier=0.0) and config.batch == 8
+    _tiny_base(tmp_path, photos, "tiny-gan", extra="gan_start = 1\nd_params = { base = 4 }\n")
+    gan, _ = base_recipe("tiny-gan")  # a GAN upscaler's pixel term is balanced against its adversarial one: kept
+    assert (gan.fidelity.l1, gan.fidelity.ssim, gan.fidelity.l2, gan.gan_start, gan.batch) == (1.0, 0.3, 0.0, 0, 2)
     assert config.lr == pytest.approx(4e-4 * FINETUNE_LR) and config.warmup == FINETUNE["warmup"] > 0
     assert config.val_fraction == FINETUNE["val_fraction"]
     trainer = Trainer(config.with_overrides(iters=1), [photos], tmp_path / "ft", base_weights=weights)
