@@ -261,6 +261,50 @@ def test_a_critic_warm_up_trains_the_critic_alone_before_the_generator_meets_it(
         tiny("generate", critic_warmup=2)
 
 
+def test_a_saturation_head_starts_as_the_colorizer_and_trains_alone(tmp_path: Path, photos: Path) -> None:
+    """A colorizer's saturation head (``saturation = true``, ``trainable = ["saturation."]``): at the start it is
+    the network it sits on, exactly; then it alone learns, and it scales the colour without turning its hue."""
+    params = {"channels": 8, "blocks": 1}
+    torch.manual_seed(0)
+    plain = archs.build("hint-colorizer-l1", **params).eval()
+    for p in plain.parameters():
+        p.data.normal_(0, 0.2)
+    headed = archs.build("hint-colorizer-l1", **params, saturation=True).eval()
+    headed.load_state_dict({**headed.state_dict(), **plain.state_dict()})
+    x = torch.rand(1, 3, 32, 32)
+    torch.testing.assert_close(headed(x), plain(x), rtol=0, atol=1e-6)
+
+    weights = tmp_path / "base.safetensors"
+    checkpoint.save(weights, {f"ema.{k}": v for k, v in plain.state_dict().items()}, {})
+    config = tiny(
+        "colorize",
+        iters=2,
+        arch="hint-colorizer-l1",
+        arch_params={**params, "saturation": True},
+        transplant=True,
+        trainable=["saturation."],
+    )
+    trainer = Trainer(config, [photos], tmp_path / "sat", base_weights=weights)
+    before = {k: v.clone() for k, v in trainer.g.state_dict().items()}
+    trainer.step()
+    changed = {k for k, v in trainer.g.state_dict().items() if not torch.equal(before[k], v)}
+    assert changed and all(k.startswith("saturation.") for k in changed)
+    trainer.g.eval()
+    with torch.no_grad():
+        head, base = trainer.g(x), plain(x)
+    to_chroma = plain.to_ycc[1:]
+    c_head = torch.einsum("cd,ndhw->nchw", to_chroma, head)
+    c_base = torch.einsum("cd,ndhw->nchw", to_chroma, base)
+    assert not torch.allclose(c_head, c_base)  # it learned something
+    # the same hue: chroma vectors parallel on the quarter-resolution grid the head scales (between its points the
+    # bilinear upsampling blends neighbours scaled apart, which turns a vector a little)
+    cross = c_head[:, 0] * c_base[:, 1] - c_head[:, 1] * c_base[:, 0]
+    angle = torch.rad2deg(torch.atan2(cross, (c_head * c_base).sum(dim=1))).abs()
+    assert float(angle.median()) < 0.1 and float(angle.max()) < 90  # never towards the opposite colour
+    with pytest.raises(ValueError, match="names none"):
+        Trainer(replace(config, trainable=("nothing.",)), [photos], tmp_path / "none", base_weights=weights)
+
+
 def test_time_budget_ends_with_a_checkpoint_and_resume_finishes(tmp_path: Path, photos: Path) -> None:
     run = tmp_path / "run"
     outcome = Trainer(tiny("restore", iters=10_000), [photos], run).run(minutes=0.02)

@@ -95,6 +95,9 @@ class TrainConfig:
     # a base of another shape (--base with new arch_params): start from the base's weights wherever a tensor's name
     # and shape match, the rest fresh (e.g. restore's core kept under a faster front and back end)
     transplant: bool = False
+    # only the generator's parameters whose names start with one of these train, the rest frozen (a new head over a
+    # trained network, e.g. a colorizer's "saturation."); empty: all of them
+    trainable: tuple[str, ...] = ()
     # iterations of linear learning-rate warm-up (a fine-tune's fresh Adam moments would otherwise take full steps)
     warmup: int = 0
     seed: int = 0
@@ -145,6 +148,7 @@ class TrainConfig:
         object.__setattr__(self, "betas", tuple(self.betas))
         object.__setattr__(self, "gan_betas", tuple(self.gan_betas))
         object.__setattr__(self, "crop_scale", tuple(self.crop_scale))
+        object.__setattr__(self, "trainable", tuple(self.trainable))
         if isinstance(self.fidelity, dict):
             object.__setattr__(self, "fidelity", FidelityWeights(**{**FIDELITY_OFF, **self.fidelity}))
 
@@ -160,6 +164,7 @@ class TrainConfig:
         data["fidelity"] = asdict(self.fidelity)
         data["betas"], data["gan_betas"] = list(self.betas), list(self.gan_betas)
         data["crop_scale"] = list(self.crop_scale)
+        data["trainable"] = list(self.trainable)
         return data
 
     def to_json(self) -> str:

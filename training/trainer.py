@@ -158,8 +158,14 @@ class Trainer:
             self.g = self.g.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
             if self.d is not None:
                 self.d = self.d.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        if config.trainable:  # the rest of the generator is frozen
+            for name, parameter in self.g.named_parameters():
+                parameter.requires_grad_(name.startswith(config.trainable))
+            if not any(p.requires_grad for p in self.g.parameters()):
+                raise ValueError(f"trainable {list(config.trainable)} names none of the {config.arch}'s parameters")
         self.ema = EMA(self.g, config.ema_decay)
-        self.opt_g = torch.optim.Adam(self.g.parameters(), lr=config.lr, betas=config.betas)
+        trained = [p for p in self.g.parameters() if p.requires_grad]
+        self.opt_g = torch.optim.Adam(trained, lr=config.lr, betas=config.betas)
         self.opt_d = torch.optim.Adam(self.d.parameters(), lr=config.gan_lr, betas=config.gan_betas) if self.d else None
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.cuda and config.amp)
         self.fidelity = FidelityLoss(config.fidelity).to(self.device)

@@ -26,6 +26,8 @@ In training, a single N×6×H×W tensor (input and hints stacked) is accepted to
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -37,6 +39,8 @@ from training.archs.restorer import _FROM_YCC, _TO_YCC
 #: would put skin and foliage between the gray bin and the next, and the annealed mean would round them to gray)
 #: and sparse among the rare saturated colours: Cb and Cr 0, ±0.005, ±0.02, ±0.045, ..., ±0.5.
 SIDE = 21
+#: A saturation head scales the chroma by exp(±SATURATION_RANGE): from half to twice the network's own colour
+SATURATION_RANGE = math.log(2.0)
 STEP = 2 / (SIDE - 1)  # in the companded space
 
 
@@ -152,6 +156,7 @@ class HintColorizer(nn.Module):
         self.register_buffer("centres", bin_centres(), persistent=False)
         self.register_buffer("bin_weights", torch.ones(SIDE * SIDE))  # saved: the training data's prior
         self.last_logits: torch.Tensor | None = None
+        self.saturation: nn.Module | None = None  # HintRegressor(saturation=True): a head that scales the chroma
 
     @property
     def receptive_radius(self) -> int:
@@ -186,7 +191,10 @@ class HintColorizer(nn.Module):
         s2 = self.down2(s1)
         deep = self.up3(self.body(self.down3(s2)))
         d2 = self.up2(self.dec2(torch.cat([deep, s2], dim=1)))
-        low = self._decode(self.logits(self.dec1(torch.cat([d2, s1], dim=1))))
+        features = self.dec1(torch.cat([d2, s1], dim=1))
+        low = self._decode(self.logits(features))
+        if self.saturation is not None:  # a learned local gain on the predicted colour: its hue is kept
+            low = low * torch.exp(SATURATION_RANGE * torch.tanh(self.saturation(features)))
         chroma = F.interpolate(low, scale_factor=4, mode="bilinear", align_corners=False)
         if self.gain != 1.0:
             chroma = chroma * self.gain
@@ -230,13 +238,25 @@ class HintRegressor(HintColorizer):
     fit_prior = None  # type: ignore[assignment]  # no bins to rebalance
     decoding = ("gain",)
 
-    def __init__(self, channels: int = 32, blocks: int = 6, gain: float = 1.0) -> None:
+    def __init__(self, channels: int = 32, blocks: int = 6, gain: float = 1.0, saturation: bool = False) -> None:
         super().__init__(channels, blocks, gain=gain)
         self.hparams = {"channels": channels, "blocks": blocks, **({"gain": gain} if gain != 1.0 else {})}
         self.logits = nn.Conv2d(channels, 2, 3, padding=1)
         nn.init.normal_(self.logits.weight, 0.0, 1e-3)  # starts gray, far from the tanh's flat ends
         assert self.logits.bias is not None
         nn.init.zeros_(self.logits.bias)
+        if saturation:
+            # Where to be bolder or paler than the pixel loss's colour, hue unchanged: a factor
+            # exp(±SATURATION_RANGE) on the chroma, learned adversarially over the frozen network (its features
+            # say what each region is). Starts at 1: the network's own colours.
+            self.hparams["saturation"] = True
+            self.saturation = nn.Sequential(
+                nn.Conv2d(channels, channels, 3, padding=1), nn.PReLU(channels), nn.Conv2d(channels, 1, 3, padding=1)
+            )
+            last = self.saturation[-1]  # type: ignore[index]
+            assert isinstance(last, nn.Conv2d) and last.bias is not None
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
 
     def _decode(self, logits: torch.Tensor) -> torch.Tensor:
         return torch.tanh(logits) * 0.5
