@@ -253,7 +253,7 @@ class HintRegressor(HintColorizer):
             self.saturation = nn.Sequential(
                 nn.Conv2d(channels, channels, 3, padding=1), nn.PReLU(channels), nn.Conv2d(channels, 1, 3, padding=1)
             )
-            last = self.saturation[-1]  # type: ignore[index]
+            last = self.saturation[-1]
             assert isinstance(last, nn.Conv2d) and last.bias is not None
             nn.init.zeros_(last.weight)
             nn.init.zeros_(last.bias)
