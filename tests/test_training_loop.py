@@ -738,7 +738,7 @@ def _tiny_base(tmp_path: Path, photos: Path, name: str, extra: str = "") -> None
 def test_a_fine_tune_keeps_its_base_recipe_and_holds_photos_out(tmp_path: Path, photos: Path) -> None:
     """Fine-tuning the real-photo upscaler on bicubic inputs would teach it to stop cleaning: a fine-tune trains
     with its base's own degradations and losses, at a smaller step, and holds out a tenth of the photos."""
-    from training.cli import FINETUNE, FINETUNE_LR, base_recipe
+    from training.cli import FINETUNE, FINETUNE_LR, FINETUNE_UPSCALE_LR, base_recipe
 
     _tiny_base(tmp_path, photos, "tiny-real")
     config, weights = base_recipe("tiny-real")
@@ -750,7 +750,8 @@ def test_a_fine_tune_keeps_its_base_recipe_and_holds_photos_out(tmp_path: Path, 
     _tiny_base(tmp_path, photos, "tiny-gan", extra="gan_start = 1\nd_params = { base = 4 }\n")
     gan, _ = base_recipe("tiny-gan")  # a GAN upscaler's pixel term is balanced against its adversarial one: kept
     assert (gan.fidelity.l1, gan.fidelity.ssim, gan.fidelity.l2, gan.gan_start, gan.batch) == (1.0, 0.3, 0.0, 0, 2)
-    assert config.lr == pytest.approx(4e-4 * FINETUNE_LR) and config.warmup == FINETUNE["warmup"] > 0
+    assert gan.lr == pytest.approx(4e-4 * FINETUNE_LR)
+    assert config.lr == pytest.approx(FINETUNE_UPSCALE_LR) and config.warmup == FINETUNE["warmup"] > 0
     assert config.val_fraction == FINETUNE["val_fraction"]
     trainer = Trainer(config.with_overrides(iters=1), [photos], tmp_path / "ft", base_weights=weights)
     assert trainer.learning_rates(0)[0] < trainer.learning_rates(config.warmup)[0]  # warm-up: small first steps
