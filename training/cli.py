@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
 #: file and the flags change it further. A tenth of the photos (up to 8) are held out whole, for the verdict
 #: against the base. Chosen with ``benchmarks/finetune.py`` (its table is in the README).
 FINETUNE: dict[str, Any] = {"iters": 2000, "warmup": 100, "val_fraction": 0.1, "val_max": 8, "val_every": 250}
-#: A fine-tune's learning rate, as a fraction of the base recipe's.
+#: A fine-tune's learning rate, as a fraction of the base recipe's (a pixel-loss upscaler's: FINETUNE_UPSCALE_LR).
 FINETUNE_LR = 0.5
 #: What a fine-tune of a pixel-loss upscaler changes besides: the squared error alone (what the verdict's PSNR
 #: measures) at batch 8, at the learning rate :data:`FINETUNE_UPSCALE_LR`. On 20 unseen old photos ×4 gained
