@@ -27,6 +27,14 @@ from training import archs, checkpoint
 from training.config import TrainConfig
 
 
+def _compact_params(model: nn.Module, grown: str) -> dict[str, int]:
+    """A plain ``compact`` upscaler's shape (scale, channels, blocks); ValueError for any other network."""
+    params = dict(getattr(model, "hparams", {}))
+    if set(params) != {"scale", "channels", "blocks"} or not isinstance(getattr(model, "body", None), nn.Sequential):
+        raise ValueError(f"only compact upscalers can be {grown}")
+    return {k: int(v) for k, v in params.items()}
+
+
 @torch.no_grad()
 def widen_compact(model: nn.Module, channels: int, seed: int = 0, init_std: float = 0.02) -> nn.Module:
     """A ``compact`` upscaler with ``channels`` feature channels that computes exactly what ``model`` computes.
@@ -34,12 +42,10 @@ def widen_compact(model: nn.Module, channels: int, seed: int = 0, init_std: floa
     Raises:
         ValueError: ``model`` is not a compact upscaler, or ``channels`` is not wider than it.
     """
-    params = dict(getattr(model, "hparams", {}))
-    if set(params) != {"scale", "channels", "blocks"} or not isinstance(getattr(model, "body", None), nn.Sequential):
-        raise ValueError("only compact upscalers can be widened")
-    if channels <= int(params["channels"]):
+    params = _compact_params(model, "widened")
+    if channels <= params["channels"]:
         raise ValueError(f"the model already has {params['channels']} channels: give a larger --channels")
-    wide = archs.build("compact", scale=int(params["scale"]), channels=channels, blocks=int(params["blocks"]))
+    wide = archs.build("compact", scale=params["scale"], channels=channels, blocks=params["blocks"])
     generator = torch.Generator().manual_seed(seed)
     for old, new in zip(model.body, wide.body, strict=True):  # type: ignore[arg-type]
         if isinstance(old, nn.Conv2d) and isinstance(new, nn.Conv2d):
@@ -66,12 +72,10 @@ def deepen_compact(model: nn.Module, blocks: int) -> nn.Module:
     Raises:
         ValueError: ``model`` is not a compact upscaler, or ``blocks`` is not more than it has.
     """
-    params = dict(getattr(model, "hparams", {}))
-    if set(params) != {"scale", "channels", "blocks"} or not isinstance(getattr(model, "body", None), nn.Sequential):
-        raise ValueError("only compact upscalers can be deepened")
-    if blocks <= int(params["blocks"]):
+    params = _compact_params(model, "deepened")
+    if blocks <= params["blocks"]:
         raise ValueError(f"the model already has {params['blocks']} blocks: give a larger --blocks")
-    deep = archs.build("compact", scale=int(params["scale"]), channels=int(params["channels"]), blocks=blocks)
+    deep = archs.build("compact", scale=params["scale"], channels=params["channels"], blocks=blocks)
     old = list(model.body)  # type: ignore[arg-type]
     new = list(deep.body)  # type: ignore[arg-type]
     for source, target in zip(old[:-1], new, strict=False):  # the head and the old body
