@@ -45,19 +45,21 @@ def texture_photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def spatial_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return spatial_model(tmp_path_factory.mktemp("models"))
+@pytest.fixture(scope="module", params=[1, 2], ids=["coarse1", "coarse2"])
+def spatial_onnx(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
+    """The tiny generator with one convolution at the field's resolution, and with two (a wider context)."""
+    return spatial_model(tmp_path_factory.mktemp("models"), coarse=request.param)
 
 
-def spatial_model(folder: Path) -> Path:
+def spatial_model(folder: Path, coarse: int = 1) -> Path:
     """A tiny spatial texture generator with random weights, exported as photogan exports trained ones."""
     torch.manual_seed(0)
-    model = archs.build("sgan", **TINY)
+    params = {**TINY, "coarse": coarse}
+    model = archs.build("sgan", **params)
     for p in model.parameters():
         p.data.normal_(0, 0.3)
     model.train()(model.noise(4, 6, 6))  # BatchNorm statistics that are not the identity
-    config = TrainConfig(task="generate", arch="sgan", arch_params=TINY, patch=32)
+    config = TrainConfig(task="generate", arch="sgan", arch_params=params, patch=32)
     return export_model(
         model.eval(),
         config,
@@ -73,7 +75,27 @@ def spatial_model(folder: Path) -> Path:
 
 def test_a_spatial_model_declares_its_cell_size_and_context(spatial_onnx: Path) -> None:
     info = read_model_info(spatial_onnx)
-    assert is_spatial(info) and info.scale == 4 and info.tiling == "tiled" and info.tile_pad >= 2
+    coarse = int(info.arch_params["coarse"])  # each convolution at the field's resolution: two cells each way
+    assert is_spatial(info) and info.scale == 4 and info.tiling == "tiled" and info.tile_pad >= 2 * coarse
+
+
+def test_a_larger_training_field_is_cut_into_the_crops_it_holds() -> None:
+    """field = twice the crop's side: a quarter as many fields, each giving four whole crops of its torus (the
+    critic judges exactly those), so the generator learns structure up to the field's size at the crops' cost."""
+    model = archs.build("sgan", **TINY)  # one cell = 4 px: a 32 px crop is 8 cells
+    assert model.training_fields(32, 0, 16) == (16, 8)
+    assert model.training_fields(32, 10, 16) == (16, 10)  # holds one crop: one field per crop
+    assert model.training_fields(32, 16, 16) == (4, 16)
+    assert model.training_fields(32, 16, 6) == (2, 16)  # the last field's spare crops are left out
+    images = torch.arange(2 * 3 * 64 * 64, dtype=torch.float32).reshape(2, 3, 64, 64)
+    crops = model.training_crops(images, 32, 6)
+    assert crops.shape == (6, 3, 32, 32)
+    expected = [images[0, :, :32, :32], images[0, :, :32, 32:], images[0, :, 32:, :32], images[0, :, 32:, 32:]]
+    expected += [images[1, :, :32, :32], images[1, :, :32, 32:]]
+    for crop, want in zip(crops, expected, strict=True):
+        assert torch.equal(crop, want)
+    wider = archs.build("sgan", **TINY, coarse=2)
+    assert wider.halo == model.halo + 2  # two more cells of context each way
 
 
 def test_tile_by_tile_equals_the_whole_field_and_sizes_are_exact(spatial_onnx: Path) -> None:
@@ -138,36 +160,56 @@ def test_an_exported_texture_generator_draws_at_the_contrast_it_learned() -> Non
             if isinstance(module, torch.nn.BatchNorm2d):
                 module.running_var.mul_(9.0)
         washed_out = float(model.eval()(fields).std())
-        model.fit_batchnorm(cells=4, batch=16)
+        model.fit_batchnorm((16, 4))
         fitted = float(model(fields).std())
     assert not model.training
     assert washed_out < 0.8 * learned and abs(fitted - learned) < 0.1 * learned
     again = archs.build("sgan", **TINY)
     again.load_state_dict(model.state_dict())
-    again.fit_batchnorm(cells=4, batch=16)  # seeded: the same weights always export alike
+    again.fit_batchnorm((16, 4))  # seeded: the same weights always export alike
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values(), strict=True))
 
 
-def test_a_texture_run_that_collapsed_says_so(texture_photo: Path) -> None:
+def test_a_texture_run_that_collapsed_says_so(tmp_path: Path) -> None:
     """A generator whose every seed draws the same picture (mode collapse: "it did nothing") is judged so against
-    its photo, and one that varies is not."""
+    its photo, one that varies in colours the photo does not have (a run that diverged) too, and one that varies
+    like the photo in its colours is not. The photo is a texture the varied generator drew itself."""
     from photogan.app.runs import TextureVerdict
+    from training.bundle import ready_to_export
 
     config = TrainConfig(task="generate", arch="sgan", arch_params=TINY, patch=32, batch=4)
-    data = TaskData(config, [texture_photo])
     torch.manual_seed(0)
     varied = archs.build("sgan", **TINY)
     for p in varied.parameters():
         p.data.normal_(0, 0.3)
-    [m for m in varied.modules() if isinstance(m, torch.nn.Conv2d)][-1].weight.data.mul_(4.0)  # full contrast
+    to_rgb = [m for m in varied.modules() if isinstance(m, torch.nn.Conv2d)][-1]
+    assert to_rgb.bias is not None
+    to_rgb.weight.data[:] = 4.0 * to_rgb.weight.data[:1]  # full contrast, in gray: R = G = B
+    to_rgb.bias.data[:] = to_rgb.bias.data[:1]
+    drawer = archs.build("sgan", **TINY)
+    drawer.load_state_dict(varied.state_dict())
+    drawer = ready_to_export(drawer, config)  # as judged: statistics fitted to the weights
+    with torch.no_grad():
+        texture = drawer(drawer.noise(1, 40, 40, generator=torch.Generator().manual_seed(9)))[0]
+    photo = tmp_path / "own.png"
+    Image.fromarray((texture.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)).save(photo)
+    data = TaskData(config, [photo])
     collapsed = archs.build("sgan", **TINY)
     collapsed.load_state_dict(varied.state_dict())
     last = [m for m in collapsed.modules() if isinstance(m, torch.nn.Conv2d)][-1]
     last.weight.data.zero_()  # the output no longer depends on the noise
-    judged, flat = judge(config, data, varied), judge(config, data, collapsed)
+    diverged = archs.build("sgan", **TINY)
+    diverged.load_state_dict(varied.state_dict())
+    final = [m for m in diverged.modules() if isinstance(m, torch.nn.Conv2d)][-1]
+    assert final.bias is not None
+    final.weight.data[1].neg_()  # G = 1 - R: as varied, in greens and magentas the gray photo does not have
+    final.bias.data[1].neg_()
+    judged, flat, purple = (judge(config, data, model) for model in (varied, collapsed, diverged))
     assert isinstance(judged, TextureVerdict) and isinstance(flat, TextureVerdict)
-    assert judged.better and judged.photo_variety == flat.photo_variety > 0
+    assert isinstance(purple, TextureVerdict)
+    assert judged.better and judged.photo_variety == flat.photo_variety > 0 and judged.colours < 0.3
     assert flat.variety == 0 and not flat.better and "collapsed" in flat.sentence()
+    assert purple.ratio > 0.5 and purple.colours > 0.7 and not purple.better and "diverged" in purple.sentence()
 
 
 def _blobs(rng: np.random.Generator, count: int, size: int, width: float) -> np.ndarray:
@@ -209,8 +251,9 @@ def test_train_from_one_photo_then_generate_any_size(tmp_path: Path, texture_pho
     config = tmp_path / "t.toml"
     config.write_text(
         'task = "generate"\npatch = 32\nbatch = 4\niters = 3\nval_every = 3\naugment = "flip"\n'
-        "arch_params = { local = 3, global_ = 2, levels = 2, base = 4 }\nd_params = { base = 8, layers = 2 }\n"
-        "spectrum = 1.0\nfield = 10\n"  # the spectrum term, and fields larger than the crop (cropped to it)
+        "arch_params = { local = 3, global_ = 2, levels = 2, base = 4, coarse = 2 }\n"
+        "d_params = { base = 8, layers = 2 }\n"
+        "spectrum = 1.0\nfield = 16\n"  # the spectrum term, and fields holding four crops each
     )
     run = tmp_path / "run"
     args = ["--config", str(config), "--data", str(texture_photo), "--run-dir", str(run), "--name", "my-bark"]

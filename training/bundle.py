@@ -246,7 +246,7 @@ def ready_to_export(model: torch.nn.Module, config: TrainConfig) -> torch.nn.Mod
     """The generator in eval mode; a texture generator's averaged (EMA) weights with BatchNorm statistics of
     their own (:meth:`SpatialGenerator.fit_batchnorm`), measured on the run's noise fields."""
     if isinstance(model, SpatialGenerator):
-        return model.fit_batchnorm(model.training_cells(config.patch, config.field), config.batch)
+        return model.fit_batchnorm(model.training_fields(config.patch, config.field, config.batch))
     return model.eval()
 
 

@@ -75,9 +75,11 @@ class TrainConfig:
     # Every task: the augmentations the photos allow, "rotate" (90° turns and mirrors), "flip" (mirrored
     # left-right only: bark, grass and other textures with an up), "none"
     crop_scale: tuple[float, float] = (1.0, 2.0)
-    # generate with a noise field (sgan): side in cells of the training fields; their textures are cropped to the
-    # patch. 0: the patch's own cells (96 px crops of a 16 px cell: a 6-cell torus, smaller than what one unit of
-    # the generator sees, so it sees some noise twice, which it never does on the big fields it draws)
+    # generate with a noise field (sgan): side in cells of the training fields; their textures are cut into the
+    # whole patch crops they hold (a 12-cell field, four 96 px crops), which fill the batch: fewer, larger fields at
+    # the cost of the crops'. 0: the patch's own cells (96 px crops of a 16 px cell: a 6-cell torus, smaller than
+    # what one unit of the generator sees, so it sees some noise twice, which it never does on the big fields it
+    # draws, and no structure larger than the crop)
     field: int = 0
     augment: str = "rotate"
     # photos are reduced (Lanczos) to this longer side when loaded, 0 keeps them as they are: colorize learns

@@ -281,12 +281,14 @@ class Trainer:
             losses.update(self._self_supervised_step(targets))
         elif c.task == "generate":
             if self.field is not None:
-                cells = self.field.training_cells(c.patch, c.field)
-                z = self.field.noise(c.batch, cells, cells, device=self.device)
+                count, cells = self.field.training_fields(c.patch, c.field, c.batch)
+                z = self.field.noise(count, cells, cells, device=self.device)
             else:
                 z = torch.randn(c.batch, self.latent, device=self.device)
             with self._autocast():
-                fake = self.g_train(z)[..., : c.patch, : c.patch]  # a larger field: one crop of its torus
+                fake = self.g_train(z)
+                if self.field is not None:  # a larger field: the crops its torus holds
+                    fake = self.field.training_crops(fake, c.patch, c.batch)
             losses["d"] = self._discriminator_step(targets, fake, None)
             losses.update(self._generator_step(fake, targets, None, gan=True))
         else:
@@ -401,7 +403,7 @@ class Trainer:
         c = self.config
         if c.task == "generate":
             if isinstance(model, SpatialGenerator):  # as exported (bundle.load_run): statistics fit to its weights
-                model = copy.deepcopy(model).fit_batchnorm(model.training_cells(c.patch, c.field), c.batch)
+                model = copy.deepcopy(model).fit_batchnorm(model.training_fields(c.patch, c.field, c.batch))
             samples = model(self.fixed_noise.to(self.device)).float().cpu()
             save_sample_grid(samples, self.files.samples)
             return {"diversity": mean_pairwise_distance(samples)}

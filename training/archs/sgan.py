@@ -8,9 +8,10 @@ network computes on a torus: the output of an h×w field is (h·f)×(w·f) with 
 without a seam. A larger field gives a larger texture; a crop of the field padded with ``halo`` cells of its
 neighbours gives exactly the matching crop of the output, which is how big textures are drawn tile by tile.
 
-Layers: a 5×5 convolution at the field's resolution, then ``levels`` steps of nearest ×2 + convolution (5×5 on
-the coarse levels, 3×3 on the fine ones, where pixels are many), BatchNorm + ReLU, and a 3×3 convolution to RGB
-with tanh mapped to [0, 1]. Resize-convolutions, not transposed ones: no checkerboard.
+Layers: ``coarse`` 5×5 convolutions at the field's resolution (each widens what one output pixel sees by two
+cells each way, at a small cost: the field has one value per 16×16 pixels), then ``levels`` steps of nearest ×2 +
+convolution (5×5 on the coarse levels, 3×3 on the fine ones, where pixels are many), BatchNorm + ReLU, and a 3×3
+convolution to RGB with tanh mapped to [0, 1]. Resize-convolutions, not transposed ones: no checkerboard.
 """
 
 from __future__ import annotations
@@ -30,15 +31,23 @@ class SpatialGenerator(nn.Module):
     global_: Noise channels constant over a sample's field.
     levels: ×2 upsampling steps (one noise cell becomes ``2**levels`` pixels).
     base: Width of the finest level (doubled per level towards the field, capped at 8×).
+    coarse: 5×5 convolutions at the field's resolution (1: what one unit sees spans about 7.5 cells, 120 px;
+        2: about 11.5 cells, for structure larger than a training crop: blotches, stones).
     tileable: Always True (kept in ``hparams``, so a model's metadata rebuilds it for fine-tuning).
     """
 
     def __init__(
-        self, local: int = 16, global_: int = 16, levels: int = 4, base: int = 16, tileable: bool = True
+        self,
+        local: int = 16,
+        global_: int = 16,
+        levels: int = 4,
+        base: int = 16,
+        coarse: int = 1,
+        tileable: bool = True,
     ) -> None:
         super().__init__()
-        if local < 1 or global_ < 0 or levels < 1 or base < 1:
-            raise ValueError("local, levels and base must be >= 1 and global_ >= 0")
+        if local < 1 or global_ < 0 or levels < 1 or base < 1 or coarse < 1:
+            raise ValueError("local, levels, base and coarse must be >= 1 and global_ >= 0")
         if not tileable:  # recorded in its metadata (photogan shows the 2×2 preview for tileable models)
             raise ValueError("a spatial generator computes on a torus: it is always tileable")
         self.hparams: dict[str, object] = {
@@ -46,6 +55,7 @@ class SpatialGenerator(nn.Module):
             "global_": global_,
             "levels": levels,
             "base": base,
+            "coarse": coarse,
             "tileable": True,
         }
         self.local, self.global_, self.levels = local, global_, levels
@@ -53,7 +63,9 @@ class SpatialGenerator(nn.Module):
         widths = [base * min(2**k, 8) for k in range(levels, -1, -1)]  # field level first, finest last
         kernels = [5] + [5 if k < 2 else 3 for k in range(levels)]
         layers: list[nn.Module] = [*self._conv(local + global_, widths[0], kernels[0])]
-        reach = (kernels[0] // 2) * 1.0  # receptive-field radius in noise cells
+        for _ in range(coarse - 1):
+            layers += self._conv(widths[0], widths[0], kernels[0])
+        reach = (kernels[0] // 2) * float(coarse)  # receptive-field radius in noise cells
         for k in range(levels):
             layers += [
                 nn.Upsample(scale_factor=2.0, mode="nearest"),
@@ -94,15 +106,31 @@ class SpatialGenerator(nn.Module):
         glob = glob.expand(-1, -1, height, width)
         return torch.cat([local, glob], dim=1)
 
-    def training_cells(self, patch: int, field: int = 0) -> int:
-        """Side in cells of the noise fields a run with crops of ``patch`` px and ``TrainConfig.field`` trains on:
-        the crop's own cells, or ``field`` when that is larger (its output is cropped to the patch)."""
-        return max(patch // self.factor, field)
+    def training_fields(self, patch: int, field: int, batch: int) -> tuple[int, int]:
+        """(count, side in cells) of the noise fields a run with ``batch`` crops of ``patch`` px and
+        ``TrainConfig.field`` draws per iteration: ``batch`` fields of the crop's own cells, or fields of ``field``
+        cells when that is larger, each cut into as many whole crops as it holds (:meth:`training_crops`), so
+        a field of twice the crop's side costs what four crops of their own cost."""
+        own = patch // self.factor
+        if field <= own:
+            return batch, own
+        per_side = field // own
+        return -(-batch // per_side**2), field
+
+    def training_crops(self, images: torch.Tensor, patch: int, batch: int) -> torch.Tensor:
+        """The first ``batch`` of the whole patch×patch crops that tile the training fields' textures (row by
+        row, field by field): what the critic judges."""
+        n, ch, height, width = images.shape
+        rows, cols = height // patch, width // patch
+        grid = images[..., : rows * patch, : cols * patch].reshape(n, ch, rows, patch, cols, patch)
+        crops = grid.permute(0, 2, 4, 1, 3, 5).reshape(n * rows * cols, ch, patch, patch)
+        return crops[:batch]
 
     @torch.no_grad()
-    def fit_batchnorm(self, cells: int, batch: int, batches: int = 64, seed: int = 0) -> SpatialGenerator:
+    def fit_batchnorm(self, fields: tuple[int, int], batches: int = 64, seed: int = 0) -> SpatialGenerator:
         """Re-estimates every BatchNorm's mean and variance for these weights, from ``batches`` batches of the
-        training's noise fields (``cells`` × ``cells``, ``batch`` at a time), and leaves the network in eval mode.
+        training's noise fields (``fields``: their count and side in cells, :meth:`training_fields`), and leaves
+        the network in eval mode.
 
         The EMA of a generator averages its weights and its BatchNorm statistics apart, and statistics averaged
         over many steps do not fit averaged weights: on a 10-minute texture run the EMA generator in eval mode drew
@@ -111,8 +139,9 @@ class SpatialGenerator(nn.Module):
         draws at the contrast it learned. Seeded: the same weights always give the same statistics."""
         generator = torch.Generator().manual_seed(seed)
         device = next(self.parameters()).device
-        fields = [self.noise(batch, cells, cells, generator=generator).to(device) for _ in range(batches)]
-        update_bn(fields, self)
+        count, cells = fields
+        drawn = [self.noise(count, cells, cells, generator=generator).to(device) for _ in range(batches)]
+        update_bn(drawn, self)
         return self.eval()
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
