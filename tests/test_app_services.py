@@ -154,8 +154,10 @@ def test_a_fine_tune_that_lost_to_its_base_is_reported_so_and_not_selected() -> 
 def test_a_texture_run_that_collapsed_is_reported_so_and_not_selected() -> None:
     from photogan.app.runs import TextureVerdict
 
-    def history(variety: float) -> TrainHistory:
+    def history(variety: float, colours: float | None = None) -> TrainHistory:
         verdict = {"samples": 8, "variety": variety, "photo_variety": 0.4, "seed": 0}
+        if colours is not None:  # events written before the colours were measured have none
+            verdict["colours"] = colours
         h = TrainHistory()
         for line in (
             json.dumps({"event": "validation", "iteration": 500, "total": 900, "metrics": {"diversity": variety}}),
@@ -176,6 +178,10 @@ def test_a_texture_run_that_collapsed_is_reported_so_and_not_selected() -> None:
     assert not collapsed.select_export
     assert "nearly all alike (0.05 of your photo's variety)" in collapsed.outcome()
     assert "not selected" in collapsed.outcome() and "again" in collapsed.outcome()
+    diverged = history(0.38, colours=0.92)  # varied, in colours the photo does not have
+    assert not diverged.select_export
+    assert "colours are not your photo's" in diverged.outcome() and "again" in diverged.outcome()
+    assert history(0.38, colours=0.3).select_export
 
 
 def test_training_history_from_json_lines(tmp_path: Path) -> None:

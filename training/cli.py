@@ -24,7 +24,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from photogan.app.runs import Event, RunFolder, TextureVerdict, Verdict, new_run_dir
+from photogan.app.runs import COLOUR_CEILING, Event, RunFolder, TextureVerdict, Verdict, new_run_dir
 from photogan.inference.model_info import ModelInfo
 from training.config import AUGMENTATIONS, TASKS, TrainConfig, read_config_file
 
@@ -266,13 +266,16 @@ def model_card(
             "## Variety",
             "",
             f"**{verdict.sentence()[0].upper() + verdict.sentence()[1:]}.** {verdict.samples} seeded samples of "
-            f"{width}×{height} against as many random crops of the photo (mean RMS distance between same-place "
-            "crops of different samples; random crops of the photo are the reference, a collapsed run is near 0).",
+            f"{width}×{height} against as many random crops of the photo (variety: mean RMS distance between "
+            "same-place crops of different samples, random crops of the photo are the reference, a collapsed run is "
+            "near 0; colours: distance between the colour histograms of the samples' crops and the photo's, 0 the "
+            f"same, 1 disjoint, above {COLOUR_CEILING:g} the run diverged).",
             "",
-            "| | variety |",
-            "|---|---|",
-            f"| your photo | {verdict.photo_variety:.4f} |",
-            f"| `{name}` (seed {verdict.seed}) | {verdict.variety:.4f} ({verdict.ratio:.2f} of the photo's) |",
+            "| | variety | colours |",
+            "|---|---|---|",
+            f"| your photo | {verdict.photo_variety:.4f} | |",
+            f"| `{name}` (seed {verdict.seed}) | {verdict.variety:.4f} ({verdict.ratio:.2f} of the photo's) | "
+            f"{verdict.colours:.2f} |",
         ]
         if not verdict.better:
             lines += [

@@ -113,8 +113,9 @@ TEXTURE_PHOTOS = 4
 
 
 def judge_texture(config: TrainConfig, data: TaskData, generator: nn.Module) -> TextureVerdict | None:
-    """The variety of a texture generator's samples as exported (a copy: ``training.bundle.ready_to_export``, the
-    seeds and size of ``training.bundle.texture_samples``) against random crops of the training photos."""
+    """The variety and colours of a texture generator's samples as exported (a copy:
+    ``training.bundle.ready_to_export``, the seeds and size of ``training.bundle.texture_samples``) against random
+    crops of the training photos."""
     from training.bundle import ready_to_export, texture_samples  # (training.bundle imports the trainer)
 
     if not isinstance(generator, SpatialGenerator) or not data.train_photos:
@@ -131,8 +132,13 @@ def judge_texture(config: TrainConfig, data: TaskData, generator: nn.Module) -> 
         variety=float(np.mean([r["diversity"] for r in reports])),
         photo_variety=float(np.mean([r["real_diversity"] for r in reports])),
         seed=config.seed,
+        colours=float(np.mean([r["histogram"] for r in reports])),
     )
     log.info(
-        "texture variety %.4f against the photo's %.4f: %s", verdict.variety, verdict.photo_variety, verdict.sentence()
+        "texture variety %.4f against the photo's %.4f, colour distance %.2f: %s",
+        verdict.variety,
+        verdict.photo_variety,
+        verdict.colours,
+        verdict.sentence(),
     )
     return verdict

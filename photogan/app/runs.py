@@ -162,26 +162,34 @@ class Verdict:
 #: A texture model varies enough only when its samples differ at least this much, as a fraction of how much
 #: random crops of its photo differ (issue 20's bar): below it the run collapsed towards one picture.
 VARIETY_FLOOR = 0.5
+#: ... and its colours are its photo's only while the colour histograms of its samples' crops and of the photo's
+#: crops differ by at most this (total-variation distance, 0 same to 1 disjoint): runs that learned their photo
+#: measured 0.07-0.49, one whose critic won early and never let go drew a purple-gray haze at 0.92.
+COLOUR_CEILING = 0.7
 
 
 @dataclass(frozen=True)
 class TextureVerdict:
-    """A texture model's samples against the photo it learned: do they vary the way the photo does?
+    """A texture model's samples against the photo it learned: do they vary the way the photo does, in its
+    colours?
 
-    A run can collapse (every seed draws the same flat picture, "it did nothing"); the trainer reports so at the
-    end rather than leaving the user to find out.
+    A run can collapse (every seed draws the same flat picture, "it did nothing") or diverge (varied pictures in
+    colours the photo does not have); the trainer reports so at the end rather than leaving the user to find out.
 
     Attributes:
         samples: How many seeded samples were drawn.
         variety: The samples' diversity (mean RMS distance between same-place crops of different seeds).
         photo_variety: The diversity of as many random crops of the photo.
         seed: The run's seed (a run with another seed may not collapse).
+        colours: Colour-histogram distance of the samples' crops to the photo's (0 for verdicts from before it
+            was measured).
     """
 
     samples: int
     variety: float
     photo_variety: float
     seed: int = 0
+    colours: float = 0.0
 
     @property
     def ratio(self) -> float:
@@ -189,14 +197,21 @@ class TextureVerdict:
 
     @property
     def better(self) -> bool:
-        """Whether the model is worth using (selected after training): it did not collapse."""
-        return self.ratio >= VARIETY_FLOOR
+        """Whether the model is worth using (selected after training): it neither collapsed nor diverged."""
+        return self.ratio >= VARIETY_FLOOR and self.colours <= COLOUR_CEILING
 
     def sentence(self) -> str:
         """The verdict in plain words."""
-        if self.better:
-            return f"its textures vary like your photo ({self.ratio:.2f} of the photo's variety)"
-        return f"its textures are nearly all alike ({self.ratio:.2f} of your photo's variety): the training collapsed"
+        if self.ratio < VARIETY_FLOOR:
+            return (
+                f"its textures are nearly all alike ({self.ratio:.2f} of your photo's variety): the training collapsed"
+            )
+        if self.colours > COLOUR_CEILING:
+            return (
+                f"its colours are not your photo's (colour distance {self.colours:.2f}, at most {COLOUR_CEILING:g} "
+                "for a texture that learned its photo): the training diverged"
+            )
+        return f"its textures vary like your photo ({self.ratio:.2f} of the photo's variety)"
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "ratio": round(self.ratio, 4), "better": self.better}
@@ -209,7 +224,13 @@ class TextureVerdict:
             ValueError: A field is missing or of the wrong type.
         """
         try:
-            return cls(int(data["samples"]), float(data["variety"]), float(data["photo_variety"]), int(data["seed"]))
+            return cls(
+                int(data["samples"]),
+                float(data["variety"]),
+                float(data["photo_variety"]),
+                int(data["seed"]),
+                float(data.get("colours", 0.0)),
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not a texture verdict: {exc}") from exc
 
