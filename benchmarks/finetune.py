@@ -84,11 +84,19 @@ def fine_tune(
     models: Path,
     self_supervised: bool = False,
 ) -> dict[str, Any]:
-    """Runs ``photogan train`` as a user would; returns its verdict, iterations and minutes."""
-    argv = [sys.executable, "-m", "training", "--base", base, "--data", str(data), "--minutes", f"{minutes:g}"]
+    """Runs ``photogan train --base BASE`` as a user would; returns its verdict, iterations and minutes."""
+    extra = ["--self-supervised"] if self_supervised else []
+    return train(["--base", base, *extra], data, minutes, name, config, work, models)
+
+
+def train(
+    source: list[str], data: Path, minutes: float, name: str, config: Path | None, work: Path, models: Path
+) -> dict[str, Any]:
+    """Runs ``photogan train SOURCE --data DATA --minutes M --name NAME`` in a subprocess (its run under
+    ``work/NAME``, its model exported into ``models``); returns the verdict it reported, its iterations and
+    minutes (benchmarks/textures.py's fresh runs too)."""
+    argv = [sys.executable, "-m", "training", *source, "--data", str(data), "--minutes", f"{minutes:g}"]
     argv += ["--name", name, "--run-dir", str(work / name), "--progress", "json"]
-    if self_supervised:
-        argv.append("--self-supervised")
     if config is not None:
         argv += ["--config", str(config)]
     start = time.monotonic()

@@ -5,6 +5,7 @@ Usage::
     python benchmarks/textures.py                                   # every bundled texture model
     python benchmarks/textures.py my-wall=~/wall.jpg --others ../shared/data/textures/NonStationary/212.jpg
     python benchmarks/textures.py --sheet docs/grids/textures.jpg --card-samples resources/models
+    python benchmarks/textures.py --fresh PHOTO... [--minutes 10] [--config RECIPE.toml] [--keep DIR]
 
 Each model draws 8 textures of 768×512 (seeds 0-7) through photogan's own path (what ``photogan generate``
 saves), which are measured with ``photogan.core.texture.texture_report`` against the model's photo:
@@ -14,18 +15,29 @@ saves), which are measured with ``photogan.core.texture.texture_report`` against
 - histogram / spectrum: distance of the samples' crops to the photo's, over the distance of the closest other
   texture photo's crops to the photo's (bar: ≤ 0.5, i.e. closer than half of another texture).
 
-The other textures are the other models' photos and ``--others``. The sheet shows, per model, the photo and two
-samples at 100 %, and the middle of one 384×256 texture repeated 2×2 (a seam would show as a cross).
+The other textures are the other models' photos and ``--others``.
+
+``--fresh`` tests the recipe on photos it was never tuned on: for each photo it first runs what a user runs,
+``photogan train --task generate --data PHOTO --minutes M --name fresh-STEM`` (with ``--config``: that recipe), in
+a subprocess whose models go to a scratch folder, then measures the model against its photo; the other textures
+are then the bundled models' photos and ``--others`` (not the other fresh photos: a photo's margin does not
+depend on its company).
+
+The sheet shows, per model, the photo and two samples at 100 %, and the middle of one 384×256 texture repeated
+2×2 (a seam would show as a cross).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from finetune import train  # benchmarks/finetune.py, beside this script
 from PIL import Image, ImageDraw
 
 from photogan.app.generate import generate, is_spatial, noise, tile
@@ -78,10 +90,30 @@ def main() -> None:
     parser.add_argument(
         "--card-samples", type=Path, metavar="DIR", help="also write each model's <id>.samples.jpg (its card shows it)"
     )
+    parser.add_argument("--fresh", nargs="+", type=Path, metavar="PHOTO", help="train on each photo, then measure")
+    parser.add_argument("--minutes", type=float, default=10.0, help="each fresh run's time budget")
+    parser.add_argument("--config", type=Path, help="the fresh runs' recipe (default: photogan's texture recipe)")
+    parser.add_argument("--keep", type=Path, help="keep the fresh runs and models here (default: a scratch folder)")
     args = parser.parse_args()
-    pairs = _pairs(args.pairs, args.data)
+    if args.fresh:
+        if args.pairs:
+            raise SystemExit("--fresh trains its own models: give photos to --fresh, not MODEL=PHOTO pairs")
+        scratch = tempfile.TemporaryDirectory(prefix="photogan-textures-")
+        work = args.keep or Path(scratch.name)
+        models = work / "models"
+        os.environ["PHOTOGAN_MODELS_DIR"] = str(models)  # the service below finds the fresh models there
+        pairs = []
+        for photo in args.fresh:
+            name = f"fresh-{photo.stem}"
+            run = train(["--task", "generate"], photo, args.minutes, name, args.config, work, models)
+            print(f"{name}: {run.get('iterations', '?')} iterations in {run['minutes']:.1f} min ({photo})")
+            pairs.append((name, photo.expanduser()))
+        others_paths = [args.data / photo for photo in BUNDLED.values()] + list(args.others)
+    else:
+        pairs = _pairs(args.pairs, args.data)
+        others_paths = list(args.others)
     photos = {photo: _rgb(photo) for _, photo in pairs}
-    others = [_rgb(p) for p in args.others]
+    others = {path: _rgb(path) for path in others_paths}
     if len(photos) + len(others) < 2:  # histogram and spectrum are judged against another texture's distance
         raise SystemExit("one texture photo alone cannot be judged: add --others PHOTO ... (e.g. the bundled ones')")
     service = ModelService()
@@ -102,7 +134,8 @@ def main() -> None:
         start = time.perf_counter()
         samples = [generate(session, noise(session, seed, size=SIZE), size=SIZE)[0] for seed in range(SEEDS)]
         seconds = (time.perf_counter() - start) / SEEDS
-        rest = [image for path, image in photos.items() if path != photo_path] + others
+        company = {} if args.fresh else photos  # the other models' photos, unless they are fresh ones
+        rest = [image for path, image in {**company, **others}.items() if path.resolve() != photo_path.resolve()]
         report = texture_report([s.pixels for s in samples], photos[photo_path], rest)
         ratio = report["diversity"] / report["real_diversity"]
         hist = report["histogram"] / report.get("histogram_other", np.inf)
