@@ -209,7 +209,7 @@ def test_a_texture_run_that_collapsed_says_so(tmp_path: Path) -> None:
     assert isinstance(purple, TextureVerdict)
     assert judged.better and judged.photo_variety == flat.photo_variety > 0 and judged.colours < 0.3
     assert flat.variety == 0 and not flat.better and "collapsed" in flat.sentence()
-    assert purple.ratio > 0.5 and purple.colours > 0.7 and not purple.better and "diverged" in purple.sentence()
+    assert purple.ratio > 0.5 and purple.colours > 0.7 and not purple.better and "failed" in purple.sentence()
 
 
 def _blobs(rng: np.random.Generator, count: int, size: int, width: float) -> np.ndarray:

@@ -269,7 +269,7 @@ def model_card(
             f"{width}×{height} against as many random crops of the photo (variety: mean RMS distance between "
             "same-place crops of different samples, random crops of the photo are the reference, a collapsed run is "
             "near 0; colours: distance between the colour histograms of the samples' crops and the photo's, 0 the "
-            f"same, 1 disjoint, above {COLOUR_CEILING:g} the run diverged).",
+            f"same, 1 disjoint, above {COLOUR_CEILING:g} the run failed).",
             "",
             "| | variety | colours |",
             "|---|---|---|",

@@ -209,7 +209,7 @@ class TextureVerdict:
         if self.colours > COLOUR_CEILING:
             return (
                 f"its colours are not your photo's (colour distance {self.colours:.2f}, at most {COLOUR_CEILING:g} "
-                "for a texture that learned its photo): the training diverged"
+                "for a texture that learned its photo): the training failed"
             )
         return f"its textures vary like your photo ({self.ratio:.2f} of the photo's variety)"
 
