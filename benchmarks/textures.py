@@ -103,11 +103,11 @@ def main() -> None:
         models = work / "models"
         os.environ["PHOTOGAN_MODELS_DIR"] = str(models)  # the service below finds the fresh models there
         pairs = []
-        for photo in args.fresh:
+        for photo in (given.expanduser() for given in args.fresh):  # one path for the run and the measurement
             name = f"fresh-{photo.stem}"
             run = train(["--task", "generate"], photo, args.minutes, name, args.config, work, models)
             print(f"{name}: {run.get('iterations', '?')} iterations in {run['minutes']:.1f} min ({photo})")
-            pairs.append((name, photo.expanduser()))
+            pairs.append((name, photo))
         others_paths = [args.data / photo for photo in BUNDLED.values()] + list(args.others)
     else:
         pairs = _pairs(args.pairs, args.data)
@@ -116,6 +116,7 @@ def main() -> None:
     others = {path: _rgb(path) for path in others_paths}
     if len(photos) + len(others) < 2:  # histogram and spectrum are judged against another texture's distance
         raise SystemExit("one texture photo alone cannot be judged: add --others PHOTO ... (e.g. the bundled ones')")
+    compared = {**({} if args.fresh else photos), **others}  # the other models' photos, unless they are fresh ones
     service = ModelService()
     header = (
         f"{'model':18} {'photo':14} {'seam':>5} {'div':>6} {'real':>6} {'ratio':>5} {'hist':>6} {'/other':>6} "
@@ -134,8 +135,7 @@ def main() -> None:
         start = time.perf_counter()
         samples = [generate(session, noise(session, seed, size=SIZE), size=SIZE)[0] for seed in range(SEEDS)]
         seconds = (time.perf_counter() - start) / SEEDS
-        company = {} if args.fresh else photos  # the other models' photos, unless they are fresh ones
-        rest = [image for path, image in {**company, **others}.items() if path.resolve() != photo_path.resolve()]
+        rest = [image for path, image in compared.items() if path.resolve() != photo_path.resolve()]
         report = texture_report([s.pixels for s in samples], photos[photo_path], rest)
         ratio = report["diversity"] / report["real_diversity"]
         hist = report["histogram"] / report.get("histogram_other", np.inf)
